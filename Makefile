@@ -1,0 +1,39 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh machine:
+# they create .venv, install the package with what it needs, then run.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+UTKFACE ?= ../shared/data/utkface/images
+
+.PHONY: setup test test-all demo serve data bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	$(BIN)/agegender predict src/agegender/assets/astronaut.jpg --model both --annotate demo-output
+
+serve: $(STAMP)
+	$(BIN)/agegender serve --host 127.0.0.1 --port 8000
+
+# The committed manifest and a 64 px cache of UTKFace (needs the images at $(UTKFACE)).
+data: $(STAMP)
+	$(BIN)/agegender data cache data/utkface_manifest.csv --root $(UTKFACE) -o cache/utk64 --size 64
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_training.py --out benchmarks/results
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,215 @@
+"""The ``agegender`` command: data, train, evaluate, report, predict, serve.
+
+Each sub-command parses its options and hands a plain config to the module that
+does the work; nothing here holds logic of its own beyond wiring and messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+EXAMPLES = """examples:
+  1. agegender data import utkface ../shared/data/utkface/images -o data/utkface_manifest.csv
+  2. agegender data cache data/utkface_manifest.csv --root ../shared/data/utkface/images -o cache/utk64
+  3. agegender train --cache cache/utk64 --arch resnet50 --task both --epochs 20 --out runs/r50
+  4. agegender evaluate runs/r50/best.safetensors --cache cache/utk64 --name resnet50-both
+  5. agegender report
+  6. agegender predict photo.jpg --model both --annotate out/
+  7. agegender serve --port 8000
+"""
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit code 2."""
+
+
+def _add_data(sub):
+    p = sub.add_parser("data", help="import datasets into a manifest; build the face cache")
+    dsub = p.add_subparsers(dest="data_cmd", required=True)
+    imp = dsub.add_parser("import", help="import a dataset into a manifest CSV (with content hashes and a split)")
+    imp.add_argument("format", choices=["utkface", "imdbwiki", "csv", "folder"])
+    imp.add_argument("source", help="UTKFace folder, imdb.mat/wiki.mat, CSV file, or <gender>/<age>/ folder tree")
+    imp.add_argument("-o", "--out", required=True, help="manifest CSV to write")
+    imp.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    imp.add_argument("--min-age", type=int, default=None, help="keep only ages >= this (default: all ages)")
+    imp.add_argument("--max-age", type=int, default=None, help="keep only ages <= this (default: all ages)")
+    imp.add_argument("--zero-is", choices=["male", "female"], default="male",
+                     help="CSV only: what gender 0 means when genders are 0/1 (default male, as UTKFace)")
+    imp.add_argument("--keep-multi-face", action="store_true", help="IMDB-WIKI: keep photos with a second face")
+    c = dsub.add_parser("cache", help="decode every face once into a packed, memory-mappable cache")
+    c.add_argument("manifest")
+    c.add_argument("--root", required=True, help="folder the manifest's paths are relative to")
+    c.add_argument("-o", "--out", required=True, help="cache folder")
+    c.add_argument("--size", type=int, default=64, help="face size in pixels (default 64)")
+    c.add_argument("--margin", type=float, default=0.4, help="margin around face boxes (IMDB-WIKI), fraction")
+    c.add_argument("--all-ages", action="store_true", default=True, help=argparse.SUPPRESS)
+
+
+def _cmd_data(args) -> int:
+    from agegender.data import manifest as mf
+
+    if args.data_cmd == "import":
+        src = Path(args.source)
+        if args.format == "utkface":
+            from agegender.data.utkface import import_utkface
+
+            records, bad = import_utkface(src)
+            root = src
+        elif args.format == "imdbwiki":
+            from agegender.data.imdbwiki import import_imdbwiki
+
+            records, dropped = import_imdbwiki(src, drop_multiple_faces=not args.keep_multi_face)
+            bad = [(f"{n} rows", reason) for reason, n in dropped.items()]
+            root = src.parent
+        elif args.format == "csv":
+            from agegender.data.generic import import_csv
+
+            records, bad = import_csv(src, args.zero_is)
+            root = src.parent
+        else:
+            from agegender.data.generic import import_folder
+
+            records, bad = import_folder(src)
+            root = src
+        n_read = len(records)
+        if args.min_age is not None or args.max_age is not None:
+            window = mf.AgeWindow(args.min_age if args.min_age is not None else 0,
+                                  args.max_age if args.max_age is not None else 200)
+            records = mf.select(records, window=window)
+        records, dropped = mf.hash_and_deduplicate(records, root)
+        bad += dropped
+        if not records:
+            raise CliError(f"no usable faces in {src} ({len(bad)} entries skipped)")
+        mf.assign_splits(records, seed=args.seed)
+        mf.write_manifest(records, args.out)
+        log_path = Path(args.out).with_suffix(".skipped.log")
+        log_path.write_text("".join(f"{name}\t{reason}\n" for name, reason in bad))
+        counts = {s: sum(r.split == s for r in records) for s in mf.SPLITS}
+        print(f"read {n_read} labelled faces, wrote {len(records)} to {args.out} "
+              f"(train {counts['train']}, val {counts['val']}, test {counts['test']}); "
+              f"{len(bad)} skipped, listed in {log_path}")
+        return 0
+    from agegender.data.cache import build_cache
+
+    records = mf.read_manifest(args.manifest)
+    summary = build_cache(records, args.root, args.out, size=args.size, margin=args.margin)
+    if summary["faces"] == 0:
+        raise CliError(f"no face could be read from {args.root}; check --root")
+    for path, reason in summary["skipped"]:
+        print(f"skipped: {reason}", file=sys.stderr)
+    print(f"cache {args.out}: {summary['faces']} faces at {args.size}px, {summary['bytes'] / 1e6:.1f} MB, "
+          f"{len(summary['skipped'])} skipped, "
+          + ("reused (same manifest and settings)" if summary["reused"] else f"built in {summary['seconds']:.1f} s"))
+    return 0
+
+
+def _add_train(sub):
+    from agegender.training.config import TrainConfig
+
+    p = sub.add_parser("train", help="train a model on a face cache (resumable; torchrun for several GPUs)")
+    defaults = TrainConfig()
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if isinstance(default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                           help=f"(default {default})")
+        else:
+            p.add_argument(flag, type=type(default), default=default, required=f.name == "cache",
+                           help=f"(default {default!r})")
+
+
+def _cmd_train(args) -> int:
+    from agegender.training.config import TrainConfig
+    from agegender.training.loop import train
+
+    cfg = TrainConfig(**{k: getattr(args, k) for k in TrainConfig.field_names()})
+    best = train(cfg)
+    print(json.dumps({"best": best}, indent=2))
+    return 0
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="test a model on a cache split: metrics JSON and plots")
+    p.add_argument("weights", help="a .safetensors weight file (or run folder holding best.safetensors)")
+    p.add_argument("--cache", required=True)
+    p.add_argument("--name", required=True, help="name of the model in the report (e.g. vgg16-age)")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--windows", default="18-50,all", help="age windows to report, comma-separated (default 18-50,all)")
+    p.add_argument("--out", default="reports/evals", help="folder for <name>.json and plots")
+    p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face")
+    p.add_argument("--recipe", default=None, help="override the recipe name stored with the weights")
+
+
+def _cmd_evaluate(args) -> int:
+    from agegender.evaluation.evaluate import evaluate_weights
+
+    weights = Path(args.weights)
+    if weights.is_dir():
+        weights = weights / "best.safetensors"
+    result = evaluate_weights(weights, args.cache, args.name, split=args.split,
+                              windows=[w.strip() for w in args.windows.split(",") if w.strip()],
+                              out_dir=args.out, flip_tta=not args.no_flip_tta, recipe=args.recipe)
+    for row in result["rows"]:
+        print(json.dumps(row))
+    return 0
+
+
+def _add_report(sub):
+    p = sub.add_parser("report", help="write reports/results.json and reports/README.md from evaluations")
+    p.add_argument("--evals", default="reports/evals", help="folder of evaluation JSON files")
+    p.add_argument("--out", default="reports", help="report folder")
+
+
+def _cmd_report(args) -> int:
+    from agegender.evaluation.report import write_report
+
+    rows = write_report(args.evals, args.out)
+    print(f"wrote {args.out}/results.json ({len(rows)} rows) and {args.out}/README.md")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agegender", description="Age and gender of every face in a photo.",
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from agegender import __version__
+
+    parser.add_argument("--version", action="version", version=f"agegender {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_data(sub)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_report(sub)
+    try:
+        from agegender.cli_predict import add_predict, add_serve
+
+        add_predict(sub)
+        add_serve(sub)
+    except ImportError:
+        pass
+    return parser
+
+
+COMMANDS = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "report": _cmd_report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    handler = COMMANDS.get(args.command) or args.handler
+    try:
+        return handler(args)
+    except (CliError, FileNotFoundError, ValueError) as exc:
+        print(f"agegender {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

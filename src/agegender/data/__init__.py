@@ -1,0 +1,1 @@
+"""Datasets: importers that produce one manifest, splits, and the packed face cache."""

@@ -1,0 +1,164 @@
+"""Packed face cache: every face decoded once, resized, stored in one memory-mappable file.
+
+A cache folder holds ``images.npy`` (N x S x S x 3 uint8, RGB) and ``labels.json``
+(per-face age, gender id, race, split, path, sha1 plus the settings it was built with).
+Training reads batches straight from the array, so an epoch decodes no JPEG. The
+settings (size, margin, manifest digest) are stored and checked on open, so a cache is
+never silently reused for other settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from agegender.data.images import ImageError, read_image
+from agegender.data.manifest import AgeWindow
+from agegender.data.records import GENDERS, RACES, FaceRecord
+
+log = logging.getLogger(__name__)
+
+SPLIT_IDS = {"train": 0, "val": 1, "test": 2, "": -1}
+
+
+def manifest_digest(records: list[FaceRecord]) -> str:
+    h = hashlib.sha1()
+    for r in records:
+        h.update(f"{r.path}|{r.age}|{r.gender}|{r.split}|{r.box}\n".encode())
+    return h.hexdigest()
+
+
+def crop_box(image: np.ndarray, box, margin: float) -> np.ndarray:
+    """Square crop around a face box enlarged by ``margin`` (fraction of its size), padded by edge pixels."""
+    x1, y1, x2, y2 = box
+    side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    a, b = int(round(cx - side / 2)), int(round(cy - side / 2))
+    s = max(int(round(side)), 1)
+    h, w = image.shape[:2]
+    pad = max(0, -a, -b, a + s - w, b + s - h)
+    if pad:
+        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        a, b = a + pad, b + pad
+    return image[b : b + s, a : a + s]
+
+
+def prepare_face(image: np.ndarray, size: int, box=None, margin: float = 0.4) -> np.ndarray:
+    """Crop (when a box is given) and resize a face image to size x size RGB uint8."""
+    if box is not None:
+        image = crop_box(image, box, margin)
+    interp = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_LINEAR
+    return cv2.resize(image, (size, size), interpolation=interp)
+
+
+@dataclass
+class FaceCache:
+    """An opened cache: ``images`` (N,S,S,3 uint8) and label arrays of length N."""
+
+    images: np.ndarray
+    ages: np.ndarray
+    genders: np.ndarray
+    races: np.ndarray
+    splits: np.ndarray
+    paths: list[str]
+    meta: dict
+
+    @property
+    def size(self) -> int:
+        return int(self.images.shape[1])
+
+    def indices(self, split: str | None, window: AgeWindow | None) -> np.ndarray:
+        """Indices of faces in a split and age window (both optional)."""
+        keep = np.ones(len(self.ages), dtype=bool)
+        if split is not None:
+            keep &= self.splits == SPLIT_IDS[split]
+        if window is not None:
+            keep &= (self.ages >= window.min_age) & (self.ages <= window.max_age)
+        return np.flatnonzero(keep)
+
+
+def build_cache(
+    records: list[FaceRecord], root: str | Path, out_dir: str | Path, size: int = 64, margin: float = 0.4,
+    progress: bool = True,
+) -> dict:
+    """Decode, crop and resize every record into ``out_dir``; skip unreadable files with a log.
+
+    Returns a summary dict: faces written, skipped (path, reason), seconds, bytes.
+    Rebuilds nothing if a cache with the same manifest digest and settings exists.
+    """
+    root, out_dir = Path(root), Path(out_dir)
+    digest = manifest_digest(records)
+    settings = {"size": size, "margin": margin, "manifest_digest": digest}
+    labels_path = out_dir / "labels.json"
+    if labels_path.is_file():
+        old = json.loads(labels_path.read_text())
+        if all(old.get(k) == v for k, v in settings.items()):
+            return {"faces": len(old["paths"]), "skipped": old["skipped"], "seconds": 0.0,
+                    "bytes": (out_dir / "images.npy").stat().st_size, "reused": True}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    tmp_images = out_dir / "images.npy.tmp"
+    arr = np.lib.format.open_memmap(tmp_images, mode="w+", dtype=np.uint8, shape=(len(records), size, size, 3))
+    kept: list[FaceRecord] = []
+    skipped: list[tuple[str, str]] = []
+    for rec in tqdm(records, desc="cache", unit="face", disable=not progress):
+        try:
+            img = read_image(root / rec.path)
+        except ImageError as exc:
+            log.warning("skipped %s", exc)
+            skipped.append((rec.path, str(exc)))
+            continue
+        arr[len(kept)] = prepare_face(img, size, rec.box, margin)
+        kept.append(rec)
+    arr.flush()
+    del arr
+    n = len(kept)
+    # Rewrite with the exact length so the .npy header is right (cheap: one sequential copy).
+    full = np.load(tmp_images, mmap_mode="r")
+    final_tmp = out_dir / "images.final.tmp"
+    with open(final_tmp, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(full[:n]))
+    del full
+    final_tmp.replace(out_dir / "images.npy")
+    tmp_images.unlink()
+    labels = {
+        **settings,
+        "ages": [r.age for r in kept],
+        "genders": [GENDERS.index(r.gender) for r in kept],
+        "races": [RACES.index(r.race) if r.race in RACES else -1 for r in kept],
+        "splits": [SPLIT_IDS[r.split] for r in kept],
+        "paths": [r.path for r in kept],
+        "skipped": skipped,
+    }
+    tmp_labels = out_dir / "labels.json.tmp"
+    tmp_labels.write_text(json.dumps(labels))
+    tmp_labels.replace(labels_path)
+    return {"faces": n, "skipped": skipped, "seconds": time.perf_counter() - start,
+            "bytes": (out_dir / "images.npy").stat().st_size, "reused": False}
+
+
+def open_cache(cache_dir: str | Path, mmap: bool = True) -> FaceCache:
+    """Open a cache folder written by :func:`build_cache`."""
+    cache_dir = Path(cache_dir)
+    labels_path = cache_dir / "labels.json"
+    if not labels_path.is_file():
+        raise FileNotFoundError(f"no face cache in {cache_dir} (build one with 'agegender data cache')")
+    meta = json.loads(labels_path.read_text())
+    images = np.load(cache_dir / "images.npy", mmap_mode="r" if mmap else None)
+    return FaceCache(
+        images=images,
+        ages=np.asarray(meta.pop("ages"), dtype=np.int16),
+        genders=np.asarray(meta.pop("genders"), dtype=np.int8),
+        races=np.asarray(meta.pop("races"), dtype=np.int8),
+        splits=np.asarray(meta.pop("splits"), dtype=np.int8),
+        paths=meta.pop("paths"),
+        meta=meta,
+    )

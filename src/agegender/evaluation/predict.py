@@ -1,0 +1,50 @@
+"""Batched predictions of a model over uint8 face arrays, with optional flip averaging."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from agegender.models.networks import AgeGenderNet
+from agegender.training.augment import to_float_images
+
+
+@torch.inference_mode()
+def predict_faces(model: AgeGenderNet, faces: np.ndarray, batch_size: int = 128, flip_tta: bool = False,
+                  device: str | torch.device = "cpu", autocast_dtype: torch.dtype | None = None) -> dict:
+    """Predict for (N, S, S, 3) uint8 RGB faces already at the model's input size.
+
+    Returns numpy arrays: ``age`` (N,) years clipped to the model's age range,
+    ``age_std`` (N,) when available, ``p_female`` (N,) in [0, 1]. Keys for heads the
+    model lacks are absent.
+    """
+    model.eval()
+    device = torch.device(device)
+    cfg = model.config
+    ages, stds, pf = [], [], []
+    for i in range(0, len(faces), batch_size):
+        x = to_float_images(torch.from_numpy(np.ascontiguousarray(faces[i : i + batch_size])).to(device))
+        if x.shape[-1] != cfg.input_size:
+            x = torch.nn.functional.interpolate(x, size=(cfg.input_size, cfg.input_size), mode="bilinear",
+                                                antialias=True, align_corners=False)
+        x = x.contiguous(memory_format=torch.channels_last)
+        views = [x, x.flip(3)] if flip_tta else [x]
+        outs = []
+        for v in views:
+            with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
+                outs.append(model(v))
+        if cfg.has_age:
+            ages.append(torch.stack([o["age"].float() for o in outs]).mean(0).cpu())
+            if "age_std" in outs[0]:
+                stds.append(torch.stack([o["age_std"].float() for o in outs]).mean(0).cpu())
+        if cfg.has_gender:
+            probs = torch.stack([o["gender_logits"].float().softmax(1)[:, 1] for o in outs]).mean(0)
+            pf.append(probs.cpu())
+    result = {}
+    if ages:
+        result["age"] = torch.cat(ages).numpy().clip(cfg.age_min, cfg.age_max)
+    if stds:
+        result["age_std"] = torch.cat(stds).numpy()
+    if pf:
+        result["p_female"] = torch.cat(pf).numpy()
+    return result

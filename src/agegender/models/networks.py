@@ -1,0 +1,109 @@
+"""AgeGenderNet: one backbone with an age head, a gender head, or both.
+
+Input: float images (B, 3, H, W) with values in [0, 1], RGB; the network normalises
+them itself with the mean/std in its config. Output: a dict with
+``age`` (B,) in years, ``age_std`` (B,) in years when the age head predicts a
+distribution, ``gender_logits`` (B, 2) over (male, female), and the raw head
+outputs the losses need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+
+TASKS = ("age", "gender", "both")
+AGE_HEADS = ("regression", "distribution")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a network and read its outputs; stored with its weights."""
+
+    arch: str = "resnet50"
+    task: str = "both"
+    age_head: str = "regression"
+    age_min: int = 18
+    age_max: int = 50
+    age_mean: float = 30.0
+    age_scale: float = 10.0
+    input_size: int = 64
+    hidden: int = 256
+    dropout: float = 0.3
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+    pretrained: bool = False
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
+        if self.age_head not in AGE_HEADS:
+            raise ValueError(f"age_head must be one of {AGE_HEADS}, not {self.age_head!r}")
+        if self.age_min >= self.age_max:
+            raise ValueError(f"age_min ({self.age_min}) must be below age_max ({self.age_max})")
+        self.mean, self.std = tuple(self.mean), tuple(self.std)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def has_age(self) -> bool:
+        return self.task in ("age", "both")
+
+    @property
+    def has_gender(self) -> bool:
+        return self.task in ("gender", "both")
+
+
+def _head(in_dim: int, hidden: int, out_dim: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, out_dim))
+
+
+class AgeGenderNet(nn.Module):
+    """Backbone + heads; see the module docstring for inputs and outputs."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        from agegender.models.registry import get_backbone
+
+        self.config = config
+        self.backbone, dim = get_backbone(config.arch, pretrained=config.pretrained)
+        self.register_buffer("pixel_mean", torch.tensor(config.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(config.std).view(1, 3, 1, 1), persistent=False)
+        self.age_head = None
+        self.gender_head = None
+        if config.has_age:
+            out = self.num_age_bins if config.age_head == "distribution" else 1
+            self.age_head = _head(dim, config.hidden, out, config.dropout)
+            self.register_buffer("age_bins", torch.arange(config.age_min, config.age_max + 1, dtype=torch.float32),
+                                 persistent=False)
+        if config.has_gender:
+            self.gender_head = _head(dim, config.hidden, 2, config.dropout)
+
+    @property
+    def num_age_bins(self) -> int:
+        return self.config.age_max - self.config.age_min + 1
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
+        x = (images - self.pixel_mean) / self.pixel_std
+        feats = self.backbone(x)
+        out: dict[str, torch.Tensor] = {}
+        if self.age_head is not None:
+            raw = self.age_head(feats).float()
+            if self.config.age_head == "distribution":
+                probs = raw.softmax(dim=1)
+                age = (probs * self.age_bins).sum(1)
+                out["age_logits"] = raw
+                out["age_std"] = ((probs * (self.age_bins - age[:, None]) ** 2).sum(1)).clamp_min(0).sqrt()
+            else:
+                raw = raw.squeeze(1)
+                age = raw * self.config.age_scale + self.config.age_mean
+                out["age_raw"] = raw
+            out["age"] = age
+        if self.gender_head is not None:
+            out["gender_logits"] = self.gender_head(feats).float()
+        return out

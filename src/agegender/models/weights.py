@@ -1,0 +1,86 @@
+"""Weight files: fp16 safetensors whose metadata carries the model config, recipe and metrics.
+
+``save_weights`` stores the model's state dict (fp16 by default) with the
+:class:`ModelConfig` and any extra metadata as JSON strings in the safetensors
+header; ``load_model`` rebuilds the network from that metadata alone. Large files
+may be split into parts (``name.safetensors.part0``, ``.part1``, ...) which are
+joined transparently.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as st_load_bytes
+from safetensors.torch import save as st_save_bytes
+
+from agegender.models.networks import AgeGenderNet, ModelConfig
+
+
+def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = None, fp16: bool = True,
+                 part_bytes: int | None = None) -> list[Path]:
+    """Write the model; return the written file(s). ``part_bytes`` splits the file in parts."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: (v.half() if fp16 and v.is_floating_point() else v).contiguous().cpu()
+               for k, v in model.state_dict().items()}
+    meta = {"config": json.dumps(model.config.to_dict())}
+    for k, v in (metadata or {}).items():
+        meta[k] = v if isinstance(v, str) else json.dumps(v)
+    blob = st_save_bytes(tensors, metadata=meta)
+    for old in path.parent.glob(path.name + ".part*"):
+        old.unlink()
+    if part_bytes is None or len(blob) <= part_bytes:
+        path.write_bytes(blob)
+        return [path]
+    if path.exists():
+        path.unlink()
+    files = []
+    for i in range(0, len(blob), part_bytes):
+        part = path.with_name(f"{path.name}.part{i // part_bytes}")
+        part.write_bytes(blob[i : i + part_bytes])
+        files.append(part)
+    return files
+
+
+def read_weight_bytes(path: str | Path) -> bytes:
+    """Bytes of a weight file, joining ``.partN`` files when the whole file is absent."""
+    path = Path(path)
+    if path.is_file():
+        return path.read_bytes()
+    parts = sorted(path.parent.glob(path.name + ".part*"), key=lambda p: int(p.name.rsplit("part", 1)[1]))
+    if not parts:
+        raise FileNotFoundError(f"weights not found: {path} (nor {path.name}.part0, ...)")
+    return b"".join(p.read_bytes() for p in parts)
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The metadata of a weight file, JSON values decoded."""
+    import struct
+
+    blob = read_weight_bytes(path)
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8 : 8 + n])
+    meta = header.get("__metadata__", {})
+    out = {}
+    for k, v in meta.items():
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[AgeGenderNet, dict]:
+    """Rebuild the network described by a weight file; return (model in eval mode, metadata)."""
+    blob = read_weight_bytes(path)
+    meta = read_metadata(path)
+    if "config" not in meta:
+        raise ValueError(f"{path}: no 'config' in the weight file's metadata; not an agegender weight file")
+    config = ModelConfig(**{**meta["config"], "pretrained": False})
+    model = AgeGenderNet(config)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in st_load_bytes(blob).items()}
+    model.load_state_dict(state)
+    return model.to(device).eval(), meta

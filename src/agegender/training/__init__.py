@@ -1,0 +1,1 @@
+"""Training: configuration, batch augmentation, losses, checkpoints and the loop."""

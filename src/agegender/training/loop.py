@@ -1,0 +1,300 @@
+"""The training loop: one epoch at a time over a face cache, validated and checkpointed.
+
+Shaped like torchvision's reference script: :func:`train` sets up model, optimiser
+and schedule, then alternates :func:`train_one_epoch` and :func:`evaluate_split`;
+``OUT/last.pt`` after every epoch (and ``OUT/best.pt`` when the validation score
+improves) make ``--resume`` continue exactly where a killed run stopped. Under
+``torchrun`` it trains data-parallel (DDP; NCCL on GPUs, gloo on CPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from agegender.data.cache import open_cache
+from agegender.data.manifest import AgeWindow, EmptyDatasetError
+from agegender.evaluation.metrics import age_metrics, gender_metrics
+from agegender.evaluation.predict import predict_faces
+from agegender.models.networks import AgeGenderNet, ModelConfig
+from agegender.models.weights import save_weights
+from agegender.training.augment import augment, to_float_images
+from agegender.training.checkpoint import load_checkpoint, save_checkpoint
+from agegender.training.config import TrainConfig
+from agegender.training.losses import age_loss, gender_loss
+
+log = logging.getLogger(__name__)
+
+
+def validation_score(metrics: dict) -> float:
+    """One number to pick the best epoch (lower is better): age MAE in years plus 10 x gender error rate."""
+    score = 0.0
+    if "age_mae" in metrics:
+        score += metrics["age_mae"]
+    if "gender_acc" in metrics:
+        score += 10 * (1 - metrics["gender_acc"])
+    return score
+
+
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but no CUDA device is available")
+    return torch.device(name)
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision != "auto":
+        raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    # bf16 autocast doubles CPU training speed where the CPU has native bf16 (avx512_bf16 / AMX).
+    try:
+        return torch.bfloat16 if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warm = int(cfg.warmup_epochs * steps_per_epoch)
+
+    def f(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        t = (step - warm) / max(1, total - warm)
+        if cfg.schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+        if cfg.schedule == "step":
+            return 0.1 ** int(t * 3)  # x0.1 at 1/3 and 2/3 of training
+        if cfg.schedule == "constant":
+            return 1.0
+        raise ValueError(f"schedule must be cosine, step or constant, not {cfg.schedule!r}")
+
+    return f
+
+
+def _sampling_weights(ages: np.ndarray) -> np.ndarray:
+    buckets = np.minimum(ages, 99) // 5
+    counts = np.bincount(buckets, minlength=20).astype(float)
+    w = 1.0 / counts[buckets]
+    return w / w.sum()
+
+
+def evaluate_split(model: AgeGenderNet, faces: np.ndarray, ages: np.ndarray, genders: np.ndarray, device,
+                   flip_tta: bool, autocast_dtype) -> dict:
+    """Metrics of ``model`` on faces with labels: ``age_mae``, ``age_cs5``, ``gender_acc``..."""
+    pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta, device=device, autocast_dtype=autocast_dtype)
+    out = {}
+    if "age" in pred:
+        m = age_metrics(ages, pred["age"])
+        out.update(age_mae=m["mae"], age_rmse=m["rmse"], age_cs5=m["cs5"])
+    if "p_female" in pred:
+        m = gender_metrics(genders, pred["p_female"])
+        out.update(gender_acc=m["accuracy"], gender_auc=m["roc_auc"])
+    return out
+
+
+def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg: TrainConfig, epoch: int,
+                    device, autocast_dtype, rank: int = 0, world: int = 1) -> dict:
+    """One pass over the training faces; returns mean losses and images/s."""
+    model.train()
+    n = len(ages)
+    rng = np.random.default_rng(cfg.seed * 1000 + epoch)
+    if cfg.balance_ages:
+        order = rng.choice(n, size=n, p=_sampling_weights(ages.cpu().numpy()))
+    else:
+        order = rng.permutation(n)
+    steps = n // (cfg.batch_size * world)
+    if cfg.max_steps:
+        steps = min(steps, cfg.max_steps)
+    if steps == 0:
+        raise EmptyDatasetError(f"{n} training faces are fewer than one batch of {cfg.batch_size} x {world} processes")
+    order = torch.from_numpy(order[rank::world][: steps * cfg.batch_size].copy()).to(images.device)
+    net_cfg: ModelConfig = (model.module if hasattr(model, "module") else model).config
+    gen = torch.Generator(device=images.device).manual_seed(cfg.seed * 1000 + epoch * world + rank)
+    sums = {"loss": 0.0, "age_loss": 0.0, "gender_loss": 0.0}
+    seen, start = 0, time.perf_counter()
+    bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
+               disable=not cfg.progress or rank != 0, dynamic_ncols=True)
+    for step in bar:
+        idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        x = to_float_images(images[idx].to(device, non_blocking=True))
+        x = augment(x, cfg.augment, generator=gen if x.device == images.device else None)
+        if x.shape[-1] != net_cfg.input_size:
+            x = torch.nn.functional.interpolate(x, size=(net_cfg.input_size,) * 2, mode="bilinear",
+                                                antialias=True, align_corners=False)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        y_age = ages[idx].to(device).float()
+        y_gender = genders[idx].to(device).long()
+        with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
+            out = model(x)
+        loss = torch.zeros((), device=device)
+        if net_cfg.has_age:
+            la = age_loss(out, y_age, net_cfg, cfg.age_loss, cfg.dldl_sigma)
+            sums["age_loss"] += la.item()
+            loss = loss + la
+        if net_cfg.has_gender:
+            lg = gender_loss(out["gender_logits"], y_gender, cfg.gender_loss, cfg.label_smoothing)
+            sums["gender_loss"] += lg.item()
+            loss = loss + cfg.gender_weight * lg
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step}; lower --lr")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        if ema is not None:
+            ema.update_parameters(model.module if hasattr(model, "module") else model)
+        sums["loss"] += loss.item()
+        seen += len(idx)
+        bar.set_postfix(loss=f"{sums['loss'] / (step + 1):.4f}", img_s=f"{seen * world / (time.perf_counter() - start):.0f}")
+    secs = time.perf_counter() - start
+    return {**{k: v / steps for k, v in sums.items()}, "images_per_s": seen * world / secs, "epoch_seconds": secs,
+            "lr": scheduler.get_last_lr()[0]}
+
+
+def _plot_curves(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    keys = [k for k in ("loss", "val/age_mae", "val/gender_acc") if k in history[0]]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2))
+    for ax, k in zip(np.atleast_1d(axes), keys):
+        ax.plot(epochs, [h[k] for h in history], marker="o")
+        ax.set_title(k)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _write_summary(history: list[dict], path: Path) -> None:
+    keys = sorted({k for h in history for k in h}, key=lambda k: (k != "epoch", k))
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+    tmp.replace(path)
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run (or resume) a training run; returns the best validation metrics."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = _resolve_device(cfg.device)
+    if world > 1:
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    autocast_dtype = _autocast_dtype(cfg.precision, device)
+    out = Path(cfg.out)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+
+    cache = open_cache(cfg.cache)
+    window = AgeWindow.all() if cfg.all_ages else AgeWindow(cfg.min_age, cfg.max_age)
+    train_idx, val_idx = cache.indices("train", window), cache.indices("val", window)
+    if len(train_idx) == 0:
+        raise EmptyDatasetError(f"no training faces in {cfg.cache} for ages {window.label}")
+    if len(val_idx) == 0:
+        raise EmptyDatasetError(f"no validation faces in {cfg.cache} for ages {window.label}")
+    ages_np = cache.ages[train_idx].astype(np.int64)
+    lo, hi = (int(ages_np.min()), int(ages_np.max())) if cfg.all_ages else (window.min_age, window.max_age)
+    net_cfg = ModelConfig(arch=cfg.arch, task=cfg.task, age_head=cfg.age_head, age_min=lo, age_max=hi,
+                          age_mean=(lo + hi) / 2, age_scale=max(1.0, (hi - lo) / 2),
+                          input_size=cfg.input_size or cache.size)
+    model = AgeGenderNet(net_cfg).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    # Whole training set as one tensor (on the GPU when training there): no loader, no JPEG decoding.
+    images = torch.from_numpy(np.ascontiguousarray(cache.images[train_idx])).to(device)
+    ages = torch.from_numpy(ages_np).to(device)
+    genders = torch.from_numpy(cache.genders[train_idx].astype(np.int64)).to(device)
+    val_faces = np.ascontiguousarray(cache.images[val_idx])
+    val_ages, val_genders = cache.ages[val_idx], cache.genders[val_idx]
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = len(train_idx) // (cfg.batch_size * world)
+    if cfg.max_steps:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, max(1, steps_per_epoch)))
+    ema = None
+    if cfg.ema > 0:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+
+    start_epoch, history, best = 0, [], {"score": float("inf")}
+    last = out / "last.pt"
+    if cfg.resume and last.is_file():
+        ckpt = load_checkpoint(last, map_location=device)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        if ema is not None and ckpt.get("ema") is not None:
+            ema.load_state_dict(ckpt["ema"])
+        start_epoch, history, best = ckpt["epoch"] + 1, ckpt["history"], ckpt["best"]
+        if rank == 0:
+            log.info("resumed from %s at epoch %d", last, start_epoch + 1)
+    elif cfg.resume and rank == 0:
+        log.info("nothing to resume in %s; starting from scratch", out)
+    if rank == 0:
+        (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "model": net_cfg.to_dict()}, indent=2))
+
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    for epoch in range(start_epoch, cfg.epochs):
+        stats = train_one_epoch(net, ema, optimizer, scheduler, images, ages, genders, cfg, epoch, device,
+                                autocast_dtype, rank, world)
+        if rank == 0:
+            eval_model = ema.module if ema is not None else model
+            val = evaluate_split(eval_model, val_faces, val_ages, val_genders, device, cfg.flip_tta, autocast_dtype)
+            row = {"epoch": epoch + 1, **stats, **{f"val/{k}": v for k, v in val.items()},
+                   "val/score": validation_score(val)}
+            history.append(row)
+            improved = row["val/score"] < best["score"]
+            if improved:
+                best = {"score": row["val/score"], "epoch": epoch + 1, **val}
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "scheduler": scheduler.state_dict(), "ema": ema.state_dict() if ema is not None else None,
+                     "epoch": epoch, "history": history, "best": best, "config": cfg.to_dict(),
+                     "model_config": net_cfg.to_dict()}
+            save_checkpoint(state, last)
+            if improved:
+                save_weights(eval_model, out / "best.safetensors",
+                             {"recipe": cfg.recipe or "custom", "train": cfg.to_dict(), "val": best,
+                              "age_window_trained": window.label})
+            _write_summary(history, out / "summary.csv")
+            _plot_curves(history, out / "curves.png")
+            msg = " ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float))
+            log.info("epoch %d/%d %s%s", epoch + 1, cfg.epochs, msg, " (best)" if improved else "")
+        if world > 1:
+            dist.barrier()
+    if world > 1:
+        dist.destroy_process_group()
+    return best

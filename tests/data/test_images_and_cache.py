@@ -1,0 +1,72 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agegender.data.cache import build_cache, open_cache
+from agegender.data.images import ImageError, decode_image, read_image
+from agegender.data.records import FaceRecord
+from tests.conftest import write_face
+
+
+def _encode(img, fmt="PNG", **kw):
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK", "I;16", "P", "LA"])
+def test_every_pixel_format_becomes_rgb_uint8(mode):
+    fmt = "JPEG" if mode == "CMYK" else ("TIFF" if mode == "I;16" else "PNG")
+    img = Image.new(mode, (20, 10))
+    arr = decode_image(_encode(img, fmt))
+    assert arr.shape == (10, 20, 3) and arr.dtype == np.uint8
+
+
+def test_exif_orientation_is_applied():
+    img = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    arr = decode_image(_encode(img, "JPEG", exif=exif.tobytes()))
+    assert arr.shape == (40, 20, 3)
+
+
+@pytest.mark.parametrize("data, match", [(b"", "empty"), (b"hello, not an image", "not a readable image"),
+                                         (None, "corrupt")])
+def test_bad_bytes_raise_image_error(data, match):
+    if data is None:
+        data = _encode(Image.new("RGB", (64, 64)), "JPEG")[:200]
+    with pytest.raises(ImageError, match=match):
+        decode_image(data, "x.jpg")
+
+
+def test_decompression_bomb_is_refused():
+    with pytest.raises(ImageError, match="limit"):
+        decode_image(_encode(Image.new("L", (3000, 3000))), max_pixels=1_000_000)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ImageError, match="not found"):
+        read_image(tmp_path / "nope.jpg")
+    with pytest.raises(ImageError, match="folder"):
+        read_image(tmp_path)
+
+
+def test_cache_skips_bad_files_with_reasons_and_keeps_good_ones(tmp_path):
+    write_face(tmp_path / "good1.jpg", seed=1, size=80)
+    write_face(tmp_path / "good2.jpg", seed=2, size=80)
+    (tmp_path / "corrupt.jpg").write_bytes((tmp_path / "good1.jpg").read_bytes()[:300])
+    (tmp_path / "text.jpg").write_text("not an image")
+    recs = [FaceRecord(p, 20 + i, "female", split="train") for i, p in
+            enumerate(["good1.jpg", "corrupt.jpg", "text.jpg", "missing.jpg", "good2.jpg"])]
+    summary = build_cache(recs, tmp_path, tmp_path / "c", size=16, progress=False)
+    assert summary["faces"] == 2
+    assert sorted(p for p, _ in summary["skipped"]) == ["corrupt.jpg", "missing.jpg", "text.jpg"]
+    cache = open_cache(tmp_path / "c")
+    assert cache.paths == ["good1.jpg", "good2.jpg"] and list(cache.ages) == [20, 24]
+    assert cache.images.shape == (2, 16, 16, 3)
+    again = build_cache(recs, tmp_path, tmp_path / "c", size=16, progress=False)
+    assert again["reused"]
+    other = build_cache(recs, tmp_path, tmp_path / "c", size=24, progress=False)
+    assert not other["reused"] and open_cache(tmp_path / "c").size == 24

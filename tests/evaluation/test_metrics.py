@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from agegender.evaluation.metrics import age_bucket_labels, age_metrics, expected_calibration_error, gender_metrics, roc_auc
+
+
+def test_age_metrics_golden():
+    m = age_metrics([20, 30, 40, 50], [22, 30, 33, 50])
+    assert m["mae"] == pytest.approx(2.25)
+    assert m["rmse"] == pytest.approx(np.sqrt((4 + 49) / 4))
+    assert m["cs5"] == pytest.approx(0.75)
+    assert m["mean_signed_error"] == pytest.approx(-1.25)
+
+
+def test_gender_metrics_golden():
+    m = gender_metrics([0, 0, 1, 1], [0.1, 0.6, 0.8, 0.4])
+    assert m["accuracy"] == 0.5
+    assert m["confusion"] == [[1, 1], [1, 1]]
+    assert m["roc_auc"] == pytest.approx(0.75)
+
+
+def test_auc_edge_cases():
+    assert roc_auc([0, 1], [0.2, 0.9]) == 1.0
+    assert np.isnan(roc_auc([1, 1], [0.2, 0.9]))
+
+
+def test_ece_zero_for_perfectly_calibrated_confidence():
+    assert expected_calibration_error([1, 1, 0, 0], [1.0, 1.0, 0.0, 0.0]) == pytest.approx(0.0)
+    assert expected_calibration_error([0, 0], [0.9, 0.9]) == pytest.approx(0.9)
+
+
+def test_buckets():
+    assert age_bucket_labels([5, 18, 50, 90]) == ["0-12", "18-24", "45-54", "65+"]

@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+from agegender.models.networks import ModelConfig
+from agegender.training.augment import augment, to_float_images
+from agegender.training.checkpoint import load_checkpoint, save_checkpoint
+from agegender.training.losses import age_loss, gaussian_label_distribution, gender_loss
+
+
+def test_age_losses_golden_values():
+    cfg = ModelConfig(age_mean=34, age_scale=16)
+    out = {"age_raw": torch.tensor([0.0, 1.0])}  # predicts 34 and 50 years
+    ages = torch.tensor([34.0, 34.0])  # targets 0 and 0 in normalised units
+    assert age_loss(out, ages, cfg, "mse").item() == pytest.approx(0.5)
+    assert age_loss(out, ages, cfg, "l1").item() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="dldl"):
+        age_loss(out, ages, cfg, "dldl")
+
+
+def test_label_distribution_sums_to_one_and_peaks_at_the_age():
+    d = gaussian_label_distribution(torch.tensor([20.0, 45.5]), torch.arange(18.0, 51.0), 2.0)
+    assert torch.allclose(d.sum(1), torch.ones(2))
+    assert d[0].argmax().item() == 2
+
+
+def test_gender_losses_golden_values():
+    logits = torch.tensor([[0.0, 0.0]])
+    assert gender_loss(logits, torch.tensor([1]), "ce").item() == pytest.approx(0.6931, abs=1e-4)
+    assert gender_loss(logits, torch.tensor([1]), "mse").item() == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="unknown gender loss"):
+        gender_loss(logits, torch.tensor([1]), "hinge")
+
+
+def test_augment_keeps_shape_and_range_and_strength_zero_is_identity():
+    x = to_float_images(torch.randint(0, 256, (8, 32, 32, 3), dtype=torch.uint8))
+    assert x.shape == (8, 3, 32, 32) and x.max() <= 1
+    y = augment(x, 1.0, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1 and not torch.equal(x, y)
+    assert torch.equal(augment(x, 0.0), x)
+
+
+def test_checkpoint_is_atomic_and_loads_weights_only(tmp_path):
+    save_checkpoint({"epoch": 3, "w": torch.ones(2)}, tmp_path / "last.pt")
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
