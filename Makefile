@@ -11,6 +11,10 @@ UTKFACE ?= ../shared/data/utkface/images
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@# The browser test drives Debian's Chromium; install it where we may (root + apt-get).
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; } \
+	  || echo "warning: could not install chromium; the browser test will be skipped"; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'

@@ -1,0 +1,163 @@
+"""``agegender predict`` and ``agegender serve``: the analyzer from the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+CSV_COLUMNS = ["path", "face", "x1", "y1", "x2", "y2", "det_score", "model", "age", "gender", "p_female"]
+
+
+def add_predict(sub):
+    p = sub.add_parser("predict", help="age and gender of every face in images or folders",
+                       description="Analyse images (folders recurse). Unreadable files are named on stderr and "
+                                   "skipped; the exit code is non-zero only if no file could be read.")
+    p.add_argument("paths", nargs="+", help="image files or folders")
+    p.add_argument("--model", default="both", help="vgg16, resnet50 or both (default both)")
+    p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
+                   help="use your own weights (repeatable), e.g. mine=runs/r50/best.safetensors")
+    p.add_argument("--crops", action="store_true", help="inputs are already aligned face crops: no detection")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("-o", "--output", help="write results to this file instead of stdout")
+    p.add_argument("--annotate", metavar="OUTDIR", help="write each image with boxes and labels here")
+    p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face (faster)")
+    p.add_argument("--min-face", type=float, default=16, help="smallest face side to keep, pixels (default 16)")
+    p.add_argument("--det-threshold", type=float, default=0.6, help="detector score threshold (default 0.6)")
+    p.set_defaults(handler=run_predict)
+
+
+def model_names(choice: str) -> tuple[str, ...]:
+    if choice == "both":
+        return ("vgg16", "resnet50")
+    if choice in ("vgg16", "resnet50"):
+        return (choice,)
+    if choice == "none":
+        return ()
+    import difflib
+
+    close = difflib.get_close_matches(choice, ["vgg16", "resnet50", "both"], n=1)
+    raise ValueError(f"--model must be vgg16, resnet50 or both, not {choice!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+
+
+def expand_paths(paths) -> list[Path]:
+    """Files as given, folders recursed (sorted); a missing path is kept so it is reported."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+def result_rows(path: str, result, names) -> list[dict]:
+    """CSV/table rows: one per face and model; one empty row for an image without faces."""
+    if not result.faces:
+        return [{**dict.fromkeys(CSV_COLUMNS, ""), "path": path}]
+    rows = []
+    for i, face in enumerate(result.faces):
+        for name in names:
+            p = face.predictions.get(name)
+            rows.append({"path": path, "face": i, "x1": face.box[0], "y1": face.box[1], "x2": face.box[2],
+                         "y2": face.box[3], "det_score": "" if face.det_score is None else round(face.det_score, 4),
+                         "model": name, "age": "" if p is None or p.age is None else round(p.age, 1),
+                         "gender": "" if p is None or p.gender is None else p.gender,
+                         "p_female": "" if p is None or p.p_female is None else round(p.p_female, 4)})
+    return rows
+
+
+def _table(rows) -> str:
+    cols = ["path", "face", "model", "age", "gender", "p_female", "det_score", "x1", "y1", "x2", "y2"]
+    data = [[str(r[c]) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(d[i]) for d in data)) if data else len(c) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(d, widths)) for d in data]
+    return "\n".join(lines) + "\n"
+
+
+def run_predict(args) -> int:
+    from tqdm import tqdm
+
+    from agegender.data.images import ImageError
+    from agegender.faces.detect import FaceDetector
+    from agegender.inference import FaceAnalyzer
+
+    extra = {}
+    for item in args.weights:
+        name, sep, file = item.partition("=")
+        if not sep:
+            raise ValueError(f"--weights takes NAME=FILE, got {item!r}")
+        extra[name] = file
+    names = tuple(model_names(args.model)) if not extra or args.model != "both" else ()
+    analyzer = FaceAnalyzer(models=names, weights=extra or None, flip_tta=not args.no_flip_tta,
+                            detector=FaceDetector(score_threshold=args.det_threshold, min_face=args.min_face))
+    files = expand_paths(args.paths)
+    if not files:
+        print("agegender predict: no files found in " + ", ".join(args.paths), file=sys.stderr)
+        return 1
+    annotate = Path(args.annotate) if args.annotate else None
+    if annotate:
+        annotate.mkdir(parents=True, exist_ok=True)
+    rows, results, bad = [], [], 0
+    for path in tqdm(files, desc="images", unit="img", disable=len(files) < 10, file=sys.stderr):
+        try:
+            result = analyzer.analyze(path, crops=args.crops, keep_image=annotate is not None)
+        except ImageError as exc:
+            print(f"skipped: {exc}", file=sys.stderr)
+            bad += 1
+            continue
+        rows += result_rows(str(path), result, analyzer.model_names)
+        results.append(result.to_dict())
+        if annotate:
+            _save_annotated(result, annotate, path)
+    if args.format == "json":
+        text = json.dumps(results, indent=1) + "\n"
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        text = buf.getvalue()
+    else:
+        text = _table(rows)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    faces = sum(len(r["faces"]) for r in results)
+    print(f"{len(results)} image(s) read, {faces} face(s) found, {bad} file(s) skipped"
+          + (f"; annotated images in {annotate}" if annotate else ""), file=sys.stderr)
+    return 0 if results else 1
+
+
+def _save_annotated(result, outdir: Path, path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(result.plot()).save(outdir / (path.stem + ".annotated.jpg"), quality=92)
+
+
+def add_serve(sub):
+    p = sub.add_parser("serve", help="start the web app and REST API (FastAPI on uvicorn)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--model", default="both", help="models to load: vgg16, resnet50 or both")
+    p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE", help="extra weights (repeatable)")
+    p.add_argument("--max-upload-mb", type=float, default=20.0)
+    p.set_defaults(handler=run_serve)
+
+
+def run_serve(args) -> int:
+    try:
+        import uvicorn
+
+        from agegender.server.app import ServerConfig, create_app
+    except ImportError as exc:
+        raise ValueError(f"the server needs the 'server' extra: pip install 'agegender[server]' ({exc})") from exc
+    extra = dict(item.partition("=")[::2] for item in args.weights)
+    config = ServerConfig(models=model_names(args.model) if not extra else (), weights=extra or None,
+                          max_upload_bytes=int(args.max_upload_mb * 1e6))
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
+    return 0

@@ -1,0 +1,207 @@
+"""FaceAnalyzer: the object users keep and call — detector, aligner and age/gender models behind one call.
+
+    >>> from agegender import FaceAnalyzer
+    >>> analyzer = FaceAnalyzer(models=("vgg16", "resnet50"))     # doctest: +SKIP
+    >>> result = analyzer.analyze("photo.jpg")                      # doctest: +SKIP
+    >>> [(f.box, f.predictions["resnet50"].age) for f in result.faces]  # doctest: +SKIP
+
+Units: ``box`` and ``landmarks`` in pixels of the (EXIF-rotated) input image, ``det_score``
+and ``p_female`` in [0, 1], ``age`` and ``age_std`` in years, ``speed`` in milliseconds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agegender.data.cache import prepare_face
+from agegender.data.images import ImageError, decode_image, read_image, to_rgb_array
+from agegender.evaluation.predict import predict_faces
+from agegender.faces.align import AlignmentTemplate, align_face, default_template
+from agegender.faces.detect import FaceDetector
+from agegender.models.weights import load_model
+
+SHIPPED_MODELS = ("vgg16", "resnet50")
+
+
+@dataclass
+class Prediction:
+    """One model's answer for one face."""
+
+    age: float | None = None
+    age_std: float | None = None
+    gender: str | None = None
+    p_female: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"age": self.age, "age_std": self.age_std, "gender": self.gender, "p_female": self.p_female}
+
+
+@dataclass
+class Face:
+    """A face: where it is and what each model says about it."""
+
+    box: tuple[float, float, float, float]
+    det_score: float | None = None
+    landmarks: list[list[float]] | None = None
+    predictions: dict[str, Prediction] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"box": [round(v, 1) for v in self.box],
+                "det_score": None if self.det_score is None else round(self.det_score, 4),
+                "landmarks": self.landmarks,
+                "predictions": {k: v.to_dict() for k, v in self.predictions.items()}}
+
+
+@dataclass
+class Result:
+    """Everything found in one image; ``speed`` holds milliseconds per stage."""
+
+    source: str
+    width: int
+    height: int
+    faces: list[Face]
+    speed: dict[str, float] = field(default_factory=dict)
+    image: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def message(self) -> str:
+        return f"{len(self.faces)} face(s) found" if self.faces else "no face found"
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "width": self.width, "height": self.height, "message": self.message,
+                "faces": [f.to_dict() for f in self.faces], "speed_ms": {k: round(v, 2) for k, v in self.speed.items()}}
+
+    def plot(self) -> np.ndarray:
+        """The image (RGB) with a box and a label per face."""
+        from agegender.annotate import draw_faces
+
+        if self.image is None:
+            raise ValueError("this result keeps no image to draw on")
+        return draw_faces(self.image, self.faces)
+
+
+def shipped_weights_path(name: str) -> Path:
+    return Path(str(resources.files("agegender") / "weights" / f"{name}.safetensors"))
+
+
+def load_image(source) -> tuple[np.ndarray, str]:
+    """Accept a path, encoded bytes, a PIL image or a numpy array; return (RGB uint8 array, name)."""
+    if isinstance(source, (str, Path)):
+        return read_image(source), str(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return decode_image(bytes(source)), "<bytes>"
+    if isinstance(source, np.ndarray):
+        arr = source
+        if arr.ndim == 2:
+            arr = np.repeat(arr[:, :, None], 3, axis=2)
+        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+            raise ImageError(f"array of shape {source.shape} is not an (H, W, 3) RGB image")
+        if arr.dtype != np.uint8:
+            raise ImageError(f"array of dtype {arr.dtype} is not uint8")
+        return np.ascontiguousarray(arr[:, :, :3]), "<array>"
+    try:
+        from PIL import Image
+
+        if isinstance(source, Image.Image):
+            return to_rgb_array(source), "<PIL.Image>"
+    except ImportError:  # pragma: no cover
+        pass
+    raise ImageError(f"cannot read an image from a {type(source).__name__}")
+
+
+class FaceAnalyzer:
+    """Detect, align and predict age and gender with one or more models.
+
+    ``models``: names of shipped models ("vgg16", "resnet50"); ``weights``: extra or
+    replacement models as ``{name: path to .safetensors}``. ``flip_tta`` averages each face
+    with its mirror image. ``detector`` defaults to YuNet with its default thresholds.
+    """
+
+    def __init__(self, models=SHIPPED_MODELS, weights: dict[str, str | Path] | None = None,
+                 detector: FaceDetector | None = None, device: str = "cpu", batch_size: int = 32,
+                 flip_tta: bool = True):
+        paths: dict[str, Path] = {}
+        for name in models:
+            if weights and name in weights:
+                continue
+            if name not in SHIPPED_MODELS:
+                raise ValueError(f"unknown model {name!r}: shipped models are {SHIPPED_MODELS}; "
+                                 f"others need weights={{{name!r}: 'file.safetensors'}}")
+            path = shipped_weights_path(name)
+            if not path.is_file() and not any(path.parent.glob(path.name + ".part*")):
+                raise FileNotFoundError(f"no shipped weights for {name!r} in this installation ({path}); "
+                                        f"train one with 'agegender train' and pass weights={{{name!r}: path}}")
+            paths[name] = path
+        paths.update({k: Path(v) for k, v in (weights or {}).items()})
+        if not paths:
+            raise ValueError("no model to run: give at least one model name or weight file")
+        self.device = torch.device(device)
+        self.models = {}
+        self.metadata = {}
+        for name, path in paths.items():
+            self.models[name], self.metadata[name] = load_model(path, self.device)
+        first = next(iter(self.metadata.values()))
+        tpl = first.get("alignment_template")
+        self.template = AlignmentTemplate.from_dict(tpl) if isinstance(tpl, dict) else default_template()
+        self.detector = detector or FaceDetector()
+        self.batch_size, self.flip_tta = batch_size, flip_tta
+
+    @property
+    def model_names(self) -> list[str]:
+        return list(self.models)
+
+    def analyze(self, source, crops: bool = False, keep_image: bool = False, models=None) -> Result:
+        """Find every face in ``source`` and predict with every model (or the named ``models``).
+
+        ``crops=True`` treats the image as one already-aligned face crop (no detection).
+        Raises :class:`agegender.data.images.ImageError` for unreadable input.
+        """
+        names = list(models) if models is not None else self.model_names
+        unknown = [m for m in names if m not in self.models]
+        if unknown:
+            raise ValueError(f"model(s) {unknown} not loaded; loaded: {self.model_names}")
+        t0 = time.perf_counter()
+        image, name = load_image(source)
+        h, w = image.shape[:2]
+        speed = {"load": (time.perf_counter() - t0) * 1000}
+        if crops:
+            faces = [Face(box=(0.0, 0.0, float(w), float(h)))]
+            aligned = [image]
+            speed["detect"] = 0.0
+        else:
+            t = time.perf_counter()
+            detections = self.detector.detect(image)
+            speed["detect"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            faces = [Face(box=tuple(round(v, 1) for v in d.box), det_score=d.score,
+                          landmarks=np.round(d.landmarks, 1).tolist()) for d in detections]
+            aligned = [align_face(image, d.landmarks, self.template, self.template.crop_size) for d in detections]
+            speed["align"] = (time.perf_counter() - t) * 1000
+        self._predict(faces, aligned, speed, names)
+        return Result(source=name, width=w, height=h, faces=faces, speed=speed, image=image if keep_image else None)
+
+    def _predict(self, faces: list[Face], aligned: list[np.ndarray], speed: dict, names) -> None:
+        for name in names:
+            model = self.models[name]
+            t = time.perf_counter()
+            if faces:
+                size = model.config.input_size
+                batch = np.stack([prepare_face(a, size) for a in aligned])
+                pred = predict_faces(model, batch, batch_size=self.batch_size, flip_tta=self.flip_tta, device=self.device)
+                for i, face in enumerate(faces):
+                    p = Prediction()
+                    if "age" in pred:
+                        p.age = round(float(pred["age"][i]), 2)
+                    if "age_std" in pred:
+                        p.age_std = round(float(pred["age_std"][i]), 2)
+                    if "p_female" in pred:
+                        p.p_female = round(float(pred["p_female"][i]), 4)
+                        p.gender = "female" if p.p_female >= 0.5 else "male"
+                    face.predictions[name] = p
+            speed[name] = (time.perf_counter() - t) * 1000

@@ -1,0 +1,85 @@
+"""Detection and alignment on real faces (UTKFace crops pasted into scenes at known places)."""
+
+import numpy as np
+import pytest
+
+from agegender.data.cache import prepare_face
+from agegender.data.images import read_image
+from agegender.faces import FaceDetector, align_face, default_template
+from agegender.faces.align import similarity_transform
+from tests.scenes import background, centre_of, paste
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return FaceDetector()
+
+
+@pytest.fixture(scope="module")
+def crops(utkface_dir_module):
+    names = sorted(p.name for p in utkface_dir_module.iterdir() if 20 <= int(p.name.split("_")[0]) <= 60)[::400][:12]
+    return [read_image(utkface_dir_module / n) for n in names]
+
+
+def test_similarity_transform_recovers_a_known_transform():
+    src = np.array([[10, 10], [50, 12], [30, 35], [15, 50], [45, 52]], np.float32)
+    angle, scale, shift = np.deg2rad(20), 1.7, np.array([5.0, -3.0])
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = src @ rot.T + shift
+    m = similarity_transform(src, dst)
+    assert np.allclose(m[:, :2], rot, atol=1e-3) and np.allclose(m[:, 2], shift, atol=1e-2)
+
+
+def test_template_is_the_utkface_framing():
+    t = default_template().pixels(200)
+    assert t.shape == (5, 2)
+    assert t[0, 0] < t[1, 0] and abs(t[0, 1] - t[1, 1]) < 5  # eyes level, subject's right eye on the left
+    assert t[0, 1] < t[2, 1] < t[3, 1]  # eyes above nose above mouth
+
+
+@pytest.mark.parametrize("side, angle", [(60, 0), (120, 15), (220, -20), (48, 0)])
+def test_finds_every_pasted_face_at_its_place(detector, crops, side, angle):
+    scene = background(480, 640, seed=side)
+    placed = []
+    for i, crop in enumerate(crops[:4]):
+        centre = (120 + 400 * (i % 2), 120 + 240 * (i // 2))
+        placed.append(paste(scene, crop, centre, side, angle))
+    dets = detector.detect(scene)
+    assert len(dets) == 4, f"found {len(dets)} faces of 4 at side {side}px, angle {angle}"
+    for p in placed:
+        dist = min(np.linalg.norm(centre_of(d.box) - p.centre) for d in dets)
+        assert dist < 0.2 * side
+
+
+def test_alignment_reproduces_the_original_crop(detector, crops):
+    """A crop pasted larger and rotated, then detected and aligned, comes back framed like the original."""
+    errors = []
+    for i, crop in enumerate(crops[:6]):
+        scene = background(600, 600, seed=i)
+        paste(scene, crop, (300, 300), 320, angle=[-25, 0, 25][i % 3])
+        det = detector.detect(scene)[0]
+        aligned = align_face(scene, det.landmarks, default_template(), 200)
+        a = prepare_face(aligned, 64).astype(float)
+        b = prepare_face(crop, 64).astype(float)
+        errors.append(np.abs(a - b)[8:56, 8:56].mean())  # centre of the face, away from pasted edges
+    assert np.median(errors) < 20, errors
+
+
+def test_large_photo_is_detected_on_a_downscaled_copy_with_full_size_coordinates(detector, crops):
+    scene = background(3000, 4000, seed=9)
+    p = paste(scene, crops[0], (2900, 1800), 600)
+    dets = detector.detect(scene)
+    assert len(dets) == 1 and np.linalg.norm(centre_of(dets[0].box) - p.centre) < 120
+
+
+def test_min_face_and_faceless_images(crops):
+    scene = background(480, 640)
+    paste(scene, crops[0], (320, 240), 40)
+    assert len(FaceDetector(min_face=16).detect(scene)) == 1
+    assert FaceDetector(min_face=80).detect(scene) == []
+    assert FaceDetector().detect(background(480, 640, seed=3)) == []
+
+
+def test_rejects_non_rgb_arrays(detector):
+    with pytest.raises(ValueError, match="RGB"):
+        detector.detect(np.zeros((10, 10), np.uint8))

@@ -1,0 +1,63 @@
+"""REST API: uploads (multipart and raw), limits, bad input, and that the server keeps serving."""
+
+import io
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from agegender.inference import FaceAnalyzer
+from agegender.server.app import ServerConfig, create_app
+
+
+@pytest.fixture(scope="module")
+def client(random_weights):
+    analyzer = FaceAnalyzer(models=(), weights=random_weights)
+    app = create_app(ServerConfig(max_upload_bytes=2_000_000, max_pixels=20_000_000), analyzer=analyzer)
+    with TestClient(app) as c:
+        yield c
+
+
+def test_health_and_docs(client):
+    assert client.get("/api/health").json()["models"] == ["vgg16", "resnet50"]
+    assert client.get("/docs").status_code == 200
+    assert "/api/analyze" in client.get("/openapi.json").json()["paths"]
+
+
+def test_multipart_upload_finds_both_faces(client, face_photo):
+    r = client.post("/api/analyze?model=both", files={"file": ("p.jpg", face_photo.read_bytes(), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["faces"]) == 2 and body["message"] == "2 face(s) found"
+    assert set(body["faces"][0]["predictions"]) == {"vgg16", "resnet50"}
+
+
+def test_raw_bytes_and_model_choice(client, face_photo):
+    r = client.post("/api/analyze?model=vgg16", content=face_photo.read_bytes(),
+                    headers={"content-type": "image/jpeg"})
+    assert r.status_code == 200 and set(r.json()["faces"][0]["predictions"]) == {"vgg16"}
+    assert client.post("/api/analyze?model=alexnet", content=b"x").status_code == 422
+
+
+def test_bad_requests_get_clear_errors_and_the_server_keeps_serving(client, face_photo):
+    r = client.post("/api/analyze", content=b"this is text")
+    assert r.status_code == 400 and "not a readable image" in r.json()["error"]
+    r = client.post("/api/analyze", content=b"\0" * 2_000_001)
+    assert r.status_code == 413 and "limit" in r.json()["error"]
+    bomb = io.BytesIO()
+    Image.new("L", (6000, 6000)).save(bomb, "PNG")
+    r = client.post("/api/analyze", content=bomb.getvalue())
+    assert r.status_code == 400 and "pixels" in r.json()["error"]
+    r = client.post("/api/analyze", files={"other": ("a", b"b")})
+    assert r.status_code == 400 and "'file'" in r.json()["error"]
+    blank = io.BytesIO()
+    Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(blank, "PNG")
+    r = client.post("/api/analyze", content=blank.getvalue())
+    assert r.status_code == 200 and r.json()["faces"] == [] and r.json()["message"] == "no face found"
+    assert client.post("/api/analyze", content=face_photo.read_bytes()).status_code == 200
+
+
+def test_page_has_upload_webcam_and_model_choice(client):
+    html = client.get("/").text
+    assert 'type="file"' in html and "getUserMedia" in html and 'value="resnet50"' in html

@@ -1,0 +1,59 @@
+"""``agegender predict`` on files and folders: formats, bad files, exit codes, annotation."""
+
+import csv
+import io
+import json
+import shutil
+
+import numpy as np
+from PIL import Image
+
+from agegender.cli import main
+from agegender.cli_predict import CSV_COLUMNS
+
+
+def _weights_args(random_weights):
+    return [a for name, path in random_weights.items() for a in ("--weights", f"{name}={path}")]
+
+
+def test_csv_has_one_row_per_face_and_model_and_one_per_faceless_image(random_weights, face_photo, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(face_photo, folder / "sub" / "faces.jpg")
+    Image.fromarray(np.full((240, 320, 3), 90, np.uint8)).save(folder / "empty_wall.png")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "broken.jpg").write_bytes(face_photo.read_bytes()[:500])
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(folder), *_weights_args(random_weights), "--format", "csv", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "notes.txt" in err and "broken.jpg" in err and "2 file(s) skipped" in err
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == CSV_COLUMNS
+    faceless = [r for r in rows if r["path"].endswith("empty_wall.png")]
+    assert len(faceless) == 1 and all(faceless[0][c] == "" for c in CSV_COLUMNS[1:])
+    faces = [r for r in rows if r["path"].endswith("faces.jpg")]
+    assert sorted((r["face"], r["model"]) for r in faces) == [("0", "resnet50"), ("0", "vgg16"),
+                                                              ("1", "resnet50"), ("1", "vgg16")]
+    assert all(r["gender"] in ("female", "male") and 0 <= float(r["p_female"]) <= 1 for r in faces)
+
+
+def test_json_table_and_annotate(random_weights, face_photo, tmp_path, capsys):
+    assert main(["predict", str(face_photo), *_weights_args(random_weights), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data) == 1 and len(data[0]["faces"]) == 2
+    assert main(["predict", str(face_photo), *_weights_args(random_weights), "--annotate", str(tmp_path / "ann")]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split()[:4] == ["path", "face", "model", "age"] and len(table.splitlines()) == 5
+    assert (tmp_path / "ann" / "two_faces.annotated.jpg").stat().st_size > 10_000
+
+
+def test_exit_code_is_nonzero_only_when_nothing_was_read(random_weights, tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("x")
+    assert main(["predict", str(tmp_path / "a.txt"), str(tmp_path / "missing.jpg"), *_weights_args(random_weights)]) == 1
+    err = capsys.readouterr().err
+    assert "a.txt" in err and "missing.jpg: file not found" in err
+
+
+def test_bad_model_choice_suggests_a_fix(capsys):
+    assert main(["predict", "x.jpg", "--model", "resnet"]) == 2
+    assert "did you mean 'resnet50'" in capsys.readouterr().err

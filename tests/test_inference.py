@@ -1,0 +1,71 @@
+"""The Python API: FaceAnalyzer on photos, arrays, bytes and crops (untrained weights: plumbing only)."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agegender.data.images import ImageError
+from agegender.inference import Face, FaceAnalyzer, Result
+
+
+@pytest.fixture(scope="module")
+def analyzer(random_weights):
+    return FaceAnalyzer(models=(), weights=random_weights)
+
+
+def test_every_face_gets_every_models_prediction(analyzer, face_photo):
+    result = analyzer.analyze(face_photo)
+    assert isinstance(result, Result) and (result.width, result.height) == (640, 480)
+    assert len(result.faces) == 2
+    assert sorted(f.box[0] < 320 for f in result.faces) == [False, True]
+    for face in result.faces:
+        assert isinstance(face, Face) and 0.6 <= face.det_score <= 1 and len(face.landmarks) == 5
+        assert set(face.predictions) == {"vgg16", "resnet50"}
+        for p in face.predictions.values():
+            assert 1 <= p.age <= 100 and p.gender in ("female", "male") and 0 <= p.p_female <= 1
+            assert p.gender == ("female" if p.p_female >= 0.5 else "male")
+    assert face.predictions["vgg16"].age_std is not None and face.predictions["resnet50"].age_std is None
+    assert {"load", "detect", "align", "vgg16", "resnet50"} <= set(result.speed)
+    json.dumps(result.to_dict())
+
+
+def test_same_answer_from_path_bytes_array_and_pil(analyzer, face_photo):
+    a = analyzer.analyze(face_photo).to_dict()["faces"]
+    for source in (face_photo.read_bytes(), np.asarray(Image.open(face_photo).convert("RGB")), Image.open(face_photo)):
+        assert analyzer.analyze(source).to_dict()["faces"] == a
+
+
+def test_crops_mode_skips_detection(analyzer, face_photo):
+    result = analyzer.analyze(np.zeros((200, 200, 3), np.uint8), crops=True)
+    assert len(result.faces) == 1 and result.faces[0].box == (0.0, 0.0, 200.0, 200.0)
+    assert result.faces[0].det_score is None
+
+
+def test_model_subset_and_unknown_model(analyzer, face_photo):
+    result = analyzer.analyze(face_photo, models=["resnet50"])
+    assert all(set(f.predictions) == {"resnet50"} for f in result.faces)
+    with pytest.raises(ValueError, match="not loaded"):
+        analyzer.analyze(face_photo, models=["vgg19"])
+
+
+def test_faceless_image_and_bad_input(analyzer, tmp_path):
+    result = analyzer.analyze(np.full((300, 400, 3), 128, np.uint8))
+    assert result.faces == [] and result.message == "no face found"
+    (tmp_path / "x.jpg").write_text("hello")
+    with pytest.raises(ImageError, match="x.jpg"):
+        analyzer.analyze(tmp_path / "x.jpg")
+    with pytest.raises(ImageError, match="shape"):
+        analyzer.analyze(np.zeros((4, 4, 7), np.uint8))
+
+
+def test_annotated_plot(analyzer, face_photo):
+    result = analyzer.analyze(face_photo, keep_image=True)
+    drawn = result.plot()
+    assert drawn.shape == (480, 640, 3) and not np.array_equal(drawn, result.image)
+
+
+def test_unknown_model_name_is_explained():
+    with pytest.raises(ValueError, match="shipped models"):
+        FaceAnalyzer(models=("vgg19",))
