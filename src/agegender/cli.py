@@ -174,6 +174,34 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _add_export(sub):
+    p = sub.add_parser("export", help="package trained weights for release: fp16 safetensors with full metadata")
+    p.add_argument("weights", help="a run's best.safetensors (or the run folder)")
+    p.add_argument("-o", "--out", required=True, help="output .safetensors, e.g. src/agegender/weights/resnet50.safetensors")
+    p.add_argument("--evaluation", help="evaluation JSON (agegender evaluate) whose test metrics go into the metadata")
+    p.add_argument("--part-mb", type=float, default=0, help="split into parts of this many MB (0 = one file)")
+
+
+def _cmd_export(args) -> int:
+    from agegender.faces.align import default_template
+    from agegender.models.weights import load_model, save_weights
+
+    weights = Path(args.weights)
+    if weights.is_dir():
+        weights = weights / "best.safetensors"
+    model, meta = load_model(weights)
+    meta.pop("config", None)
+    meta.setdefault("alignment_template", default_template().to_dict())
+    meta["licence"] = "non-commercial research only (trained on UTKFace)"
+    if args.evaluation:
+        ev = json.loads(Path(args.evaluation).read_text())
+        meta["test"] = ev["rows"]
+    files = save_weights(model, args.out, meta, fp16=True,
+                         part_bytes=int(args.part_mb * 1e6) if args.part_mb else None)
+    print("wrote " + ", ".join(f"{f} ({f.stat().st_size / 1e6:.1f} MB)" for f in files))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agegender", description="Age and gender of every face in a photo.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -186,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_report(sub)
+    _add_export(sub)
     try:
         from agegender.cli_predict import add_predict, add_serve
 
@@ -196,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "report": _cmd_report}
+COMMANDS = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "report": _cmd_report, "export": _cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:

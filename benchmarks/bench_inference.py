@@ -1,0 +1,120 @@
+"""Inference speed on CPU: detection, alignment, each model (batch 1 and 32), end to end; server memory.
+
+    python benchmarks/bench_inference.py --out benchmarks/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scenes_util import background, paste, test_faces
+
+
+def timed(fn, repeat: int) -> float:
+    """Median milliseconds of ``fn()`` over ``repeat`` runs after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times) * 1000)
+
+
+def server_rss_mb() -> dict:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        photo = (Path(__file__).resolve().parents[1] / "src/agegender/assets/astronaut.jpg").read_bytes()
+        idle = _rss(proc.pid)
+        for _ in range(5):
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/api/analyze", data=photo,
+                                                          headers={"content-type": "image/jpeg"}), timeout=60).read()
+        return {"after_start": idle, "after_5_requests": _rss(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _rss(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def main():
+    from agegender.data.cache import prepare_face
+    from agegender.evaluation.predict import predict_faces
+    from agegender.faces import align_face
+    from agegender.inference import FaceAnalyzer
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--utkface", default="../shared/data/utkface/images")
+    ap.add_argument("--manifest", default="data/utkface_manifest.csv")
+    ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+
+    faces = test_faces(args.manifest, args.utkface, 32, every=7)
+    scene = background(480, 640, seed=5)
+    for i, (crop, _) in enumerate(faces[:5]):
+        paste(scene, crop, (110 + 210 * (i % 3), 130 + 230 * (i // 3)), 140)
+    analyzer = FaceAnalyzer()
+    out = {"torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+    dets = analyzer.detector.detect(scene)
+    out["detect_640x480_5_faces_ms"] = timed(lambda: analyzer.detector.detect(scene), args.repeat)
+    out["faces_found"] = len(dets)
+    out["align_per_face_ms"] = timed(lambda: align_face(scene, dets[0].landmarks, analyzer.template, 200), args.repeat)
+    crops = np.stack([prepare_face(c, 64) for c, _ in faces])
+    models = {}
+    for name, model in analyzer.models.items():
+        m = {}
+        for tta in (False, True):
+            for batch in (1, 32):
+                ms = timed(lambda: predict_faces(model, crops[:batch], batch_size=batch, flip_tta=tta), args.repeat)
+                m[f"batch{batch}{'_flip' if tta else ''}"] = {"ms_per_batch": round(ms, 2),
+                                                             "faces_per_s": round(batch / ms * 1000, 1)}
+        models[name] = m
+    out["models"] = models
+    one = np.ascontiguousarray(faces[0][0])
+    one_scene = background(480, 640, seed=2)
+    paste(one_scene, one, (320, 240), 160)
+    e2e = {}
+    for name in analyzer.model_names:
+        for tta in (False, True):
+            analyzer.flip_tta = tta
+            e2e[f"1_face_{name}{'_flip' if tta else ''}_ms"] = round(
+                timed(lambda: analyzer.analyze(one_scene, models=[name]), args.repeat), 2)
+    for tta in (False, True):
+        analyzer.flip_tta = tta
+        e2e[f"5_faces_both_models{'_flip' if tta else ''}_ms"] = round(timed(lambda: analyzer.analyze(scene), args.repeat), 2)
+    out["end_to_end_640x480"] = e2e
+    print(json.dumps(out, indent=1), flush=True)
+    out["server_rss_mb_both_models"] = server_rss_mb()
+    print(json.dumps(out["server_rss_mb_both_models"]))
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "inference_cpu.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

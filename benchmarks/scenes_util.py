@@ -1,0 +1,19 @@
+"""Test scenes for the benchmarks: real UTKFace test faces pasted into a background."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.scenes import background, centre_of, paste  # noqa: E402,F401
+
+
+def test_faces(manifest: str, root: str, n: int, every: int = 1):
+    """Up to n UTKFace test-split crops (RGB arrays) with their records."""
+    from agegender.data.images import read_image
+    from agegender.data.manifest import read_manifest
+
+    recs = [r for r in read_manifest(manifest) if r.split == "test"][::every][:n]
+    return [(read_image(Path(root) / r.path), r) for r in recs]
