@@ -31,6 +31,10 @@ def test_import_cache_train_evaluate_report(utkface_dir, tmp_path, capsys):
     assert all(set(r) == keys and r["train_recipe"] == "e2e" and 0 <= r["gender_acc"] <= 1 for r in rows)
     assert (evals / "vgg16-both" / "age_18_50.png").stat().st_size > 1000
     assert "constant guess" in (reports / "README.md").read_text()
+    card = tmp_path / "MODEL_CARD.md"
+    assert main(["card", str(evals / "vgg16-both.json"), str(evals / "resnet50-both.json"), "-o", str(card)]) == 0
+    text = card.read_text()
+    assert "| vgg16 | 18-50 |" in text and "| resnet50 | 18-50 |" in text and "non-commercial" in text
 
 
 def test_empty_dataset_after_filtering_is_a_clear_error(utkface_dir, tmp_path, capsys):

@@ -202,6 +202,19 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _add_card(sub):
+    p = sub.add_parser("card", help="write the model card of shipped weights from their evaluation files")
+    p.add_argument("evaluations", nargs="+", help="evaluation JSON files (agegender evaluate), one per shipped model")
+    p.add_argument("-o", "--out", default="src/agegender/weights/MODEL_CARD.md")
+
+
+def _cmd_card(args) -> int:
+    from agegender.evaluation.model_card import write_model_card
+
+    print(f"wrote {write_model_card(args.evaluations, args.out)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agegender", description="Age and gender of every face in a photo.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -215,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_report(sub)
     _add_export(sub)
+    _add_card(sub)
     try:
         from agegender.cli_predict import add_predict, add_serve
 
@@ -225,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "report": _cmd_report, "export": _cmd_export}
+COMMANDS = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "report": _cmd_report, "export": _cmd_export,
+            "card": _cmd_card}
 
 
 def main(argv: list[str] | None = None) -> int:

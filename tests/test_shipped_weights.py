@@ -1,0 +1,50 @@
+"""The weights shipped in the package: they load offline, carry their test metrics, and work on real faces."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agegender.data.images import read_image
+from agegender.data.manifest import AgeWindow, read_manifest, select
+from agegender.inference import SHIPPED_MODELS, FaceAnalyzer, shipped_weights_path
+from agegender.models.weights import read_metadata
+
+MANIFEST = Path(__file__).resolve().parents[1] / "data" / "utkface_manifest.csv"
+EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "agegender" / "assets" / "astronaut.jpg"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return FaceAnalyzer()
+
+
+@pytest.mark.parametrize("name", SHIPPED_MODELS)
+def test_metadata_states_test_metrics_and_licence(name):
+    meta = read_metadata(shipped_weights_path(name))
+    assert "non-commercial" in meta["licence"]
+    windows = {row["age_window"]: row for row in meta["test"]}
+    assert set(windows) == {"18-50", "all"}
+    assert windows["18-50"]["n"] == 1309 and windows["18-50"]["age_mae"] < 6.26  # beats the constant guess
+    assert meta["config"]["task"] == "both"
+
+
+def test_example_photo_one_adult_woman(shipped):
+    faces = shipped.analyze(EXAMPLE).faces
+    assert len(faces) == 1
+    for p in faces[0].predictions.values():
+        assert 25 <= p.age <= 55 and p.gender == "female"
+
+
+def test_accuracy_on_real_test_faces(shipped, utkface_dir):
+    """On 120 faces of the committed test split (18-50), each shipped model is far better than chance."""
+    faces = select(read_manifest(MANIFEST), "test", AgeWindow(18, 50))[::10][:120]
+    images = [read_image(utkface_dir / r.path) for r in faces]
+    ages = np.array([r.age for r in faces])
+    female = np.array([r.gender == "female" for r in faces])
+    for name in SHIPPED_MODELS:
+        preds = [shipped.analyze(img, crops=True, models=[name]).faces[0].predictions[name] for img in images]
+        mae = np.abs(np.array([p.age for p in preds]) - ages).mean()
+        acc = (np.array([p.gender == "female" for p in preds]) == female).mean()
+        assert mae < 7.0, f"{name}: MAE {mae:.2f}"
+        assert acc >= 0.85, f"{name}: gender accuracy {acc:.3f}"
