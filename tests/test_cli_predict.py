@@ -57,3 +57,15 @@ def test_exit_code_is_nonzero_only_when_nothing_was_read(random_weights, tmp_pat
 def test_bad_model_choice_suggests_a_fix(capsys):
     assert main(["predict", "x.jpg", "--model", "resnet"]) == 2
     assert "did you mean 'resnet50'" in capsys.readouterr().err
+
+
+def test_weights_option_is_name_equals_file_for_predict_and_serve(capsys):
+    from agegender.cli_predict import models_to_load
+
+    assert models_to_load("both", []) == (("vgg16", "resnet50"), {})
+    assert models_to_load("both", ["mine=a.safetensors"]) == ((), {"mine": "a.safetensors"})
+    assert models_to_load("vgg16", ["mine=a.safetensors"]) == (("vgg16",), {"mine": "a.safetensors"})
+    for command in ("predict", "serve"):
+        args = [command, "x.jpg"] if command == "predict" else [command]
+        assert main([*args, "--weights", "runs/best.safetensors"]) != 0
+        assert "NAME=FILE" in capsys.readouterr().err

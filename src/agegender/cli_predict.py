@@ -78,6 +78,22 @@ def _table(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
+def models_to_load(model: str, weights: list[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The shipped models and the user's ``NAME=FILE`` weights that ``--model``/``--weights`` ask for.
+
+    With user weights and the default ``--model both``, only the user's weights are loaded;
+    naming a shipped model explicitly loads it beside them.
+    """
+    extra = {}
+    for item in weights:
+        name, sep, file = item.partition("=")
+        if not sep or not name or not file:
+            raise ValueError(f"--weights takes NAME=FILE, got {item!r}")
+        extra[name] = file
+    names = tuple(model_names(model)) if not extra or model != "both" else ()
+    return names, extra
+
+
 def run_predict(args) -> int:
     from tqdm import tqdm
 
@@ -85,13 +101,7 @@ def run_predict(args) -> int:
     from agegender.faces.detect import FaceDetector
     from agegender.inference import FaceAnalyzer
 
-    extra = {}
-    for item in args.weights:
-        name, sep, file = item.partition("=")
-        if not sep:
-            raise ValueError(f"--weights takes NAME=FILE, got {item!r}")
-        extra[name] = file
-    names = tuple(model_names(args.model)) if not extra or args.model != "both" else ()
+    names, extra = models_to_load(args.model, args.weights)
     analyzer = FaceAnalyzer(models=names, weights=extra or None, flip_tta=not args.no_flip_tta,
                             detector=FaceDetector(score_threshold=args.det_threshold, min_face=args.min_face))
     files = expand_paths(args.paths)
@@ -156,8 +166,8 @@ def run_serve(args) -> int:
         from agegender.server.app import ServerConfig, create_app
     except ImportError as exc:
         raise ValueError(f"the server needs the 'server' extra: pip install 'agegender[server]' ({exc})") from exc
-    extra = dict(item.partition("=")[::2] for item in args.weights)
-    config = ServerConfig(models=model_names(args.model) if not extra else (), weights=extra or None,
+    names, extra = models_to_load(args.model, args.weights)
+    config = ServerConfig(models=names, weights=extra or None,
                           max_upload_bytes=int(args.max_upload_mb * 1e6))
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
     return 0
