@@ -36,8 +36,11 @@ serve: $(STAMP)
 data: $(STAMP)
 	$(BIN)/agegender data cache data/utkface_manifest.csv --root $(UTKFACE) -o cache/utk64 --size 64
 
+# Speed and memory on this machine: run them with nothing else busy (see benchmarks/README.md).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_training.py --out benchmarks/results
+	$(BIN)/python benchmarks/bench_training.py --utkface $(UTKFACE) --out benchmarks/results
+	$(BIN)/python benchmarks/bench_inference.py --utkface $(UTKFACE) --out benchmarks/results
+	$(BIN)/python benchmarks/bench_detection.py --utkface $(UTKFACE) --out benchmarks/results
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
