@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.scenes import background, centre_of, paste  # noqa: E402,F401
+from agegender.evaluation.scenes import background, centre_of, paste  # noqa: F401
 
 
 def test_faces(manifest: str, root: str, n: int, every: int = 1):

@@ -59,7 +59,7 @@ def face_photo(tmp_path_factory) -> Path:
     if not UTKFACE.is_dir():
         pytest.skip(f"UTKFace images not found at {UTKFACE}")
     from agegender.data.images import read_image
-    from tests.scenes import background, paste
+    from agegender.evaluation.scenes import background, paste
 
     names = sorted(p.name for p in UTKFACE.iterdir() if p.name.startswith(("30_1_0", "45_0_0")))
     scene = background(480, 640, seed=1)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from agegender.cli import main
 from agegender.data.images import read_image
-from tests.scenes import background, paste
+from agegender.evaluation.scenes import background, paste
 
 
 @pytest.mark.slow

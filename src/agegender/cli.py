@@ -160,6 +160,36 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _add_evaluate_photos(sub):
+    p = sub.add_parser("evaluate-photos", help="accuracy on test faces found in photos (detect + align) vs as crops")
+    p.add_argument("--manifest", default="data/utkface_manifest.csv")
+    p.add_argument("--images", required=True, help="folder the manifest's paths are relative to")
+    p.add_argument("--model", default="both", help="vgg16, resnet50 or both (shipped weights)")
+    p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE", help="other weights (repeatable)")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--windows", default="18-50,all")
+    p.add_argument("--limit", type=int, default=0, help="use about this many faces, evenly spread (0 = all)")
+    p.add_argument("-o", "--out", default="reports/photos.json")
+
+
+def _cmd_evaluate_photos(args) -> int:
+    from agegender.cli_predict import models_to_load
+    from agegender.evaluation.photos import evaluate_in_photos
+    from agegender.inference import FaceAnalyzer
+
+    names, extra = models_to_load(args.model, args.weights)
+    analyzer = FaceAnalyzer(models=names, weights=extra or None)
+    result = evaluate_in_photos(analyzer, args.manifest, args.images, args.split, args.windows.split(","),
+                                args.limit, out=args.out)
+    for model, windows in result["models"].items():
+        for label, r in windows.items():
+            print(f"{model} ages {label}: found {100 * r['found']:.1f}% of {r['n']}; age MAE crops "
+                  f"{r['crops']['age_mae']:.2f} -> photos {r['photos']['age_mae']:.2f}; gender accuracy crops "
+                  f"{100 * r['crops']['gender_acc']:.1f}% -> photos {100 * r['photos']['gender_acc']:.1f}%")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _add_report(sub):
     p = sub.add_parser("report", help="write reports/results.json and reports/README.md from evaluations")
     p.add_argument("--evals", default="reports/evals", help="folder of evaluation JSON files")
@@ -202,6 +232,28 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _add_calibrate(sub):
+    p = sub.add_parser("calibrate", help="fit gender temperature and age-spread scale on the val split")
+    p.add_argument("weights", help="a .safetensors weight file (or run folder holding best.safetensors)")
+    p.add_argument("--cache", required=True)
+    p.add_argument("-o", "--out", help="calibrated weight file (default: rewrite WEIGHTS in place)")
+
+
+def _cmd_calibrate(args) -> int:
+    from agegender.evaluation.calibrate import calibrate
+    from agegender.models.weights import load_model, save_weights
+
+    weights = Path(args.weights)
+    if weights.is_dir():
+        weights = weights / "best.safetensors"
+    model, meta = load_model(weights)
+    meta.pop("config", None)
+    meta["calibration"] = calibrate(model, args.cache)
+    save_weights(model, args.out or weights, meta)
+    print(json.dumps(meta["calibration"], indent=1))
+    return 0
+
+
 def _add_card(sub):
     p = sub.add_parser("card", help="write the model card of shipped weights from their evaluation files")
     p.add_argument("evaluations", nargs="+", help="evaluation JSON files (agegender evaluate), one per shipped model")
@@ -226,8 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(sub)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_evaluate_photos(sub)
     _add_report(sub)
     _add_export(sub)
+    _add_calibrate(sub)
     _add_card(sub)
     try:
         from agegender.cli_predict import add_predict, add_serve
@@ -239,8 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "report": _cmd_report, "export": _cmd_export,
-            "card": _cmd_card}
+COMMANDS = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate,
+            "evaluate-photos": _cmd_evaluate_photos, "report": _cmd_report, "export": _cmd_export,
+            "calibrate": _cmd_calibrate, "card": _cmd_card}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ from agegender.data.cache import prepare_face
 from agegender.data.images import read_image
 from agegender.faces import FaceDetector, align_face, default_template
 from agegender.faces.align import similarity_transform
-from tests.scenes import background, centre_of, paste
+from agegender.evaluation.scenes import background, centre_of, paste
 
 
 @pytest.fixture(scope="module")

@@ -79,11 +79,32 @@ def write_model_card(eval_files: list[str | Path], out: str | Path) -> Path:
                 f"{k}: {v['mae']:.1f} ({v['mean_signed_error']:+.1f})" for k, v in d["age_by_bucket"].items()))
             lines.append("- age MAE by UTKFace race label: " + ", ".join(
                 f"{k}: {v['mae']:.2f}" for k, v in d["age_by_race"].items()))
+        if "age_uncertainty" in d:
+            u = d["age_uncertainty"]
+            lines.append(f"- age spread (the ± shown with each age): mean {u['mean_std']:.1f} years; "
+                         f"{_pct(u['share_within_1std'])} of faces within one spread of their true age (68.3% if "
+                         f"calibrated), {_pct(u['share_within_2std'])} within two (95.4%)")
+        if "gender_by_bucket" in d:
+            lines.append("- gender accuracy by true age: " + ", ".join(
+                f"{k}: {_pct(v['accuracy'])}" for k, v in d["gender_by_bucket"].items()))
         if "gender_by_race" in d:
             lines.append("- gender accuracy by UTKFace race label: " + ", ".join(
                 f"{k}: {_pct(v['accuracy'])}" for k, v in d["gender_by_race"].items()))
         lines.append("")
-    lines += [INTENDED_USE, LIMITS]
+    lines += ["## Where they are weakest", ""]
+    for e in evals:
+        d = e["details"].get("all") or next(iter(e["details"].values()))
+        weak = []
+        if "age_by_bucket" in d:
+            k, v = max(d["age_by_bucket"].items(), key=lambda kv: kv[1]["mae"])
+            weak.append(f"age of faces aged {k} (MAE {v['mae']:.1f}, mean signed error {v['mean_signed_error']:+.1f})")
+            k, v = max(d["age_by_race"].items(), key=lambda kv: kv[1]["mae"])
+            weak.append(f"age for the UTKFace group '{k}' (MAE {v['mae']:.2f})")
+        if "gender_by_bucket" in d:
+            k, v = min(d["gender_by_bucket"].items(), key=lambda kv: kv[1]["accuracy"])
+            weak.append(f"gender of faces aged {k} ({_pct(v['accuracy'])})")
+        lines.append(f"- {e['model']['arch']}: " + "; ".join(weak) + ".")
+    lines += ["", INTENDED_USE, LIMITS]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))

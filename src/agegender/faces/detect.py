@@ -53,7 +53,13 @@ class FaceDetector:
         if not hasattr(cv2, "FaceDetectorYN"):
             raise RuntimeError(f"OpenCV {cv2.__version__} lacks cv2.FaceDetectorYN; install opencv-python-headless>=4.8")
         self.score_threshold, self.min_face, self.max_side = score_threshold, min_face, max_side
-        self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold, nms_threshold, top_k)
+        # OpenCV's new graph engine warns that it ignores the default target; quiet it during creation only.
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold, nms_threshold, top_k)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         self._lock = threading.Lock()
 
     def detect(self, image: np.ndarray) -> list[Detection]:

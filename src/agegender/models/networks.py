@@ -35,6 +35,9 @@ class ModelConfig:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
     pretrained: bool = False
+    # Post-hoc calibration fitted on the val split (agegender calibrate); 1.0 = none.
+    gender_temperature: float = 1.0  # gender logits are divided by it
+    age_std_scale: float = 1.0  # the predicted age spread is multiplied by it
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -98,12 +101,13 @@ class AgeGenderNet(nn.Module):
                 probs = raw.softmax(dim=1)
                 age = (probs * self.age_bins).sum(1)
                 out["age_logits"] = raw
-                out["age_std"] = ((probs * (self.age_bins - age[:, None]) ** 2).sum(1)).clamp_min(0).sqrt()
+                spread = ((probs * (self.age_bins - age[:, None]) ** 2).sum(1)).clamp_min(0).sqrt()
+                out["age_std"] = spread * self.config.age_std_scale
             else:
                 raw = raw.squeeze(1)
                 age = raw * self.config.age_scale + self.config.age_mean
                 out["age_raw"] = raw
             out["age"] = age
         if self.gender_head is not None:
-            out["gender_logits"] = self.gender_head(feats).float()
+            out["gender_logits"] = self.gender_head(feats).float() / self.config.gender_temperature
         return out

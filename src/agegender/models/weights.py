@@ -33,7 +33,9 @@ def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = 
     for old in path.parent.glob(path.name + ".part*"):
         old.unlink()
     if part_bytes is None or len(blob) <= part_bytes:
-        path.write_bytes(blob)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(path)  # atomic: a kill mid-write never leaves a broken weight file
         return [path]
     if path.exists():
         path.unlink()

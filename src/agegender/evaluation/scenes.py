@@ -1,4 +1,4 @@
-"""Scenes for detection tests: real UTKFace crops pasted into larger canvases at known places."""
+"""Scenes for testing detection: real face crops pasted into larger canvases at known places, sizes and angles."""
 
 from __future__ import annotations
 

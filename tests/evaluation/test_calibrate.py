@@ -1,0 +1,31 @@
+"""Calibration on val: the age spread covers 68% of faces within one spread; temperature keeps predictions."""
+
+import json
+
+import numpy as np
+import torch
+
+from agegender.cli import main
+from agegender.evaluation.predict import predict_faces
+from agegender.models import create_model
+from agegender.models.weights import load_model, save_weights
+from tests.training.test_loop import make_cache
+
+
+def test_calibrate_sets_spread_scale_and_temperature(tmp_path, capsys):
+    cache = make_cache(tmp_path / "cache", n=96, size=32)
+    torch.manual_seed(0)
+    model = create_model("vgg16", task="both", age_head="distribution", input_size=32, age_min=1, age_max=100).eval()
+    weights = tmp_path / "w.safetensors"
+    save_weights(model, weights, {"recipe": "untrained"})
+    assert main(["calibrate", str(weights), "--cache", str(cache), "-o", str(tmp_path / "cal.safetensors")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 24 and abs(report["age"]["within_1std_after"] - 0.6827) < 0.1
+    calibrated, meta = load_model(tmp_path / "cal.safetensors")
+    assert calibrated.config.age_std_scale == report["age"]["std_scale"] > 0
+    assert calibrated.config.gender_temperature == report["gender"]["temperature"]
+    assert meta["calibration"]["gender"]["nll_after"] <= meta["calibration"]["gender"]["nll_before"] + 1e-9
+    faces = np.load(cache / "images.npy")[:16]
+    before, after = predict_faces(load_model(weights)[0], faces), predict_faces(calibrated, faces)
+    assert np.array_equal(before["p_female"] >= 0.5, after["p_female"] >= 0.5)  # confidence changes, not answers
+    assert np.allclose(after["age_std"], before["age_std"] * report["age"]["std_scale"], rtol=1e-3)
