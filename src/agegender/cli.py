@@ -48,6 +48,14 @@ def _add_data(sub):
     c.add_argument("--size", type=int, default=64, help="face size in pixels (default 64)")
     c.add_argument("--margin", type=float, default=0.4, help="margin around face boxes (IMDB-WIKI), fraction")
     c.add_argument("--all-ages", action="store_true", default=True, help=argparse.SUPPRESS)
+    pk = dsub.add_parser("pack", help="store a cache as one small file of JPEGs (to carry to another machine)")
+    pk.add_argument("cache")
+    pk.add_argument("-o", "--out", required=True, help="pack file (.npz)")
+    pk.add_argument("--quality", type=int, default=85, help="JPEG quality (default 85)")
+    pk.add_argument("--splits", default="train,val,test", help="splits to keep, comma-separated")
+    up = dsub.add_parser("unpack", help="decode a pack back into a cache folder")
+    up.add_argument("pack")
+    up.add_argument("-o", "--out", required=True, help="cache folder")
 
 
 def _cmd_data(args) -> int:
@@ -93,6 +101,16 @@ def _cmd_data(args) -> int:
         print(f"read {n_read} labelled faces, wrote {len(records)} to {args.out} "
               f"(train {counts['train']}, val {counts['val']}, test {counts['test']}); "
               f"{len(bad)} skipped, listed in {log_path}")
+        return 0
+    if args.data_cmd in ("pack", "unpack"):
+        from agegender.data.pack import pack_cache, unpack_cache
+
+        if args.data_cmd == "pack":
+            info = pack_cache(args.cache, args.out, args.quality, args.splits.split(","))
+            print(f"pack {args.out}: {info['faces']} faces at {info['size']}px, {info['bytes'] / 2**20:.1f} MiB")
+        else:
+            info = unpack_cache(args.pack, args.out)
+            print(f"cache {args.out}: {info['faces']} faces at {info['size']}px")
         return 0
     from agegender.data.cache import build_cache
 

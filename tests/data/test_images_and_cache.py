@@ -70,3 +70,22 @@ def test_cache_skips_bad_files_with_reasons_and_keeps_good_ones(tmp_path):
     assert again["reused"]
     other = build_cache(recs, tmp_path, tmp_path / "c", size=24, progress=False)
     assert not other["reused"] and open_cache(tmp_path / "c").size == 24
+
+
+def test_pack_and_unpack_round_trip(tmp_path):
+    from agegender.cli import main
+    from agegender.data.cache import open_cache
+    from tests.training.test_loop import make_cache
+
+    cache = make_cache(tmp_path / "cache", n=40, size=32)
+    ramp = np.linspace(0, 255, 32)[None, :, None]  # smooth, a different picture per channel (catches RGB/BGR swaps)
+    smooth = np.stack([np.broadcast_to(ramp, (32, 32, 1))[..., 0], np.full((32, 32), 40.0),
+                       255 - np.broadcast_to(ramp, (32, 32, 1))[..., 0]], -1)
+    np.save(cache / "images.npy", np.repeat(smooth[None], 40, 0).astype(np.uint8))
+    assert main(["data", "pack", str(cache), "-o", str(tmp_path / "p.npz"), "--quality", "95", "--splits", "train"]) == 0
+    assert main(["data", "unpack", str(tmp_path / "p.npz"), "-o", str(tmp_path / "back")]) == 0
+    a, b = open_cache(cache), open_cache(tmp_path / "back")
+    keep = a.indices("train", None)
+    assert len(b.ages) == len(keep) == 30 and (b.splits == 0).all()
+    assert np.array_equal(b.ages, a.ages[keep]) and b.paths == [a.paths[i] for i in keep]
+    assert np.abs(b.images.astype(int) - a.images[keep].astype(int)).mean() < 3  # JPEG, not lossless

@@ -70,3 +70,22 @@ def test_ddp_two_processes_with_gloo(tmp_path):
     assert (tmp_path / "run" / "best.safetensors").is_file()
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
     assert len(rows) == 1
+
+
+def test_time_budget_shortens_the_run_after_its_first_epoch(tmp_path):
+    cache = make_cache(tmp_path / "cache")
+    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch="resnet50", task="gender", epochs=50,
+                      batch_size=16, progress=False, threads=1, time_budget_s=0.001)
+    train(cfg)
+    rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
+    assert len(rows) == 1 and cfg.epochs == 1
+
+
+def test_schedule_follows_a_shortened_run():
+    from agegender.training.loop import _lr_lambda
+
+    cfg = TrainConfig(epochs=50, warmup_epochs=0, schedule="cosine")
+    f = _lr_lambda(cfg, steps_per_epoch=10)
+    assert f(49) > 0.9 and f(199) > 0.5
+    cfg.epochs = 20  # as a time budget does after the first epoch
+    assert f(199) < 1e-3 and f(100) == pytest.approx(0.5, abs=0.02)

@@ -41,6 +41,7 @@ class TrainConfig:
     threads: int = 0  # CPU threads, 0 = torch's default
     seed: int = 0
     max_steps: int = 0  # cap steps per epoch (smoke tests), 0 = full epochs
+    time_budget_s: float = 0  # >0: after the first epoch, cut --epochs so the run ends within this many seconds
     resume: bool = False  # continue from OUT/last.pt
     progress: bool = True  # show a progress bar
     recipe: str = ""  # name recorded with the weights

@@ -71,10 +71,11 @@ def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 
 
 def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
-    total = max(1, cfg.epochs * steps_per_epoch)
     warm = int(cfg.warmup_epochs * steps_per_epoch)
 
     def f(step: int) -> float:
+        # cfg.epochs is read at each step: a time budget may shorten the run after its first epoch.
+        total = max(1, cfg.epochs * steps_per_epoch)
         if step < warm:
             return (step + 1) / warm
         t = (step - warm) / max(1, total - warm)
@@ -128,7 +129,8 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
     order = torch.from_numpy(order[rank::world][: steps * cfg.batch_size].copy()).to(images.device)
     net_cfg: ModelConfig = (model.module if hasattr(model, "module") else model).config
     gen = torch.Generator(device=images.device).manual_seed(cfg.seed * 1000 + epoch * world + rank)
-    sums = {"loss": 0.0, "age_loss": 0.0, "gender_loss": 0.0}
+    # Running sums stay on the device: reading a loss every step would stall a GPU.
+    sums = {k: torch.zeros((), device=device) for k in ("loss", "age_loss", "gender_loss")}
     seen, start = 0, time.perf_counter()
     bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                disable=not cfg.progress or rank != 0, dynamic_ncols=True)
@@ -148,13 +150,13 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
         loss = torch.zeros((), device=device)
         if net_cfg.has_age:
             la = age_loss(out, y_age, net_cfg, cfg.age_loss, cfg.dldl_sigma)
-            sums["age_loss"] += la.item()
+            sums["age_loss"] += la.detach()
             loss = loss + la
         if net_cfg.has_gender:
             lg = gender_loss(out["gender_logits"], y_gender, cfg.gender_loss, cfg.label_smoothing)
-            sums["gender_loss"] += lg.item()
+            sums["gender_loss"] += lg.detach()
             loss = loss + cfg.gender_weight * lg
-        if not torch.isfinite(loss):
+        if (step % 50 == 0 or step == steps - 1) and not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step}; lower --lr")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -162,12 +164,29 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
         scheduler.step()
         if ema is not None:
             ema.update_parameters(model.module if hasattr(model, "module") else model)
-        sums["loss"] += loss.item()
+        sums["loss"] += loss.detach()
         seen += len(idx)
-        bar.set_postfix(loss=f"{sums['loss'] / (step + 1):.4f}", img_s=f"{seen * world / (time.perf_counter() - start):.0f}")
+        if bar.disable is False and step % 10 == 0:
+            bar.set_postfix(loss=f"{sums['loss'].item() / (step + 1):.4f}",
+                            img_s=f"{seen * world / (time.perf_counter() - start):.0f}")
+    means = {k: v.item() / steps for k, v in sums.items()}
     secs = time.perf_counter() - start
-    return {**{k: v / steps for k, v in sums.items()}, "images_per_s": seen * world / secs, "epoch_seconds": secs,
+    return {**means, "images_per_s": seen * world / secs, "epoch_seconds": secs,
             "lr": scheduler.get_last_lr()[0]}
+
+
+def _fit_time_budget(cfg: TrainConfig, epoch: int, first_epoch_s: float, world: int) -> None:
+    """Shorten the run so that it ends within ``cfg.time_budget_s`` (the cosine schedule follows)."""
+    fit = int((cfg.time_budget_s - first_epoch_s) // max(first_epoch_s, 1e-6))
+    epochs = max(epoch + 1, min(cfg.epochs, epoch + 1 + fit))
+    if world > 1:  # every process must agree
+        t = torch.tensor([epochs], dtype=torch.int64, device="cuda" if dist.get_backend() == "nccl" else "cpu")
+        dist.broadcast(t, 0)
+        epochs = int(t.item())
+    if epochs < cfg.epochs:
+        log.info("time budget %.0f s: one epoch takes %.1f s, so %d epochs instead of %d",
+                 cfg.time_budget_s, first_epoch_s, epochs, cfg.epochs)
+        cfg.epochs = epochs
 
 
 def _plot_curves(history: list[dict], path: Path) -> None:
@@ -267,8 +286,12 @@ def train(cfg: TrainConfig) -> dict:
     if rank == 0:
         (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "model": net_cfg.to_dict()}, indent=2))
 
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    for epoch in range(start_epoch, cfg.epochs):
+    run_start = time.perf_counter()
+    epoch = start_epoch
+    while epoch < cfg.epochs:
         stats = train_one_epoch(net, ema, optimizer, scheduler, images, ages, genders, cfg, epoch, device,
                                 autocast_dtype, rank, world)
         if rank == 0:
@@ -293,8 +316,11 @@ def train(cfg: TrainConfig) -> dict:
             _plot_curves(history, out / "curves.png")
             msg = " ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float))
             log.info("epoch %d/%d %s%s", epoch + 1, cfg.epochs, msg, " (best)" if improved else "")
+        if cfg.time_budget_s > 0 and epoch == start_epoch:
+            _fit_time_budget(cfg, epoch, time.perf_counter() - run_start, world)
         if world > 1:
             dist.barrier()
+        epoch += 1
     if world > 1:
         dist.destroy_process_group()
     return best
