@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Train both release networks (multi-task VGG16 and ResNet50, all ages, 96 px) in one command.
+# On one H100/H200 each model gets a time budget (default 200 s) so the whole script ends in about
+# 8 minutes; without a GPU the same command trains on the CPU (no budget unless BUDGET_S is set)
+# and resumes from RUNS/<arch>/last.pt after any interruption.
+#
+#   usage: scripts/train_release_gpu.sh PACK_OR_CACHE [RUNS] [OUT]
+#     PACK_OR_CACHE  a face pack (agegender data pack, .npz) or a cache folder
+#     RUNS           run folders (default runs/release-96)
+#     OUT            where to export fp16 weights in <=15 MB parts (default: no export)
+#   env: BUDGET_S (seconds per model; default 200 on a GPU, 0 = none on CPU), ARCHS, EPOCHS
+#
+# Carrying it to the lent GPU machine (its working tree must stay under 64 MiB):
+#   agegender data cache data/utkface_manifest.csv --root ../shared/data/utkface/images -o cache/utk96 --size 96
+#   agegender data pack cache/utk96 -o gpu/utk96-trainval.npz --splits train,val     # ~48 MiB, /gpu/ is ignored
+#   git rm -q -r --cached src/agegender/weights && echo /src/agegender/weights/ >> .git/info/exclude  # 79 MB stays here
+#   device run, carry ["gpu"], timeout_s 560:
+#     bash scripts/train_release_gpu.sh gpu/utk96-trainval.npz runs/release-96 $OUT/w 2>&1 | tee $OUT/train.log
+#   then git reset -q src/agegender/weights and drop the exclude line. $OUT holds at most 64 MiB a call:
+#   fetch the VGG16 parts with a second, quick call on the warm machine (cp runs/release-96/export/vgg16* $OUT).
+set -euo pipefail
+SRC=${1:?face pack (.npz) or cache folder}
+RUNS=${2:-runs/release-96}
+OUT=${3:-}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+AG="$PY -m agegender"
+GPU=$($PY -c "import torch; print(int(torch.cuda.is_available()))")
+BUDGET_S=${BUDGET_S:-$([ "$GPU" = 1 ] && echo 200 || echo 0)}
+BATCH=$([ "$GPU" = 1 ] && echo 256 || echo 64)
+LR=$([ "$GPU" = 1 ] && echo 2e-3 || echo 1e-3)
+
+CACHE=$SRC
+if [ -f "$SRC" ]; then
+  CACHE=${CACHE_DIR:-${TMPDIR:-/tmp}/agegender-$(basename "$SRC" .npz)}
+  [ -f "$CACHE/labels.json" ] || $AG data unpack "$SRC" -o "$CACHE"
+fi
+$PY -c "import torch; print('torch', torch.__version__, 'cuda' if torch.cuda.is_available() else 'cpu',
+torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
+for arch in ${ARCHS:-resnet50 vgg16}; do
+  $AG train --cache "$CACHE" --arch "$arch" --all-ages --task both --age-head distribution --age-loss dldl \
+    --gender-loss ce --input-size 96 --batch-size "$BATCH" --lr "$LR" --schedule cosine --warmup-epochs 1 \
+    --augment 1.0 --ema 0.998 --epochs "${EPOCHS:-60}" --time-budget-s "$BUDGET_S" \
+    --recipe multitask-dldl-96-release --resume --no-progress --out "$RUNS/$arch"
+  if [ -n "$OUT" ]; then
+    mkdir -p "$OUT" "$RUNS/export"
+    $AG export "$RUNS/$arch" -o "$RUNS/export/$arch.safetensors" --part-mb 15
+    cp "$RUNS/$arch/summary.csv" "$OUT/$arch-summary.csv"
+    [ "$arch" = vgg16 ] || cp "$RUNS/export/$arch.safetensors".part* "$OUT/"
+  fi
+done
