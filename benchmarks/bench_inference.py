@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -32,27 +29,15 @@ def timed(fn, repeat: int) -> float:
 
 
 def server_rss_mb() -> dict:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        photo = (Path(__file__).resolve().parents[1] / "src/agegender/assets/astronaut.jpg").read_bytes()
-        idle = _rss(proc.pid)
+    from agegender.server.process import serve_in_background
+
+    photo = (Path(__file__).resolve().parents[1] / "src/agegender/assets/astronaut.jpg").read_bytes()
+    with serve_in_background() as server:
+        idle = _rss(server.process.pid)
         for _ in range(5):
-            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/api/analyze", data=photo,
+            urllib.request.urlopen(urllib.request.Request(server.url + "/api/analyze", data=photo,
                                                           headers={"content-type": "image/jpeg"}), timeout=60).read()
-        return {"after_start": idle, "after_5_requests": _rss(proc.pid)}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        return {"after_start": idle, "after_5_requests": _rss(server.process.pid)}
 
 
 def _rss(pid: int) -> float:

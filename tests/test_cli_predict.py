@@ -1,7 +1,6 @@
 """``agegender predict`` on files and folders: formats, bad files, exit codes, annotation."""
 
 import csv
-import io
 import json
 import shutil
 

@@ -230,15 +230,23 @@ def _add_export(sub):
     p.add_argument("--part-mb", type=float, default=0, help="split into parts of this many MB (0 = one file)")
 
 
+def _load_for_rewrite(weights: str):
+    """(weight file, model, metadata without its config): a run folder means its best.safetensors."""
+    from agegender.models.weights import load_model
+
+    path = Path(weights)
+    if path.is_dir():
+        path = path / "best.safetensors"
+    model, meta = load_model(path)
+    meta.pop("config", None)  # save_weights writes the model's own config
+    return path, model, meta
+
+
 def _cmd_export(args) -> int:
     from agegender.faces.align import default_template
-    from agegender.models.weights import load_model, save_weights
+    from agegender.models.weights import save_weights
 
-    weights = Path(args.weights)
-    if weights.is_dir():
-        weights = weights / "best.safetensors"
-    model, meta = load_model(weights)
-    meta.pop("config", None)
+    _, model, meta = _load_for_rewrite(args.weights)
     meta.setdefault("alignment_template", default_template().to_dict())
     meta["licence"] = "non-commercial research only (trained on UTKFace)"
     if args.evaluation:
@@ -259,13 +267,9 @@ def _add_calibrate(sub):
 
 def _cmd_calibrate(args) -> int:
     from agegender.evaluation.calibrate import calibrate
-    from agegender.models.weights import load_model, save_weights
+    from agegender.models.weights import save_weights
 
-    weights = Path(args.weights)
-    if weights.is_dir():
-        weights = weights / "best.safetensors"
-    model, meta = load_model(weights)
-    meta.pop("config", None)
+    weights, model, meta = _load_for_rewrite(args.weights)
     meta["calibration"] = calibrate(model, args.cache)
     save_weights(model, args.out or weights, meta)
     print(json.dumps(meta["calibration"], indent=1))

@@ -2,41 +2,22 @@
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
+
+from agegender.server.process import serve_in_background
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
 def server(random_weights, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "agegender", "serve", "--port", str(port)]
-    for name, path in random_weights.items():
-        cmd += ["--weights", f"{name}={path}"]
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    args = [a for name, path in random_weights.items() for a in ("--weights", f"{name}={path}")]
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/api/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("server exited: " + (tmp_path / "server.log").read_text()[-2000:])
-                time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        with serve_in_background(args, log=tmp_path / "server.log") as running:
+            yield running.url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def test_upload_shows_a_card_per_face(server, face_photo, tmp_path):
