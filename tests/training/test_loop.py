@@ -89,3 +89,27 @@ def test_schedule_follows_a_shortened_run():
     assert f(49) > 0.9 and f(199) > 0.5
     cfg.epochs = 20  # as a time budget does after the first epoch
     assert f(199) < 1e-3 and f(100) == pytest.approx(0.5, abs=0.02)
+
+
+def test_weight_average_warms_up():
+    import torch
+
+    from agegender.training.loop import EmaWithWarmup
+
+    fn = EmaWithWarmup(0.999)
+    ema, cur = [torch.zeros(3)], [torch.ones(3)]
+    fn(ema, cur, None)  # first step: decay 2/11, so the average moves most of the way
+    assert torch.allclose(ema[0], torch.full((3,), 9 / 11))
+    for _ in range(5000):
+        fn(ema, cur, None)
+    assert fn.steps == 5001 and torch.allclose(ema[0], torch.ones(3))
+
+
+def test_training_with_weight_average_resumes(tmp_path):
+    cache = make_cache(tmp_path / "cache")
+    cfg = dict(cache=str(cache), out=str(tmp_path / "run"), arch="resnet50", task="gender", batch_size=16,
+               progress=False, threads=1, ema=0.99)
+    train(TrainConfig(**cfg, epochs=1))
+    best = train(TrainConfig(**cfg, epochs=2, resume=True))
+    rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"] and 0 <= best["gender_acc"] <= 1

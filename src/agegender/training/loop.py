@@ -90,6 +90,28 @@ def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
     return f
 
 
+class EmaWithWarmup:
+    """Exponential moving average of weights whose decay ramps up: min(decay, (1 + n) / (10 + n)).
+
+    Without the ramp, a decay of 0.999 keeps most of the random initialisation for the
+    first thousand steps (0.999^500 = 0.61), so early validation of the average is
+    meaningless (timm's ModelEmaV3 warms up the same way). The step count is kept here,
+    not read from the device, so a GPU never waits on it.
+    """
+
+    def __init__(self, decay: float):
+        self.decay, self.steps = decay, 0
+
+    def __call__(self, ema_tensors, tensors, num_averaged) -> None:
+        self.steps += 1
+        d = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        if torch.is_floating_point(ema_tensors[0]):
+            torch._foreach_lerp_(ema_tensors, tensors, 1 - d)
+        else:  # integer buffers (BatchNorm's batch counter) are copied
+            for e, t in zip(ema_tensors, tensors):
+                e.copy_(t)
+
+
 def _sampling_weights(ages: np.ndarray) -> np.ndarray:
     buckets = np.minimum(ages, 99) // 5
     counts = np.bincount(buckets, minlength=20).astype(float)
@@ -265,9 +287,10 @@ def train(cfg: TrainConfig) -> dict:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, max(1, steps_per_epoch)))
     ema = None
     if cfg.ema > 0:
-        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        from torch.optim.swa_utils import AveragedModel
 
-        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        ema_fn = EmaWithWarmup(cfg.ema)
+        ema = AveragedModel(model, multi_avg_fn=ema_fn, use_buffers=True)
 
     start_epoch, history, best = 0, [], {"score": float("inf")}
     last = out / "last.pt"
@@ -278,6 +301,7 @@ def train(cfg: TrainConfig) -> dict:
         scheduler.load_state_dict(ckpt["scheduler"])
         if ema is not None and ckpt.get("ema") is not None:
             ema.load_state_dict(ckpt["ema"])
+            ema_fn.steps = int(ema.n_averaged)
         start_epoch, history, best = ckpt["epoch"] + 1, ckpt["history"], ckpt["best"]
         if rank == 0:
             log.info("resumed from %s at epoch %d", last, start_epoch + 1)
