@@ -24,7 +24,13 @@ def test_import_cache_train_evaluate_report(utkface_dir, tmp_path, capsys):
                      "--batch-size", "16", "--out", str(run), "--no-progress", "--recipe", "e2e"]) == 0
         assert main(["evaluate", str(run), "--cache", str(cache), "--name", f"{arch}-both", "--split", "val",
                      "--windows", "18-50", "--out", str(evals)]) == 0
+    reports.mkdir()
+    row = {"n": 4, "found": 1.0, "crops": {"age_mae": 5.0, "age_cs5": 0.5, "gender_acc": 0.75},
+           "photos": {"age_mae": 5.5, "age_cs5": 0.5, "gender_acc": 0.75}}
+    (reports / "photos.json").write_text(json.dumps({"split": "test", "faces": 4, "scene": "s",
+                                                     "models": {"vgg16": {"all": row}}}))
     assert main(["report", "--evals", str(evals), "--out", str(reports)]) == 0
+    assert "| vgg16 | all | 4 | 100.00% | 5.00 | 5.50 |" in (reports / "README.md").read_text()
     rows = json.loads((reports / "results.json").read_text())
     assert [(r["name"], r["age_window"]) for r in rows] == [("resnet50-both", "18-50"), ("vgg16-both", "18-50")]
     keys = {"name", "arch", "task", "train_recipe", "split", "age_window", "n", "age_mae", "age_cs5", "gender_acc"}

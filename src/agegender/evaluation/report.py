@@ -74,6 +74,20 @@ def write_report(evals_dir="reports/evals", out_dir="reports") -> list[dict]:
                 lines.append(f"- ages {window}, gender accuracy by race: {r}")
                 lines.append(f"- ![confusion {window}](evals/{e['name']}/confusion_{tag}.png)")
         lines.append("")
+    photos = out_dir / "photos.json"
+    if photos.is_file():
+        ph = json.loads(photos.read_text())
+        lines += ["## Faces found in photos vs given as crops", "",
+                  f"`agegender evaluate-photos` ({ph['faces']} {ph['split']} faces, {ph['scene']}): the shipped models on",
+                  "the same faces as aligned crops and after detection and alignment in a scene.", "",
+                  "| model | ages | n | found | age MAE crops | age MAE photos | gender acc crops | gender acc photos |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for model, windows in ph["models"].items():
+            for label, r in windows.items():
+                lines.append(f"| {model} | {label} | {r['n']} | {_fmt(r['found'], True)} | {_fmt(r['crops']['age_mae'])} | "
+                             f"{_fmt(r['photos']['age_mae'])} | {_fmt(r['crops']['gender_acc'], True)} | "
+                             f"{_fmt(r['photos']['gender_acc'], True)} |")
+        lines.append("")
     commands = out_dir / "COMMANDS.md"
     if commands.is_file():
         lines += ["## How these numbers were produced", "", commands.read_text()]
