@@ -20,27 +20,19 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 161))
 ONE_SIGMA = 0.6827
 
 
-def _with_calibration(model: AgeGenderNet, temperature: float, std_scale: float) -> None:
-    model.config.gender_temperature, model.config.age_std_scale = float(temperature), float(std_scale)
-
-
 def calibrate(model: AgeGenderNet, cache_dir, split: str = "val", flip_tta: bool = True) -> dict:
     """Fit the calibration on ``split`` (all ages), set it in ``model.config``; return before/after figures."""
     cache = open_cache(cache_dir)
     idx = cache.indices(split, AgeWindow.all())
     faces = np.ascontiguousarray(cache.images[idx])
     ages, female = cache.ages[idx].astype(float), cache.genders[idx].astype(int)
-    _with_calibration(model, 1.0, 1.0)
+    model.config.gender_temperature, model.config.age_std_scale = 1.0, 1.0
+    # One pass, uncalibrated: temperatures are tried on the views' logits, the spread scales linearly.
+    pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta, keep_view_logits=True)
     report: dict = {"split": split, "n": int(len(idx))}
     if model.config.has_gender:
-        # Logits of each view once; the temperature is applied as predict_faces would (mean of view softmaxes).
-        views = []
-        for flip in ((False, True) if flip_tta else (False,)):
-            x = faces[:, :, ::-1] if flip else faces
-            views.append(_gender_logits(model, np.ascontiguousarray(x)))
-
-        def p_female(t):
-            return np.mean([_softmax(v / t)[:, 1] for v in views], axis=0)
+        def p_female(t):  # as predict_faces averages: the mean of the views' softmaxes
+            return np.mean([_softmax(v / t)[:, 1] for v in pred["gender_logits"]], axis=0)
 
         nll = [-np.mean(np.log(np.where(female == 1, p, 1 - p).clip(1e-7))) for p in map(p_female, TEMPERATURES)]
         best = float(TEMPERATURES[int(np.argmin(nll))])
@@ -50,7 +42,6 @@ def calibrate(model: AgeGenderNet, cache_dir, split: str = "val", flip_tta: bool
                             "ece_after": expected_calibration_error(female, p_female(best))}
         model.config.gender_temperature = best
     if model.config.has_age and model.config.age_head == "distribution":
-        pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta)
         ratio = np.abs(pred["age"] - ages) / np.maximum(pred["age_std"], 1e-3)
         scale = float(np.quantile(ratio, ONE_SIGMA))
         report["age"] = {"std_scale": scale, "within_1std_before": float((ratio <= 1).mean()),
@@ -64,19 +55,3 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(1, keepdims=True)
-
-
-def _gender_logits(model: AgeGenderNet, faces: np.ndarray) -> np.ndarray:
-    import torch
-
-    from agegender.training.augment import to_float_images
-
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(faces), 256):
-            x = to_float_images(torch.from_numpy(faces[i : i + 256]))
-            if x.shape[-1] != model.config.input_size:
-                x = torch.nn.functional.interpolate(x, size=(model.config.input_size,) * 2, mode="bilinear",
-                                                    antialias=True, align_corners=False)
-            out.append(model(x.contiguous(memory_format=torch.channels_last))["gender_logits"].float().numpy())
-    return np.concatenate(out)

@@ -54,8 +54,8 @@ def evaluate_in_photos(analyzer, manifest, images_root, split: str = "test", win
         per_window = {}
         for label in windows:
             window = AgeWindow.parse(label)
-            sel = np.array([r.age in window for r in records]) & found
             in_window = np.array([r.age in window for r in records])
+            sel = in_window & found
             row = {"n": int(in_window.sum()), "found": float(found[in_window].mean())}
             for where, preds in (("crops", crop_pred[m]), ("photos", scene_pred[m])):
                 p = [preds[i] for i in np.flatnonzero(sel)]

@@ -11,17 +11,20 @@ from agegender.training.augment import to_float_images
 
 @torch.inference_mode()
 def predict_faces(model: AgeGenderNet, faces: np.ndarray, batch_size: int = 128, flip_tta: bool = False,
-                  device: str | torch.device = "cpu", autocast_dtype: torch.dtype | None = None) -> dict:
+                  device: str | torch.device = "cpu", autocast_dtype: torch.dtype | None = None,
+                  keep_view_logits: bool = False) -> dict:
     """Predict for (N, S, S, 3) uint8 RGB faces already at the model's input size.
 
     Returns numpy arrays: ``age`` (N,) years clipped to the model's age range,
-    ``age_std`` (N,) when available, ``p_female`` (N,) in [0, 1]. Keys for heads the
-    model lacks are absent.
+    ``age_std`` (N,) when available, ``p_female`` (N,) in [0, 1]; with
+    ``keep_view_logits`` also ``gender_logits`` (V, N, 2), one slice per view (V = 2
+    with flip averaging), from which ``p_female`` is the mean of the views' softmaxes.
+    Keys for heads the model lacks are absent.
     """
     model.eval()
     device = torch.device(device)
     cfg = model.config
-    ages, stds, pf = [], [], []
+    ages, stds, pf, logits = [], [], [], []
     for i in range(0, len(faces), batch_size):
         x = to_float_images(torch.from_numpy(np.ascontiguousarray(faces[i : i + batch_size])).to(device))
         if x.shape[-1] != cfg.input_size:
@@ -38,8 +41,10 @@ def predict_faces(model: AgeGenderNet, faces: np.ndarray, batch_size: int = 128,
             if "age_std" in outs[0]:
                 stds.append(torch.stack([o["age_std"].float() for o in outs]).mean(0).cpu())
         if cfg.has_gender:
-            probs = torch.stack([o["gender_logits"].float().softmax(1)[:, 1] for o in outs]).mean(0)
-            pf.append(probs.cpu())
+            view_logits = torch.stack([o["gender_logits"].float() for o in outs])
+            pf.append(view_logits.softmax(2)[:, :, 1].mean(0).cpu())
+            if keep_view_logits:
+                logits.append(view_logits.cpu())
     result = {}
     if ages:
         result["age"] = torch.cat(ages).numpy().clip(cfg.age_min, cfg.age_max)
@@ -47,4 +52,6 @@ def predict_faces(model: AgeGenderNet, faces: np.ndarray, batch_size: int = 128,
         result["age_std"] = torch.cat(stds).numpy()
     if pf:
         result["p_female"] = torch.cat(pf).numpy()
+    if logits:
+        result["gender_logits"] = torch.cat(logits, 1).numpy()
     return result

@@ -188,7 +188,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
             ema.update_parameters(model.module if hasattr(model, "module") else model)
         sums["loss"] += loss.detach()
         seen += len(idx)
-        if bar.disable is False and step % 10 == 0:
+        if not bar.disable and step % 10 == 0:
             bar.set_postfix(loss=f"{sums['loss'].item() / (step + 1):.4f}",
                             img_s=f"{seen * world / (time.perf_counter() - start):.0f}")
     means = {k: v.item() / steps for k, v in sums.items()}
