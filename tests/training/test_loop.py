@@ -81,6 +81,18 @@ def test_time_budget_shortens_the_run_after_its_first_epoch(tmp_path):
     assert len(rows) == 1 and cfg.epochs == 1
 
 
+def test_resumed_run_keeps_the_length_its_budget_gave_it(tmp_path):
+    cache = make_cache(tmp_path / "cache")
+    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch="resnet50", task="gender", epochs=3,
+                      batch_size=16, progress=False, threads=1, time_budget_s=1e6)
+    cfg.max_steps = 1
+    train(cfg)  # the budget does not bind: 3 epochs, and the checkpoint records that length
+    cfg2 = TrainConfig(**{**cfg.to_dict(), "epochs": 50, "resume": True})
+    train(cfg2)  # an interrupted run restarted with the same command must not grow to 50 epochs
+    rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
+    assert len(rows) == 3 and cfg2.epochs == 3
+
+
 def test_schedule_follows_a_shortened_run():
     from agegender.training.loop import _lr_lambda
 

@@ -293,6 +293,7 @@ def train(cfg: TrainConfig) -> dict:
         ema = AveragedModel(model, multi_avg_fn=ema_fn, use_buffers=True)
 
     start_epoch, history, best = 0, [], {"score": float("inf")}
+    budget_fitted = False
     last = out / "last.pt"
     if cfg.resume and last.is_file():
         ckpt = load_checkpoint(last, map_location=device)
@@ -303,6 +304,10 @@ def train(cfg: TrainConfig) -> dict:
             ema.load_state_dict(ckpt["ema"])
             ema_fn.steps = int(ema.n_averaged)
         start_epoch, history, best = ckpt["epoch"] + 1, ckpt["history"], ckpt["best"]
+        if cfg.time_budget_s > 0 and ckpt.get("budget_epochs"):
+            # A resumed run keeps the length its budget gave it: refitting from here would count only
+            # the time left to this process and stretch the cosine schedule it is halfway down.
+            cfg.epochs, budget_fitted = min(cfg.epochs, ckpt["budget_epochs"]), True
         if rank == 0:
             log.info("resumed from %s at epoch %d", last, start_epoch + 1)
     elif cfg.resume and rank == 0:
@@ -330,7 +335,7 @@ def train(cfg: TrainConfig) -> dict:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict(), "ema": ema.state_dict() if ema is not None else None,
                      "epoch": epoch, "history": history, "best": best, "config": cfg.to_dict(),
-                     "model_config": net_cfg.to_dict()}
+                     "model_config": net_cfg.to_dict(), "budget_epochs": cfg.epochs if budget_fitted else None}
             save_checkpoint(state, last)
             if improved:
                 save_weights(eval_model, out / "best.safetensors",
@@ -340,8 +345,9 @@ def train(cfg: TrainConfig) -> dict:
             _plot_curves(history, out / "curves.png")
             msg = " ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float))
             log.info("epoch %d/%d %s%s", epoch + 1, cfg.epochs, msg, " (best)" if improved else "")
-        if cfg.time_budget_s > 0 and epoch == start_epoch:
+        if cfg.time_budget_s > 0 and not budget_fitted:
             _fit_time_budget(cfg, epoch, time.perf_counter() - run_start, world)
+            budget_fitted = True
         if world > 1:
             dist.barrier()
         epoch += 1
