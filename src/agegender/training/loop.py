@@ -54,6 +54,15 @@ def _resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _machine(device: torch.device, world: int) -> dict:
+    """What the run trains on, kept with its config so throughput figures can be read later."""
+    import platform
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine())
+    return {"device": device.type, "name": name, "processes": world, "cpu_threads": torch.get_num_threads(),
+            "torch": torch.__version__}
+
+
 def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if precision == "fp32":
         return None
@@ -313,7 +322,8 @@ def train(cfg: TrainConfig) -> dict:
     elif cfg.resume and rank == 0:
         log.info("nothing to resume in %s; starting from scratch", out)
     if rank == 0:
-        (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "model": net_cfg.to_dict()}, indent=2))
+        (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "model": net_cfg.to_dict(),
+                                                        "machine": _machine(device, world)}, indent=2))
 
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -325,7 +335,9 @@ def train(cfg: TrainConfig) -> dict:
                                 autocast_dtype, rank, world)
         if rank == 0:
             eval_model = ema.module if ema is not None else model
+            val_start = time.perf_counter()
             val = evaluate_split(eval_model, val_faces, val_ages, val_genders, device, cfg.flip_tta, autocast_dtype)
+            stats["val_seconds"] = time.perf_counter() - val_start
             row = {"epoch": epoch + 1, **stats, **{f"val/{k}": v for k, v in val.items()},
                    "val/score": validation_score(val)}
             history.append(row)
