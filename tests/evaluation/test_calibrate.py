@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from agegender.cli import main
@@ -29,3 +30,34 @@ def test_calibrate_sets_spread_scale_and_temperature(tmp_path, capsys):
     before, after = predict_faces(load_model(weights)[0], faces), predict_faces(calibrated, faces)
     assert np.array_equal(before["p_female"] >= 0.5, after["p_female"] >= 0.5)  # confidence changes, not answers
     assert np.allclose(after["age_std"], before["age_std"] * report["age"]["std_scale"], rtol=1e-3)
+
+
+def test_age_bias_map_undoes_a_pull_towards_the_mean_age():
+    from agegender.evaluation.calibrate import _cross_fitted_mae, age_bias_map
+    from agegender.models.networks import ModelConfig
+
+    rng = np.random.default_rng(0)
+    ages = rng.integers(1, 91, 3000).astype(float)
+    predicted = np.round(0.7 * ages + 0.3 * 33 + rng.normal(0, 3, len(ages)))  # young too old, old too young
+    knots, shifts = age_bias_map(predicted, ages)
+    assert knots == sorted(knots) and shifts[0] < 0 < shifts[-1]
+    config = ModelConfig(age_head="distribution", age_min=1, age_max=100)
+    before = np.abs(predicted - ages).mean()
+    assert _cross_fitted_mae(predicted, ages, config) < 0.7 * before  # on faces the map was not fitted on
+
+
+def test_calibrated_bias_map_is_what_predictions_use(tmp_path, capsys):
+    cache = make_cache(tmp_path / "cache", n=96, size=32)
+    torch.manual_seed(0)
+    model = create_model("resnet50", task="age", age_head="distribution", input_size=32, age_min=1, age_max=100)
+    weights = tmp_path / "w.safetensors"
+    save_weights(model.eval(), weights, {"recipe": "untrained"})
+    assert main(["calibrate", str(weights), "--cache", str(cache)]) == 0  # in place
+    report = json.loads(capsys.readouterr().out)
+    calibrated = load_model(weights)[0]
+    assert list(calibrated.config.age_bias_knots) == report["age_bias"]["knots"]
+    val = np.load(cache / "images.npy")[72:]  # make_cache puts val last
+    mae = np.abs(predict_faces(calibrated, val, flip_tta=True)["age"] - np.array(
+        json.loads((cache / "labels.json").read_text())["ages"][72:])).mean()
+    assert mae == pytest.approx(report["age_bias"]["mae_after_in_sample"], abs=1e-4)
+    assert report["age_bias"]["mae_after_in_sample"] < report["age_bias"]["mae_before"]

@@ -2,7 +2,9 @@ import pytest
 import torch
 
 from agegender.models import create_model, list_models
+from agegender.models.networks import read_age_distribution
 from agegender.models.weights import load_model, read_metadata, save_weights
+from agegender.training.losses import age_loss
 
 
 def test_registry_lists_both_architectures_and_suggests_close_names():
@@ -20,7 +22,8 @@ def test_outputs_shapes_and_every_parameter_learns(arch, task, age_head):
     loss = torch.zeros(())
     if task in ("age", "both"):
         assert out["age"].shape == (2,)
-        loss = loss + out["age"].sum()
+        loss = loss + age_loss(out, torch.tensor([20.0, 40.0]), model.config,
+                               "dldl" if age_head == "distribution" else "mse")
     else:
         assert "age" not in out
     if task in ("gender", "both"):
@@ -60,3 +63,22 @@ def test_pretrained_without_local_weights_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="never downloads"):
         create_model("vgg16", pretrained=True)
+
+
+def test_median_readout_is_robust_to_a_long_tail_and_mean_stays_available():
+    bins = torch.arange(1.0, 101.0)
+    probs = torch.zeros(1, 100)
+    probs[0, 29], probs[0, 30], probs[0, 89] = 0.45, 0.25, 0.30  # mostly 30-31, some mass at 90
+    median, spread = read_age_distribution(probs, bins, "median")
+    mean, spread_mean = read_age_distribution(probs, bins, "mean")
+    assert median.item() == 31.0  # where the cumulative probability reaches one half
+    assert mean.item() == pytest.approx(0.45 * 30 + 0.25 * 31 + 0.30 * 90)
+    assert spread.item() == spread_mean.item() > 20
+
+
+def test_readout_is_saved_with_the_weights_and_checked(tmp_path):
+    model = create_model("resnet50", task="age", age_head="distribution", input_size=32, age_readout="mean")
+    save_weights(model, tmp_path / "w.safetensors", {})
+    assert load_model(tmp_path / "w.safetensors")[0].config.age_readout == "mean"
+    with pytest.raises(ValueError, match="age_readout"):
+        create_model("resnet50", age_head="distribution", age_readout="mode")

@@ -36,10 +36,13 @@ def predict_faces(model: AgeGenderNet, faces: np.ndarray, batch_size: int = 128,
         for v in views:
             with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
                 outs.append(model(v))
-        if cfg.has_age:
+        if cfg.has_age and "age_logits" in outs[0]:
+            # Views are averaged as distributions, then read (a mean of two medians is neither).
+            age, spread = model.read_age(torch.stack([o["age_logits"].float().softmax(1) for o in outs]).mean(0))
+            ages.append(age.cpu())
+            stds.append(spread.cpu())
+        elif cfg.has_age:
             ages.append(torch.stack([o["age"].float() for o in outs]).mean(0).cpu())
-            if "age_std" in outs[0]:
-                stds.append(torch.stack([o["age_std"].float() for o in outs]).mean(0).cpu())
         if cfg.has_gender:
             view_logits = torch.stack([o["gender_logits"].float() for o in outs])
             pf.append(view_logits.softmax(2)[:, :, 1].mean(0).cpu())

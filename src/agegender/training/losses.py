@@ -34,8 +34,10 @@ def age_loss(out: dict, ages: torch.Tensor, config, kind: str, sigma: float = 2.
             raise ValueError("age loss 'dldl' needs a model with age_head='distribution'")
         bins = torch.arange(config.age_min, config.age_max + 1, device=ages.device, dtype=torch.float32)
         target = gaussian_label_distribution(ages.float(), bins, sigma)
-        kl = F.kl_div(out["age_logits"].log_softmax(1), target, reduction="batchmean")
-        return kl + (out["age"] - ages).abs().mean() / config.age_scale
+        log_probs = out["age_logits"].log_softmax(1)
+        kl = F.kl_div(log_probs, target, reduction="batchmean")
+        expectation = (log_probs.exp() * bins).sum(1)  # differentiable, unlike the median the model reports
+        return kl + (expectation - ages).abs().mean() / config.age_scale
     if "age_raw" not in out:
         raise ValueError(f"age loss {kind!r} needs a model with age_head='regression'; use 'dldl'")
     target = (ages.float() - config.age_mean) / config.age_scale
