@@ -162,6 +162,9 @@ def _add_evaluate(sub):
     p.add_argument("--out", default="reports/evals", help="folder for <name>.json and plots")
     p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face")
     p.add_argument("--recipe", default=None, help="override the recipe name stored with the weights")
+    p.add_argument("--age-readout", choices=["median", "mean"], default=None,
+                   help="distribution heads: read the age as this instead of what the weights store (ablations)")
+    p.add_argument("--no-age-bias", action="store_true", help="leave out the val-fitted age bias map (ablations)")
 
 
 def _cmd_evaluate(args) -> int:
@@ -172,7 +175,8 @@ def _cmd_evaluate(args) -> int:
         weights = weights / "best.safetensors"
     result = evaluate_weights(weights, args.cache, args.name, split=args.split,
                               windows=[w.strip() for w in args.windows.split(",") if w.strip()],
-                              out_dir=args.out, flip_tta=not args.no_flip_tta, recipe=args.recipe)
+                              out_dir=args.out, flip_tta=not args.no_flip_tta, recipe=args.recipe,
+                              age_readout=args.age_readout, age_bias=not args.no_age_bias)
     for row in result["rows"]:
         print(json.dumps(row))
     return 0

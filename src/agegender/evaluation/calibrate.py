@@ -52,9 +52,13 @@ def calibrate(model: AgeGenderNet, cache_dir, split: str = "val", flip_tta: bool
     if model.config.has_age and fit_age_bias:
         knots, shifts = age_bias_map(pred["age"], ages)
         corrected = _corrected(pred["age"], knots, shifts, model.config)
+        core = (ages >= AgeWindow().min_age) & (ages <= AgeWindow().max_age)
         report["age_bias"] = {"knots": knots, "shifts": shifts, "mae_before": float(np.abs(pred["age"] - ages).mean()),
                               "mae_after_in_sample": float(np.abs(corrected - ages).mean()),
-                              "mae_after_cross_fitted": _cross_fitted_mae(pred["age"], ages, model.config)}
+                              "mae_after_cross_fitted": _cross_fitted_mae(pred["age"], ages, model.config),
+                              f"mae_{AgeWindow().label}_before": float(np.abs(pred["age"] - ages)[core].mean()),
+                              f"mae_{AgeWindow().label}_after_cross_fitted":
+                                  _cross_fitted_mae(pred["age"], ages, model.config, window=core)}
         model.config.age_bias_knots, model.config.age_bias_shifts = tuple(knots), tuple(shifts)
         pred["age"] = corrected
     if model.config.has_age and model.config.age_head == "distribution":
@@ -93,14 +97,20 @@ def _corrected(predicted: np.ndarray, knots, shifts, config) -> np.ndarray:
     return age.numpy().clip(config.age_min, config.age_max)
 
 
-def _cross_fitted_mae(predicted: np.ndarray, ages: np.ndarray, config, repeats: int = 10) -> float:
-    """MAE of the bias map on faces it was not fitted on: halves of val, both ways, ``repeats`` times."""
+def _cross_fitted_mae(predicted: np.ndarray, ages: np.ndarray, config, repeats: int = 10,
+                      window: np.ndarray | None = None) -> float:
+    """MAE of the bias map on faces it was not fitted on: halves of val, both ways, ``repeats`` times.
+
+    The map is always fitted on all ages; ``window`` (a mask) picks the faces scored.
+    """
     rng = np.random.default_rng(0)
+    window = np.ones(len(ages), bool) if window is None else window
     errors = []
     for _ in range(repeats):
         order = rng.permutation(len(ages))
         halves = order[: len(ages) // 2], order[len(ages) // 2:]
         for fit, score in (halves, halves[::-1]):
             knots, shifts = age_bias_map(predicted[fit], ages[fit])
+            score = score[window[score]]
             errors.append(np.abs(_corrected(predicted[score], knots, shifts, config) - ages[score]).mean())
     return float(np.mean(errors))

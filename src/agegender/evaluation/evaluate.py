@@ -33,10 +33,17 @@ def constant_baselines(cache, window: AgeWindow, split: str) -> dict:
 
 def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows=("18-50", "all"),
                      out_dir="reports/evals", flip_tta: bool = True, recipe: str | None = None,
-                     batch_size: int = 256) -> dict:
-    """Evaluate; write ``OUT/<name>.json`` and plots under ``OUT/<name>/``; return the JSON dict."""
+                     batch_size: int = 256, age_readout: str | None = None, age_bias: bool = True) -> dict:
+    """Evaluate; write ``OUT/<name>.json`` and plots under ``OUT/<name>/``; return the JSON dict.
+
+    ``age_readout`` and ``age_bias=False`` override how the stored weights read the age (for ablations).
+    """
     model, meta = load_model(weights)
     cfg = model.config
+    if age_readout:
+        cfg.age_readout = age_readout
+    if not age_bias:
+        cfg.age_bias_knots, cfg.age_bias_shifts = (), ()
     cache = open_cache(cache_dir)
     out_dir = Path(out_dir)
     plot_dir = out_dir / name

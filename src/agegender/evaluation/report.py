@@ -57,7 +57,8 @@ def write_report(evals_dir="reports/evals", out_dir="reports") -> list[dict]:
     for e in evals:
         lines.append(f"### {e['name']}")
         lines.append("")
-        lines.append(f"Weights `{Path(e['weights']).name}`, recipe `{e['recipe']}`, flip averaging: {e['flip_tta']}.")
+        lines.append(f"Weights `{Path(e['weights']).name}`, recipe `{e['recipe']}`, flip averaging: {e['flip_tta']}"
+                     f"{_readout(e.get('model', {}))}.")
         for window, d in e["details"].items():
             tag = window.replace("-", "_")
             if "age_by_bucket" in d:
@@ -93,3 +94,17 @@ def write_report(evals_dir="reports/evals", out_dir="reports") -> list[dict]:
         lines += ["## How these numbers were produced", "", commands.read_text()]
     (out_dir / "README.md").write_text("\n".join(lines) + "\n")
     return rows
+
+
+def _readout(model: dict) -> str:
+    """How the evaluated weights turn outputs into answers (post-hoc, fitted on val), for the details line."""
+    parts = []
+    if model.get("age_head") == "distribution":
+        parts.append(f"age read-out: {model.get('age_readout', 'mean')} of the predicted distribution")
+    if model.get("age_bias_knots"):
+        parts.append(f"val-fitted age bias map ({len(model['age_bias_knots'])} knots)")
+    if model.get("age_std_scale", 1.0) != 1.0:
+        parts.append(f"spread scale {model['age_std_scale']:.3f}")
+    if model.get("gender_temperature", 1.0) != 1.0:
+        parts.append(f"gender temperature {model['gender_temperature']:.3f}")
+    return "; " + ", ".join(parts) if parts else ""
