@@ -50,3 +50,8 @@ for arch in ${ARCHS:-resnet50 vgg16}; do
     [ "$arch" = vgg16 ] || cp "$RUNS/export/$arch.safetensors".part* "$OUT/"
   fi
 done
+if [ -n "$OUT" ]; then  # throughput and length of these runs, for benchmarks/results (GPU) or a CPU record
+  $PY "$ROOT/benchmarks/release_training.py" $(for a in ${ARCHS:-resnet50 vgg16}; do echo "$RUNS/$a"; done) \
+    --name "training_release_$([ "$GPU" = 1 ] && echo gpu || echo cpu)" --out "$OUT" \
+    --note "scripts/train_release_gpu.sh, BUDGET_S=$BUDGET_S per model, batch $BATCH"
+fi

@@ -1,5 +1,6 @@
 """The release training command (scripts/train_release_gpu.sh) end to end on CPU: pack -> unpack -> train -> export parts."""
 
+import json
 import os
 import subprocess
 import sys
@@ -28,3 +29,7 @@ def test_release_script_trains_and_exports_parts(tmp_path):
     assert model.config.input_size == 96 and model.config.age_head == "distribution"
     assert meta["recipe"] == "multitask-dldl-96-release"
     assert (tmp_path / "out" / "resnet50-summary.csv").is_file()
+    bench = json.loads((tmp_path / "out" / "training_release_cpu.json").read_text())
+    run = bench["runs"][0]
+    assert run["arch"] == "resnet50" and run["epochs_done"] == 1 and run["machine"]["device"] == "cpu"
+    assert run["train_images_per_s_median"] > 0 and run["val_seconds_median"] >= 0
