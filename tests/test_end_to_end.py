@@ -41,6 +41,7 @@ def test_import_cache_train_evaluate_report(utkface_dir, tmp_path, capsys):
     assert main(["card", str(evals / "vgg16-both.json"), str(evals / "resnet50-both.json"), "-o", str(card)]) == 0
     text = card.read_text()
     assert "| vgg16 | 18-50 |" in text and "| resnet50 | 18-50 |" in text and "non-commercial" in text
+    assert "| age MAE, ages 18-50 ≤ 4.50 |" in text and "| age MAE, ages all ≤ 5.50 | — | — |" in text
 
 
 def test_empty_dataset_after_filtering_is_a_clear_error(utkface_dir, tmp_path, capsys):

@@ -284,12 +284,13 @@ def _add_card(sub):
     p = sub.add_parser("card", help="write the model card of shipped weights from their evaluation files")
     p.add_argument("evaluations", nargs="+", help="evaluation JSON files (agegender evaluate), one per shipped model")
     p.add_argument("-o", "--out", default="src/agegender/weights/MODEL_CARD.md")
+    p.add_argument("--photos", default=None, help="evaluate-photos JSON (e.g. reports/photos.json) to check too")
 
 
 def _cmd_card(args) -> int:
     from agegender.evaluation.model_card import write_model_card
 
-    print(f"wrote {write_model_card(args.evaluations, args.out)}")
+    print(f"wrote {write_model_card(args.evaluations, args.out, args.photos)}")
     return 0
 
 
