@@ -7,7 +7,7 @@ its training set (young adults come out too old, the elderly too young); the bia
 at each predicted age, the median error of val faces predicted near that age (10-year bins,
 interpolated), a function of the prediction alone, so it applies to any new face. Its gain
 is also measured cross-fitted (fit on one half of val, score the other) so the report does
-not flatter it. Then the age spread of a distribution head is scaled so that, on val,
+not flatter it, and the map is kept only when that cross-fitted MAE is lower. Then the age spread of a distribution head is scaled so that, on val,
 68.3% of faces lie within one spread of their true age, as for a normal error.
 """
 
@@ -59,8 +59,11 @@ def calibrate(model: AgeGenderNet, cache_dir, split: str = "val", flip_tta: bool
                               f"mae_{AgeWindow().label}_before": float(np.abs(pred["age"] - ages)[core].mean()),
                               f"mae_{AgeWindow().label}_after_cross_fitted":
                                   _cross_fitted_mae(pred["age"], ages, model.config, window=core)}
-        model.config.age_bias_knots, model.config.age_bias_shifts = tuple(knots), tuple(shifts)
-        pred["age"] = corrected
+        # Kept only where it helps faces it was not fitted on (all ages): otherwise it is noise.
+        report["age_bias"]["kept"] = report["age_bias"]["mae_after_cross_fitted"] < report["age_bias"]["mae_before"]
+        if report["age_bias"]["kept"]:
+            model.config.age_bias_knots, model.config.age_bias_shifts = tuple(knots), tuple(shifts)
+            pred["age"] = corrected
     if model.config.has_age and model.config.age_head == "distribution":
         ratio = np.abs(pred["age"] - ages) / np.maximum(pred["age_std"], 1e-3)
         scale = float(np.quantile(ratio, ONE_SIGMA))
