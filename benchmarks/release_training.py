@@ -17,16 +17,6 @@ import statistics
 from pathlib import Path
 
 
-def planned_epochs(run: Path, configured: int) -> int:
-    """The run's length after its time budget cut it (kept in its last checkpoint), else as configured."""
-    last = run / "last.pt"
-    if not last.is_file():
-        return configured
-    from agegender.training.checkpoint import load_checkpoint
-
-    return int(load_checkpoint(last)["config"]["epochs"])
-
-
 def describe_run(run: Path) -> dict:
     config = json.loads((run / "config.json").read_text())
     rows = list(csv.DictReader((run / "summary.csv").open()))
@@ -46,7 +36,7 @@ def describe_run(run: Path) -> dict:
         "precision": train_cfg["precision"],
         "machine": config.get("machine", "not recorded (run started before runs kept it)"),
         "epochs_done": len(rows),
-        "epochs_planned": planned_epochs(run, train_cfg["epochs"]),
+        "epochs_planned": train_cfg["epochs"],  # after a time budget cut it: the loop rewrites config.json
         "time_budget_s": train_cfg.get("time_budget_s", 0),
         "faces_per_epoch": round(img_s[-1] * epoch_s[-1]),
         "train_images_per_s_median": round(statistics.median(img_s), 1),

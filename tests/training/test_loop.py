@@ -79,6 +79,7 @@ def test_time_budget_shortens_the_run_after_its_first_epoch(tmp_path):
     train(cfg)
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
     assert len(rows) == 1 and cfg.epochs == 1
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["epochs"] == 1  # what benchmarks read
 
 
 def test_resumed_run_keeps_the_length_its_budget_gave_it(tmp_path):

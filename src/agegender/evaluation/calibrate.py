@@ -26,8 +26,7 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 161))
 ONE_SIGMA = 0.6827
 
 
-def calibrate(model: AgeGenderNet, cache_dir, split: str = "val", flip_tta: bool = True,
-              fit_age_bias: bool = True) -> dict:
+def calibrate(model: AgeGenderNet, cache_dir, split: str = "val", flip_tta: bool = True) -> dict:
     """Fit the calibration on ``split`` (all ages), set it in ``model.config``; return before/after figures."""
     cache = open_cache(cache_dir)
     idx = cache.indices(split, AgeWindow.all())
@@ -49,16 +48,19 @@ def calibrate(model: AgeGenderNet, cache_dir, split: str = "val", flip_tta: bool
                             "ece_before": expected_calibration_error(female, p_female(1.0)),
                             "ece_after": expected_calibration_error(female, p_female(best))}
         model.config.gender_temperature = best
-    if model.config.has_age and fit_age_bias:
+    if model.config.has_age:
         knots, shifts = age_bias_map(pred["age"], ages)
         corrected = _corrected(pred["age"], knots, shifts, model.config)
-        core = (ages >= AgeWindow().min_age) & (ages <= AgeWindow().max_age)
-        report["age_bias"] = {"knots": knots, "shifts": shifts, "mae_before": float(np.abs(pred["age"] - ages).mean()),
+        errors = np.abs(pred["age"] - ages)
+        core = AgeWindow()
+        in_core = (ages >= core.min_age) & (ages <= core.max_age)
+        cross_fitted = _cross_fitted_mae(pred["age"], ages, model.config, {"all": np.ones(len(ages), bool),
+                                                                           core.label: in_core})
+        report["age_bias"] = {"knots": knots, "shifts": shifts, "mae_before": float(errors.mean()),
                               "mae_after_in_sample": float(np.abs(corrected - ages).mean()),
-                              "mae_after_cross_fitted": _cross_fitted_mae(pred["age"], ages, model.config),
-                              f"mae_{AgeWindow().label}_before": float(np.abs(pred["age"] - ages)[core].mean()),
-                              f"mae_{AgeWindow().label}_after_cross_fitted":
-                                  _cross_fitted_mae(pred["age"], ages, model.config, window=core)}
+                              "mae_after_cross_fitted": cross_fitted["all"],
+                              f"mae_{core.label}_before": float(errors[in_core].mean()),
+                              f"mae_{core.label}_after_cross_fitted": cross_fitted[core.label]}
         # Kept only where it helps faces it was not fitted on (all ages): otherwise it is noise.
         report["age_bias"]["kept"] = report["age_bias"]["mae_after_cross_fitted"] < report["age_bias"]["mae_before"]
         if report["age_bias"]["kept"]:
@@ -95,25 +97,26 @@ def age_bias_map(predicted: np.ndarray, ages: np.ndarray, width: int = 10,
 
 
 def _corrected(predicted: np.ndarray, knots, shifts, config) -> np.ndarray:
-    whole_years = config.age_head == "distribution" and config.age_readout == "median"
-    age = correct_age(torch.from_numpy(np.asarray(predicted, dtype=np.float32)), knots, shifts, whole_years)
+    age = correct_age(torch.from_numpy(np.asarray(predicted, dtype=np.float32)), knots, shifts,
+                      config.age_in_whole_years)
     return age.numpy().clip(config.age_min, config.age_max)
 
 
-def _cross_fitted_mae(predicted: np.ndarray, ages: np.ndarray, config, repeats: int = 10,
-                      window: np.ndarray | None = None) -> float:
+def _cross_fitted_mae(predicted: np.ndarray, ages: np.ndarray, config, windows: dict[str, np.ndarray],
+                      repeats: int = 10) -> dict[str, float]:
     """MAE of the bias map on faces it was not fitted on: halves of val, both ways, ``repeats`` times.
 
-    The map is always fitted on all ages; ``window`` (a mask) picks the faces scored.
+    The map is always fitted on all ages of one half; each of ``windows`` (name -> mask) is scored
+    on the other half with the same maps.
     """
     rng = np.random.default_rng(0)
-    window = np.ones(len(ages), bool) if window is None else window
-    errors = []
+    errors: dict[str, list[float]] = {name: [] for name in windows}
     for _ in range(repeats):
         order = rng.permutation(len(ages))
         halves = order[: len(ages) // 2], order[len(ages) // 2:]
         for fit, score in (halves, halves[::-1]):
             knots, shifts = age_bias_map(predicted[fit], ages[fit])
-            score = score[window[score]]
-            errors.append(np.abs(_corrected(predicted[score], knots, shifts, config) - ages[score]).mean())
-    return float(np.mean(errors))
+            error = np.abs(_corrected(predicted[score], knots, shifts, config) - ages[score])
+            for name, mask in windows.items():
+                errors[name].append(error[mask[score]].mean())
+    return {name: float(np.mean(e)) for name, e in errors.items()}

@@ -94,30 +94,39 @@ def targets_section(evals: list[dict], photos: dict | None) -> list[str]:
         lines += ["", f"Faces found in photos ({photos['faces']} test faces in scenes, {photos['scene']}) against the "
                   "same faces as crops (target: at most 0.5 years and 1 point lost):", ""]
         for arch, windows in photos["models"].items():
-            parts = [f"ages {w}: {d['age_mae_loss']:+.2f} years {'✓' if d['age_mae_loss'] <= 0.5 + 1e-12 else '✗'}, "
-                     f"{100 * d['gender_acc_loss']:+.1f} points {'✓' if d['gender_acc_loss'] <= 0.01 + 1e-12 else '✗'}"
+            def mark(d, key):
+                return "✓" if d[key] <= PHOTO_LOSS[key] + 1e-12 else "✗"
+
+            parts = [f"ages {w}: {d['age_mae_loss']:+.2f} years {mark(d, 'age_mae_loss')}, "
+                     f"{100 * d['gender_acc_loss']:+.1f} points {mark(d, 'gender_acc_loss')}"
                      for w, d in windows.items()]
             lines.append(f"- {arch}: " + "; ".join(parts))
     return lines + [""]
 
 
+def readout_parts(model: dict) -> list[str]:
+    """How a model (its config as stored in an evaluation file) turns outputs into answers: the age
+    read-out and the calibration fitted on val. Files from before the read-out existed read the mean."""
+    parts = []
+    if model.get("age_head") == "distribution":
+        parts.append(f"age = {model.get('age_readout', 'mean')} of the predicted distribution over "
+                     f"{model['age_min']}-{model['age_max']} years")
+    if model.get("age_bias_knots"):
+        shifts = ", ".join(f"{k:.0f}: {s:+.1f}" for k, s in zip(model["age_bias_knots"], model["age_bias_shifts"]))
+        parts.append(f"then the bias map (years added at a predicted age, interpolated) {shifts}")
+    if model.get("age_std_scale", 1.0) != 1.0:
+        parts.append(f"age spread × {model['age_std_scale']:.3f}")
+    if model.get("gender_temperature", 1.0) != 1.0:
+        parts.append(f"gender logits ÷ {model['gender_temperature']:.3f} (temperature)")
+    return parts
+
+
 def readout_section(evals: list[dict]) -> list[str]:
-    """How each model's outputs become answers: read-out and the calibration fitted on val."""
+    """Each model's read-out and calibration, a line each."""
     lines = ["## Read-out and calibration (fitted on the val split by `agegender calibrate`)", ""]
     for e in evals:
-        m = e["model"]
-        parts = []
-        if m.get("age_head") == "distribution":
-            parts.append(f"age = {m.get('age_readout', 'mean')} of the predicted distribution over "
-                         f"{m['age_min']}-{m['age_max']} years")
-        if m.get("age_bias_knots"):
-            shifts = ", ".join(f"{k:.0f}: {s:+.1f}" for k, s in zip(m["age_bias_knots"], m["age_bias_shifts"]))
-            parts.append(f"then the bias map (years added at a predicted age, interpolated) {shifts}")
-        if m.get("age_std_scale", 1.0) != 1.0:
-            parts.append(f"age spread × {m['age_std_scale']:.3f}")
-        if m.get("gender_temperature", 1.0) != 1.0:
-            parts.append(f"gender logits ÷ {m['gender_temperature']:.3f} (temperature)")
-        lines.append(f"- {m['arch']}: " + ("; ".join(parts) if parts else "none") + ".")
+        parts = readout_parts(e["model"])
+        lines.append(f"- {e['model']['arch']}: " + ("; ".join(parts) if parts else "none") + ".")
     return lines + [""]
 
 

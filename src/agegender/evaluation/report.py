@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from agegender.evaluation.model_card import readout_parts
+
 REFERENCE = [
     # The reference write-up's own numbers on its own 18-50 test set (not our split).
     {"name": "reference write-up VGG16", "age_mae": 5.83, "gender_acc": 0.6512},
@@ -57,8 +59,9 @@ def write_report(evals_dir="reports/evals", out_dir="reports") -> list[dict]:
     for e in evals:
         lines.append(f"### {e['name']}")
         lines.append("")
+        readout = "".join(f"; {part}" for part in readout_parts(e.get("model", {})))
         lines.append(f"Weights `{Path(e['weights']).name}`, recipe `{e['recipe']}`, flip averaging: {e['flip_tta']}"
-                     f"{_readout(e.get('model', {}))}.")
+                     f"{readout}.")
         for window, d in e["details"].items():
             tag = window.replace("-", "_")
             if "age_by_bucket" in d:
@@ -95,16 +98,3 @@ def write_report(evals_dir="reports/evals", out_dir="reports") -> list[dict]:
     (out_dir / "README.md").write_text("\n".join(lines) + "\n")
     return rows
 
-
-def _readout(model: dict) -> str:
-    """How the evaluated weights turn outputs into answers (post-hoc, fitted on val), for the details line."""
-    parts = []
-    if model.get("age_head") == "distribution":
-        parts.append(f"age read-out: {model.get('age_readout', 'mean')} of the predicted distribution")
-    if model.get("age_bias_knots"):
-        parts.append(f"val-fitted age bias map ({len(model['age_bias_knots'])} knots)")
-    if model.get("age_std_scale", 1.0) != 1.0:
-        parts.append(f"spread scale {model['age_std_scale']:.3f}")
-    if model.get("gender_temperature", 1.0) != 1.0:
-        parts.append(f"gender temperature {model['gender_temperature']:.3f}")
-    return "; " + ", ".join(parts) if parts else ""

@@ -65,6 +65,11 @@ class ModelConfig:
         return asdict(self)
 
     @property
+    def age_in_whole_years(self) -> bool:
+        """The median of a distribution head is a whole year, and stays one after the bias map."""
+        return self.age_head == "distribution" and self.age_readout == "median"
+
+    @property
     def has_age(self) -> bool:
         return self.task in ("age", "both")
 
@@ -142,7 +147,7 @@ class AgeGenderNet(nn.Module):
         """(B, K) age probabilities -> (age, spread) in years, as the model reports them."""
         cfg = self.config
         age, spread = read_age_distribution(probs, self.age_bins.to(probs.device), cfg.age_readout)
-        age = correct_age(age, cfg.age_bias_knots, cfg.age_bias_shifts, whole_years=cfg.age_readout == "median")
+        age = correct_age(age, cfg.age_bias_knots, cfg.age_bias_shifts, whole_years=cfg.age_in_whole_years)
         return age, spread * cfg.age_std_scale
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:

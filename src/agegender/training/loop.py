@@ -321,9 +321,12 @@ def train(cfg: TrainConfig) -> dict:
             log.info("resumed from %s at epoch %d", last, start_epoch + 1)
     elif cfg.resume and rank == 0:
         log.info("nothing to resume in %s; starting from scratch", out)
-    if rank == 0:
+    def write_config():  # again once a time budget has fitted the run's length
         (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "model": net_cfg.to_dict(),
                                                         "machine": _machine(device, world)}, indent=2))
+
+    if rank == 0:
+        write_config()
 
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -360,6 +363,8 @@ def train(cfg: TrainConfig) -> dict:
         if cfg.time_budget_s > 0 and not budget_fitted:
             _fit_time_budget(cfg, epoch, time.perf_counter() - run_start, world)
             budget_fitted = True
+            if rank == 0:
+                write_config()
         if world > 1:
             dist.barrier()
         epoch += 1
