@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from agegender.data.cache import SPLIT_IDS
 from agegender.training.config import TrainConfig
@@ -126,3 +127,23 @@ def test_training_with_weight_average_resumes(tmp_path):
     best = train(TrainConfig(**cfg, epochs=2, resume=True))
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2"] and 0 <= best["gender_acc"] <= 1
+
+
+def test_fine_tuning_starts_from_given_weights_and_refuses_ones_that_do_not_fit(tmp_path):
+    from agegender.models.weights import load_model
+
+    cache = make_cache(tmp_path / "cache", n=64)
+    base = TrainConfig(cache=str(cache), out=str(tmp_path / "first"), arch="resnet50", task="both", epochs=1,
+                       batch_size=16, progress=False, threads=1)
+    train(base)
+    first, _ = load_model(tmp_path / "first" / "best.safetensors")
+    tuned = TrainConfig(**{**base.to_dict(), "out": str(tmp_path / "tuned"), "lr": 1e-12, "ema": 0.0,
+                           "augment_background": 0.5, "init_weights": str(tmp_path / "first" / "best.safetensors")})
+    train(tuned)
+    second, _ = load_model(tmp_path / "tuned" / "best.safetensors")
+    w1, w2 = first.state_dict(), second.state_dict()
+    # With a vanishing learning rate the weights stay where they started (batch-norm statistics move).
+    assert all(torch.allclose(w1[k].float(), w2[k].float(), atol=2e-3) for k in w1 if "running" not in k and "num_batches" not in k)
+    wrong = TrainConfig(**{**tuned.to_dict(), "out": str(tmp_path / "wrong"), "task": "gender"})
+    with pytest.raises(ValueError, match="does not fit"):
+        train(wrong)

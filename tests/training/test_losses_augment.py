@@ -43,3 +43,20 @@ def test_checkpoint_is_atomic_and_loads_weights_only(tmp_path):
     save_checkpoint({"epoch": 3, "w": torch.ones(2)}, tmp_path / "last.pt")
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 3
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_background_augmentation_shows_other_content_at_the_borders_only_when_asked():
+    # A flat grey face: a mirrored border is grey too, a new background is not.
+    x = torch.full((64, 3, 32, 32), 0.5)
+    plain = augment(x, 1.0, torch.Generator().manual_seed(0), background=0.0)
+    framed = augment(x, 1.0, torch.Generator().manual_seed(0), background=1.0)
+    border = torch.zeros(32, 32, dtype=torch.bool)
+    border[:2], border[-2:], border[:, :2], border[:, -2:] = True, True, True, True
+
+    def off_grey(y):  # per image: how far its border strays from a brightness/contrast-jittered flat grey
+        b = y[:, :, border]
+        return (b - b.median(dim=2, keepdim=True).values).abs().amax(dim=(1, 2))
+
+    assert off_grey(plain).max() < 1e-3  # reflection padding keeps a flat image flat
+    assert (off_grey(framed) > 0.05).float().mean() > 0.5  # most framed faces show something else
+    assert framed.min() >= 0 and framed.max() <= 1

@@ -3,6 +3,12 @@
 One affine warp per image does the horizontal flip, a small random resized crop
 (zoom and shift) and a small rotation; then brightness, contrast and saturation
 jitter. ``strength`` scales every range (0 = off, 1 = default ranges).
+
+``background`` is the share of images that are also zoomed out or shifted past their
+edges, with the uncovered border filled by something that is not this face: a smooth
+random colour field or another face of the batch. A face found in a photo is warped from
+its surroundings, whatever they are; without this, the networks only ever saw UTKFace's
+own borders (mirrored in) and read whatever lies around a face in a photo as a cue.
 """
 
 from __future__ import annotations
@@ -18,8 +24,23 @@ def to_float_images(batch_uint8: torch.Tensor) -> torch.Tensor:
     return batch_uint8.permute(0, 3, 1, 2).float().div_(255.0)
 
 
-def augment(images: torch.Tensor, strength: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Randomly flip, zoom, shift, rotate and colour-jitter float images (B, 3, H, W) in [0, 1]."""
+def random_backgrounds(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Per image, either a smooth random colour field or another image of the batch (rolled by one)."""
+    b, _, h, w = images.shape
+    dev = images.device
+    cells = torch.rand(b, 3, 5, 5, device=dev, generator=generator) * 0.7 + 0.15
+    smooth = F.interpolate(cells, size=(h, w), mode="bicubic", align_corners=False).clamp_(0, 1)
+    other = torch.roll(images, 1, dims=0).flip(-1)
+    use_other = (torch.rand(b, 1, 1, 1, device=dev, generator=generator) < 0.5).to(images.dtype)
+    return use_other * other + (1 - use_other) * smooth
+
+
+def augment(images: torch.Tensor, strength: float = 1.0, generator: torch.Generator | None = None,
+            background: float = 0.0) -> torch.Tensor:
+    """Randomly flip, zoom, shift, rotate and colour-jitter float images (B, 3, H, W) in [0, 1].
+
+    ``background``: the share of images zoomed out or shifted past their edges onto another background.
+    """
     if strength <= 0:
         return images
     b, dev = images.shape[0], images.device
@@ -31,10 +52,22 @@ def augment(images: torch.Tensor, strength: float = 1.0, generator: torch.Genera
     zoom = uniform(1 - 0.15 * strength, 1 + 0.05 * strength)  # <1 crops in (random resized crop)
     angle = uniform(-10 * strength, 10 * strength) * math.pi / 180
     tx, ty = uniform(-0.08 * strength, 0.08 * strength), uniform(-0.08 * strength, 0.08 * strength)
+    framed = torch.rand(b, device=dev, generator=generator) < background
+    if background > 0:
+        # Zoomed out by up to a quarter and shifted by up to a tenth more: borders of 0-25% of the side.
+        zoom = torch.where(framed, uniform(1.0, 1 + 0.25 * strength), zoom)
+        tx = torch.where(framed, tx + uniform(-0.1, 0.1) * strength, tx)
+        ty = torch.where(framed, ty + uniform(-0.1, 0.1) * strength, ty)
     cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
     theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     out = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if background > 0 and bool(framed.any()):
+        # Where the warp leaves the image, the framed ones show a background instead of a mirror.
+        inside = F.grid_sample(torch.ones_like(images[:, :1]), grid, mode="bilinear", padding_mode="zeros",
+                               align_corners=False)
+        inside = torch.where(framed.view(b, 1, 1, 1), inside, torch.ones_like(inside))
+        out = out * inside + random_backgrounds(images, generator) * (1 - inside)
 
     bright = uniform(1 - 0.25 * strength, 1 + 0.25 * strength).view(b, 1, 1, 1)
     contrast = uniform(1 - 0.25 * strength, 1 + 0.25 * strength).view(b, 1, 1, 1)

@@ -29,6 +29,7 @@ class TrainConfig:
     schedule: str = "cosine"  # cosine | step | constant (per step, after warm-up)
     warmup_epochs: float = 0.3
     augment: float = 1.0  # augmentation strength, 0 = off
+    augment_background: float = 0.0  # share of faces zoomed out / shifted onto another background (0-1)
     label_smoothing: float = 0.0  # gender cross-entropy
     dldl_sigma: float = 2.0  # years, spread of the age label distribution
     gender_weight: float = 1.0  # weight of the gender loss when task = both
@@ -43,6 +44,7 @@ class TrainConfig:
     max_steps: int = 0  # cap steps per epoch (smoke tests), 0 = full epochs
     time_budget_s: float = 0  # >0: after the first epoch, cut --epochs so the run ends within this many seconds
     resume: bool = False  # continue from OUT/last.pt
+    init_weights: str = ""  # fine-tune: start from this weight file (same arch, task, head, ages, size)
     progress: bool = True  # show a progress bar
     recipe: str = ""  # name recorded with the weights
 

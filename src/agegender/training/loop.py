@@ -27,7 +27,7 @@ from agegender.data.manifest import AgeWindow, EmptyDatasetError
 from agegender.evaluation.metrics import age_metrics, gender_metrics
 from agegender.evaluation.predict import predict_faces
 from agegender.models.networks import AgeGenderNet, ModelConfig
-from agegender.models.weights import save_weights
+from agegender.models.weights import load_model, save_weights
 from agegender.training.augment import augment, to_float_images
 from agegender.training.checkpoint import load_checkpoint, save_checkpoint
 from agegender.training.config import TrainConfig
@@ -168,7 +168,8 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
     for step in bar:
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         x = to_float_images(images[idx].to(device, non_blocking=True))
-        x = augment(x, cfg.augment, generator=gen if x.device == images.device else None)
+        x = augment(x, cfg.augment, generator=gen if x.device == images.device else None,
+                    background=cfg.augment_background)
         if x.shape[-1] != net_cfg.input_size:
             x = torch.nn.functional.interpolate(x, size=(net_cfg.input_size,) * 2, mode="bilinear",
                                                 antialias=True, align_corners=False)
@@ -249,6 +250,18 @@ def _write_summary(history: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
+def _load_initial_weights(model: AgeGenderNet, path: str) -> None:
+    """Start from a weight file's parameters (fine-tuning); its calibration is not carried over."""
+    source, _ = load_model(path)
+    fields = ("arch", "task", "age_head", "age_min", "age_max", "input_size", "hidden")
+    mismatch = {f: (getattr(source.config, f), getattr(model.config, f)) for f in fields
+                if getattr(source.config, f) != getattr(model.config, f)}
+    if mismatch:
+        raise ValueError(f"--init-weights {path} does not fit this run (weights vs run): "
+                         + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
+    model.load_state_dict({k: v.float() for k, v in source.state_dict().items()})
+
+
 def train(cfg: TrainConfig) -> dict:
     """Run (or resume) a training run; returns the best validation metrics."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -280,6 +293,8 @@ def train(cfg: TrainConfig) -> dict:
                           age_mean=(lo + hi) / 2, age_scale=max(1.0, (hi - lo) / 2),
                           input_size=cfg.input_size or cache.size)
     model = AgeGenderNet(net_cfg).to(device)
+    if cfg.init_weights and not (cfg.resume and (out / "last.pt").is_file()):
+        _load_initial_weights(model, cfg.init_weights)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     # Whole training set as one tensor (on the GPU when training there): no loader, no JPEG decoding.
@@ -319,8 +334,9 @@ def train(cfg: TrainConfig) -> dict:
             cfg.epochs, budget_fitted = min(cfg.epochs, ckpt["budget_epochs"]), True
         if rank == 0:
             log.info("resumed from %s at epoch %d", last, start_epoch + 1)
-    elif cfg.resume and rank == 0:
-        log.info("nothing to resume in %s; starting from scratch", out)
+    elif rank == 0 and (cfg.resume or cfg.init_weights):
+        log.info("%sstarting from %s", f"nothing to resume in {out}; " if cfg.resume else "",
+                 cfg.init_weights or "scratch")
     def write_config():  # again once a time budget has fitted the run's length
         (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "model": net_cfg.to_dict(),
                                                         "machine": _machine(device, world)}, indent=2))
