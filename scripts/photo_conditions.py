@@ -6,7 +6,7 @@ shrunk to 120 px and back (resolution), and pasted into a synthetic scene (side 
 upright or rotated 15 degrees; the scene's background then shows where the crop ends).
 
     python scripts/photo_conditions.py --images ../shared/data/utkface/images --split val --limit 300 \\
-        --weights resnet50=src/agegender/weights/resnet50.safetensors -o reports/evals/photo_conditions.json
+        --weights resnet50=src/agegender/weights/resnet50.safetensors -o reports/photo_conditions/val.json
 """
 
 from __future__ import annotations

@@ -140,7 +140,8 @@ def test_fine_tuning_starts_from_given_weights_and_refuses_ones_that_do_not_fit(
     tuned = TrainConfig(**{**base.to_dict(), "out": str(tmp_path / "tuned"), "lr": 1e-12, "ema": 0.0,
                            "augment_background": 0.5, "init_weights": str(tmp_path / "first" / "best.safetensors")})
     train(tuned)
-    second, _ = load_model(tmp_path / "tuned" / "best.safetensors")
+    second, meta = load_model(tmp_path / "tuned" / "best.safetensors")
+    assert meta["fine_tuned_from"] == {"recipe": "custom", "epochs": 1}  # the card counts both runs
     w1, w2 = first.state_dict(), second.state_dict()
     # With a vanishing learning rate the weights stay where they started (batch-norm statistics move).
     assert all(torch.allclose(w1[k].float(), w2[k].float(), atol=2e-3) for k in w1 if "running" not in k and "num_batches" not in k)

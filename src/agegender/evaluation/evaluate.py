@@ -90,7 +90,7 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
         details[window.label] = d
     result = {"name": name, "weights": str(weights), "model": cfg.to_dict(), "recipe": recipe,
               "flip_tta": flip_tta, "split": split, "rows": rows, "details": details,
-              "val_at_training": meta.get("val")}
+              "val_at_training": meta.get("val"), "fine_tuned_from": meta.get("fine_tuned_from")}
     tmp = out_dir / f"{name}.json.tmp"
     tmp.write_text(json.dumps(result, indent=1, default=float))
     tmp.replace(out_dir / f"{name}.json")

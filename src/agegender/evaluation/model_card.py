@@ -159,8 +159,12 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
     for e in evals:
         m, val = e["model"], e.get("val_at_training") or {}
         heads = f"age ({m['age_head']}, {m['age_min']}-{m['age_max']} years) + gender" if m["task"] == "both" else m["task"]
+        recipe, epochs = f"`{e['recipe']}`", str(val.get("epoch", "—"))
+        if e.get("fine_tuned_from"):  # a fine-tuned model: its starting point's recipe and epochs first
+            base = e["fine_tuned_from"]
+            recipe, epochs = f"`{base['recipe']}` + {recipe}", f"{base['epochs']} + {epochs}"
         lines.append(f"| `{m['arch']}.safetensors` | {m['arch']} | {heads} | {m['input_size']}x{m['input_size']} | "
-                     f"`{e['recipe']}` | {val.get('epoch', '—')} | {_num(val.get('score'))} |")
+                     f"{recipe} | {epochs} | {_num(val.get('score'))} |")
     lines += ["", "Training data: UTKFace's aligned and cropped faces (train split, 16,810 faces, all ages), labels",
               "from the file names; faces are aligned to a template derived from UTKFace itself, so faces found",
               "in photos are framed like the training faces.", "", "## Test results", "",

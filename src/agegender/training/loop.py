@@ -250,9 +250,12 @@ def _write_summary(history: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
-def _load_initial_weights(model: AgeGenderNet, path: str) -> None:
-    """Start from a weight file's parameters (fine-tuning); its calibration is not carried over."""
-    source, _ = load_model(path)
+def _load_initial_weights(model: AgeGenderNet, path: str) -> dict:
+    """Start from a weight file's parameters (fine-tuning); its calibration is not carried over.
+
+    Returns what the new weights record of where they came from: the source's recipe and epochs.
+    """
+    source, meta = load_model(path)
     fields = ("arch", "task", "age_head", "age_min", "age_max", "input_size", "hidden")
     mismatch = {f: (getattr(source.config, f), getattr(model.config, f)) for f in fields
                 if getattr(source.config, f) != getattr(model.config, f)}
@@ -260,6 +263,16 @@ def _load_initial_weights(model: AgeGenderNet, path: str) -> None:
         raise ValueError(f"--init-weights {path} does not fit this run (weights vs run): "
                          + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
     model.load_state_dict({k: v.float() for k, v in source.state_dict().items()})
+    return lineage_of(meta)
+
+
+def lineage_of(meta: dict) -> dict:
+    """Recipe and total epochs of a weight file, counting the runs it was fine-tuned from."""
+    before = meta.get("fine_tuned_from") or {}
+    epochs = (meta.get("val") or {}).get("epoch") or 0
+    recipe = meta.get("recipe") or "custom"
+    return {"recipe": f"{before['recipe']} + {recipe}" if before else recipe,
+            "epochs": int(before.get("epochs", 0)) + int(epochs)}
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -293,8 +306,9 @@ def train(cfg: TrainConfig) -> dict:
                           age_mean=(lo + hi) / 2, age_scale=max(1.0, (hi - lo) / 2),
                           input_size=cfg.input_size or cache.size)
     model = AgeGenderNet(net_cfg).to(device)
+    lineage = None  # fine-tuning: the recipe and epochs of the weights this run started from
     if cfg.init_weights and not (cfg.resume and (out / "last.pt").is_file()):
-        _load_initial_weights(model, cfg.init_weights)
+        lineage = _load_initial_weights(model, cfg.init_weights)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     # Whole training set as one tensor (on the GPU when training there): no loader, no JPEG decoding.
@@ -328,6 +342,7 @@ def train(cfg: TrainConfig) -> dict:
             ema.load_state_dict(ckpt["ema"])
             ema_fn.steps = int(ema.n_averaged)
         start_epoch, history, best = ckpt["epoch"] + 1, ckpt["history"], ckpt["best"]
+        lineage = ckpt.get("fine_tuned_from")
         if cfg.time_budget_s > 0 and ckpt.get("budget_epochs"):
             # A resumed run keeps the length its budget gave it: refitting from here would count only
             # the time left to this process and stretch the cosine schedule it is halfway down.
@@ -366,12 +381,14 @@ def train(cfg: TrainConfig) -> dict:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict(), "ema": ema.state_dict() if ema is not None else None,
                      "epoch": epoch, "history": history, "best": best, "config": cfg.to_dict(),
-                     "model_config": net_cfg.to_dict(), "budget_epochs": cfg.epochs if budget_fitted else None}
+                     "model_config": net_cfg.to_dict(), "budget_epochs": cfg.epochs if budget_fitted else None,
+                     "fine_tuned_from": lineage}
             save_checkpoint(state, last)
             if improved:
                 save_weights(eval_model, out / "best.safetensors",
                              {"recipe": cfg.recipe or "custom", "train": cfg.to_dict(), "val": best,
-                              "age_window_trained": window.label})
+                              "age_window_trained": window.label,
+                              **({"fine_tuned_from": lineage} if lineage else {})})
             _write_summary(history, out / "summary.csv")
             _plot_curves(history, out / "curves.png")
             msg = " ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float))
