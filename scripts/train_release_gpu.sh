@@ -41,7 +41,7 @@ torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 for arch in ${ARCHS:-resnet50 vgg16}; do
   $AG train --cache "$CACHE" --arch "$arch" --all-ages --task both --age-head distribution --age-loss dldl \
     --gender-loss ce --input-size 96 --batch-size "$BATCH" --lr "$LR" --schedule cosine --warmup-epochs 1 \
-    --augment 1.0 --ema 0.998 --epochs "${EPOCHS:-60}" --time-budget-s "$BUDGET_S" \
+    --augment 1.0 --augment-background 0.5 --ema 0.998 --epochs "${EPOCHS:-60}" --time-budget-s "$BUDGET_S" \
     --recipe multitask-dldl-96-release --resume --no-progress --out "$RUNS/$arch"
   if [ -n "$OUT" ]; then
     mkdir -p "$OUT" "$RUNS/export"
