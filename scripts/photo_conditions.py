@@ -22,12 +22,8 @@ from agegender.cli_predict import models_to_load
 from agegender.data.images import read_image
 from agegender.data.manifest import read_manifest, select
 from agegender.evaluation.metrics import age_metrics, gender_metrics
-from agegender.evaluation.scenes import background, centre_of, paste
+from agegender.evaluation.scenes import background, nearest_face, paste
 from agegender.inference import FaceAnalyzer
-
-
-def nearest_face(faces, centre):
-    return min(faces, key=lambda f: np.linalg.norm(centre_of(f.box) - np.asarray(centre)))
 
 
 def conditions(analyzer):

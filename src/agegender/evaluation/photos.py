@@ -16,7 +16,7 @@ import numpy as np
 from agegender.data.images import read_image
 from agegender.data.manifest import AgeWindow, read_manifest, select
 from agegender.evaluation.metrics import age_metrics, gender_metrics
-from agegender.evaluation.scenes import background, centre_of, paste
+from agegender.evaluation.scenes import background, nearest_face, paste
 
 
 def evaluate_in_photos(analyzer, manifest, images_root, split: str = "test", windows=("18-50", "all"),
@@ -39,8 +39,7 @@ def evaluate_in_photos(analyzer, manifest, images_root, split: str = "test", win
         detected = analyzer.analyze(scene).faces
         for face, p in zip(faces, placed):
             crop = analyzer.analyze(face, crops=True).faces[0]
-            dist = [np.linalg.norm(centre_of(d.box) - np.asarray(p.centre)) for d in detected]
-            hit = detected[int(np.argmin(dist))] if dist and min(dist) < 0.25 * p.side else None
+            hit = nearest_face(detected, p.centre, within=0.25 * p.side)
             found.append(hit is not None)
             for m in names:
                 crop_pred[m].append(crop.predictions[m])

@@ -37,3 +37,11 @@ def paste(scene: np.ndarray, crop: np.ndarray, centre, side: float, angle: float
 
 def centre_of(box) -> np.ndarray:
     return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+
+
+def nearest_face(faces, centre, within: float = float("inf")):
+    """The face (anything with a ``box``) whose centre is closest to ``centre``, if within ``within`` px; else None."""
+    dist = [float(np.linalg.norm(centre_of(f.box) - np.asarray(centre))) for f in faces]
+    if not dist or min(dist) >= within:
+        return None
+    return faces[int(np.argmin(dist))]

@@ -52,8 +52,8 @@ def augment(images: torch.Tensor, strength: float = 1.0, generator: torch.Genera
     zoom = uniform(1 - 0.15 * strength, 1 + 0.05 * strength)  # <1 crops in (random resized crop)
     angle = uniform(-10 * strength, 10 * strength) * math.pi / 180
     tx, ty = uniform(-0.08 * strength, 0.08 * strength), uniform(-0.08 * strength, 0.08 * strength)
-    framed = torch.rand(b, device=dev, generator=generator) < background
-    if background > 0:
+    if background > 0:  # drawn only when asked, so runs without it keep their random stream
+        framed = torch.rand(b, device=dev, generator=generator) < background
         # Zoomed out by up to a quarter and shifted by up to a tenth more: borders of 0-25% of the side.
         zoom = torch.where(framed, uniform(1.0, 1 + 0.25 * strength), zoom)
         tx = torch.where(framed, tx + uniform(-0.1, 0.1) * strength, tx)
