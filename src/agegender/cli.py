@@ -134,12 +134,13 @@ def _add_train(sub):
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
+        help_text = f.metadata.get("help", "").replace("%", "%%")
         if isinstance(default, bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                           help=f"(default {default})")
+                           help=f"{help_text} (default {default})")
         else:
             p.add_argument(flag, type=type(default), default=default, required=f.name == "cache",
-                           help=f"(default {default!r})")
+                           help=f"{help_text} (default {default!r})")
 
 
 def _cmd_train(args) -> int:

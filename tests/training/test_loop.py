@@ -148,3 +148,25 @@ def test_fine_tuning_starts_from_given_weights_and_refuses_ones_that_do_not_fit(
     wrong = TrainConfig(**{**tuned.to_dict(), "out": str(tmp_path / "wrong"), "task": "gender"})
     with pytest.raises(ValueError, match="does not fit"):
         train(wrong)
+
+
+def test_gender_child_weight_weights_the_gender_loss_of_children_only(tmp_path, monkeypatch):
+    cache = make_cache(tmp_path / "cache")
+    labels = json.loads((cache / "labels.json").read_text())
+    labels["ages"] = [3 if i % 4 == 0 else 30 for i in range(len(labels["ages"]))]  # a quarter are children
+    (cache / "labels.json").write_text(json.dumps(labels))
+    seen = []
+
+    def spy(logits, genders, kind, label_smoothing=0.0, weights=None):
+        seen.append(weights)
+        return real(logits, genders, kind, label_smoothing, weights)
+
+    import agegender.training.loop as loop
+    real = loop.gender_loss
+    monkeypatch.setattr(loop, "gender_loss", spy)
+    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch="resnet50", task="both", all_ages=True,
+                      epochs=1, max_steps=2, batch_size=16, gender_child_weight=3.0, progress=False, threads=1)
+    train(cfg)
+    weights = torch.cat(seen)
+    assert set(weights.tolist()) == {1.0, 3.0}
+    assert (weights == 3.0).sum() < (weights == 1.0).sum()  # children, not adults, got the weight

@@ -31,6 +31,17 @@ def test_gender_losses_golden_values():
         gender_loss(logits, torch.tensor([1]), "hinge")
 
 
+def test_gender_loss_weights_scale_each_face_and_weight_one_changes_nothing():
+    logits = torch.tensor([[2.0, -1.0], [0.5, 0.0]])
+    genders = torch.tensor([1, 0])
+    for kind in ("ce", "mse"):
+        plain = gender_loss(logits, genders, kind)
+        assert gender_loss(logits, genders, kind, weights=torch.ones(2)).item() == pytest.approx(plain.item())
+        per_face = [gender_loss(logits[i : i + 1], genders[i : i + 1], kind).item() for i in range(2)]
+        weighted = gender_loss(logits, genders, kind, weights=torch.tensor([3.0, 1.0])).item()
+        assert weighted == pytest.approx((3 * per_face[0] + per_face[1]) / 2)
+
+
 def test_augment_keeps_shape_and_range_and_strength_zero_is_identity():
     x = to_float_images(torch.randint(0, 256, (8, 32, 32, 3), dtype=torch.uint8))
     assert x.shape == (8, 3, 32, 32) and x.max() <= 1
@@ -60,3 +71,15 @@ def test_background_augmentation_shows_other_content_at_the_borders_only_when_as
     assert off_grey(plain).max() < 1e-3  # reflection padding keeps a flat image flat
     assert (off_grey(framed) > 0.05).float().mean() > 0.5  # most framed faces show something else
     assert framed.min() >= 0 and framed.max() <= 1
+
+
+def test_every_training_option_explains_itself_in_help():
+    import argparse
+
+    from agegender.cli import build_parser
+    from agegender.training.config import TrainConfig
+
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {a.dest: a.help for a in subparsers.choices["train"]._actions}
+    for name in TrainConfig.field_names():
+        assert len(helps[name].split("(default")[0].strip()) > 5, f"--{name.replace('_', '-')} has no help text"

@@ -30,7 +30,7 @@ from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.weights import load_model, save_weights
 from agegender.training.augment import augment, to_float_images
 from agegender.training.checkpoint import load_checkpoint, save_checkpoint
-from agegender.training.config import TrainConfig
+from agegender.training.config import CHILD_MAX_AGE, TrainConfig
 from agegender.training.losses import age_loss, gender_loss
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,10 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
             sums["age_loss"] += la.detach()
             loss = loss + la
         if net_cfg.has_gender:
-            lg = gender_loss(out["gender_logits"], y_gender, cfg.gender_loss, cfg.label_smoothing)
+            weights = None
+            if cfg.gender_child_weight != 1.0:
+                weights = torch.where(y_age <= CHILD_MAX_AGE, cfg.gender_child_weight, 1.0)
+            lg = gender_loss(out["gender_logits"], y_gender, cfg.gender_loss, cfg.label_smoothing, weights)
             sums["gender_loss"] += lg.detach()
             loss = loss + cfg.gender_weight * lg
         if (step % 50 == 0 or step == steps - 1) and not torch.isfinite(loss):

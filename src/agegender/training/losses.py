@@ -50,10 +50,19 @@ def age_loss(out: dict, ages: torch.Tensor, config, kind: str, sigma: float = 2.
     raise ValueError(f"unknown age loss {kind!r}; choose one of {AGE_LOSSES}")
 
 
-def gender_loss(logits: torch.Tensor, genders: torch.Tensor, kind: str, label_smoothing: float = 0.0) -> torch.Tensor:
-    """Gender loss; ``logits`` (B, 2) over (male, female), ``genders`` (B,) with 1 = female."""
+def gender_loss(logits: torch.Tensor, genders: torch.Tensor, kind: str, label_smoothing: float = 0.0,
+                weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Gender loss; ``logits`` (B, 2) over (male, female), ``genders`` (B,) with 1 = female.
+
+    ``weights`` (B,) scale each face's loss; the batch mean is still divided by B, so faces of
+    weight 1 count as much as without weights.
+    """
     if kind == "ce":
-        return F.cross_entropy(logits, genders.long(), label_smoothing=label_smoothing)
-    if kind == "mse":
-        return F.mse_loss(logits.softmax(1), F.one_hot(genders.long(), 2).float())
-    raise ValueError(f"unknown gender loss {kind!r}; choose one of {GENDER_LOSSES}")
+        per_face = F.cross_entropy(logits, genders.long(), label_smoothing=label_smoothing, reduction="none")
+    elif kind == "mse":
+        per_face = F.mse_loss(logits.softmax(1), F.one_hot(genders.long(), 2).float(), reduction="none").mean(1)
+    else:
+        raise ValueError(f"unknown gender loss {kind!r}; choose one of {GENDER_LOSSES}")
+    if weights is not None:
+        per_face = per_face * weights
+    return per_face.mean()
