@@ -32,7 +32,7 @@ def _add_data(sub):
     p = sub.add_parser("data", help="import datasets into a manifest; build the face cache")
     dsub = p.add_subparsers(dest="data_cmd", required=True)
     imp = dsub.add_parser("import", help="import a dataset into a manifest CSV (with content hashes and a split)")
-    imp.add_argument("format", choices=["utkface", "imdbwiki", "csv", "folder"])
+    imp.add_argument("format", choices=["utkface", "imdbwiki", "csv", "folder"], help="the dataset's layout")
     imp.add_argument("source", help="UTKFace folder, imdb.mat/wiki.mat, CSV file, or <gender>/<age>/ folder tree")
     imp.add_argument("-o", "--out", required=True, help="manifest CSV to write")
     imp.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
@@ -42,19 +42,19 @@ def _add_data(sub):
                      help="CSV only: what gender 0 means when genders are 0/1 (default male, as UTKFace)")
     imp.add_argument("--keep-multi-face", action="store_true", help="IMDB-WIKI: keep photos with a second face")
     c = dsub.add_parser("cache", help="decode every face once into a packed, memory-mappable cache")
-    c.add_argument("manifest")
+    c.add_argument("manifest", help="manifest CSV (agegender data import), e.g. data/utkface_manifest.csv")
     c.add_argument("--root", required=True, help="folder the manifest's paths are relative to")
     c.add_argument("-o", "--out", required=True, help="cache folder")
     c.add_argument("--size", type=int, default=64, help="face size in pixels (default 64)")
     c.add_argument("--margin", type=float, default=0.4, help="margin around face boxes (IMDB-WIKI), fraction")
     c.add_argument("--all-ages", action="store_true", default=True, help=argparse.SUPPRESS)
     pk = dsub.add_parser("pack", help="store a cache as one small file of JPEGs (to carry to another machine)")
-    pk.add_argument("cache")
+    pk.add_argument("cache", help="cache folder (agegender data cache)")
     pk.add_argument("-o", "--out", required=True, help="pack file (.npz)")
     pk.add_argument("--quality", type=int, default=85, help="JPEG quality (default 85)")
     pk.add_argument("--splits", default="train,val,test", help="splits to keep, comma-separated")
     up = dsub.add_parser("unpack", help="decode a pack back into a cache folder")
-    up.add_argument("pack")
+    up.add_argument("pack", help="pack file (agegender data pack)")
     up.add_argument("-o", "--out", required=True, help="cache folder")
 
 
@@ -156,9 +156,9 @@ def _cmd_train(args) -> int:
 def _add_evaluate(sub):
     p = sub.add_parser("evaluate", help="test a model on a cache split: metrics JSON and plots")
     p.add_argument("weights", help="a .safetensors weight file (or run folder holding best.safetensors)")
-    p.add_argument("--cache", required=True)
+    p.add_argument("--cache", required=True, help="face cache folder (agegender data cache) holding the split")
     p.add_argument("--name", required=True, help="name of the model in the report (e.g. vgg16-age)")
-    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--split", default="test", choices=["train", "val", "test"], help="split to score (default test)")
     p.add_argument("--windows", default="18-50,all", help="age windows to report, comma-separated (default 18-50,all)")
     p.add_argument("--out", default="reports/evals", help="folder for <name>.json and plots")
     p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face")
@@ -185,14 +185,15 @@ def _cmd_evaluate(args) -> int:
 
 def _add_evaluate_photos(sub):
     p = sub.add_parser("evaluate-photos", help="accuracy on test faces found in photos (detect + align) vs as crops")
-    p.add_argument("--manifest", default="data/utkface_manifest.csv")
+    p.add_argument("--manifest", default="data/utkface_manifest.csv",
+                   help="manifest CSV with the split (default data/utkface_manifest.csv)")
     p.add_argument("--images", required=True, help="folder the manifest's paths are relative to")
     p.add_argument("--model", default="both", help="vgg16, resnet50 or both (shipped weights)")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE", help="other weights (repeatable)")
-    p.add_argument("--split", default="test", choices=["train", "val", "test"])
-    p.add_argument("--windows", default="18-50,all")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"], help="split to score (default test)")
+    p.add_argument("--windows", default="18-50,all", help="age windows to report, comma-separated (default 18-50,all)")
     p.add_argument("--limit", type=int, default=0, help="use about this many faces, evenly spread (0 = all)")
-    p.add_argument("-o", "--out", default="reports/photos.json")
+    p.add_argument("-o", "--out", default="reports/photos.json", help="result JSON (default reports/photos.json)")
 
 
 def _cmd_evaluate_photos(args) -> int:
@@ -266,7 +267,7 @@ def _cmd_export(args) -> int:
 def _add_calibrate(sub):
     p = sub.add_parser("calibrate", help="fit gender temperature and age-spread scale on the val split")
     p.add_argument("weights", help="a .safetensors weight file (or run folder holding best.safetensors)")
-    p.add_argument("--cache", required=True)
+    p.add_argument("--cache", required=True, help="face cache folder whose val split is fitted on")
     p.add_argument("-o", "--out", help="calibrated weight file (default: rewrite WEIGHTS in place)")
 
 
@@ -284,7 +285,8 @@ def _cmd_calibrate(args) -> int:
 def _add_card(sub):
     p = sub.add_parser("card", help="write the model card of shipped weights from their evaluation files")
     p.add_argument("evaluations", nargs="+", help="evaluation JSON files (agegender evaluate), one per shipped model")
-    p.add_argument("-o", "--out", default="src/agegender/weights/MODEL_CARD.md")
+    p.add_argument("-o", "--out", default="src/agegender/weights/MODEL_CARD.md",
+                   help="model card to write (default src/agegender/weights/MODEL_CARD.md)")
     p.add_argument("--photos", default=None, help="evaluate-photos JSON (e.g. reports/photos.json) to check too")
 
 
