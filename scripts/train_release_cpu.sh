@@ -21,8 +21,8 @@ case $RECIPE in
   short) declare -A EPOCHS=([resnet50]=5 [vgg16]=3); EMA=0 ;;
   long) declare -A EPOCHS=([resnet50]=14 [vgg16]=16); EMA=0.999 ;;
   xl) declare -A EPOCHS=([resnet50]=30 [vgg16]=30); EMA=0.999 ;;
-  ft) declare -A EPOCHS=([resnet50]=8 [vgg16]=5); EMA=0.999; LR=2e-4; BACKGROUND=0.5 ;;
-  ft-child) declare -A EPOCHS=([resnet50]=8 [vgg16]=5); EMA=0.999; LR=2e-4; BACKGROUND=0.5; CHILD_WEIGHT=3 ;;
+  ft|ft-child) declare -A EPOCHS=([resnet50]=8 [vgg16]=5); EMA=0.999; LR=2e-4; BACKGROUND=0.5
+    if [ "$RECIPE" = ft-child ]; then CHILD_WEIGHT=3; fi ;;
   *) echo "RECIPE must be short, long, xl, ft or ft-child" >&2; exit 2 ;;
 esac
 for arch in ${@:-resnet50 vgg16}; do
