@@ -142,6 +142,17 @@ def _num3(v):
     return "—" if v is None else f"{v:.3f}"
 
 
+def recipe_and_epochs(e: dict) -> tuple[str, str]:
+    """The card's recipe and epochs cells: for a fine-tuned model, the runs it started from come first."""
+    val = e.get("val_at_training") or {}
+    recipe, epochs = f"`{e['recipe']}`", str(val.get("epoch", "—"))
+    base = e.get("fine_tuned_from")
+    if base:
+        earlier = " + ".join(f"`{r}`" for r in base["recipe"].split(" + "))  # lineage joins recipes with " + "
+        recipe, epochs = f"{earlier} + {recipe}", f"{base['epochs']} + {epochs}"
+    return recipe, epochs
+
+
 def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file: str | Path | None = None) -> Path:
     """Write a markdown model card for the models evaluated in ``eval_files`` (agegender evaluate JSON);
     ``photos_file`` (agegender evaluate-photos JSON) adds faces found in photos against the targets."""
@@ -159,10 +170,7 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
     for e in evals:
         m, val = e["model"], e.get("val_at_training") or {}
         heads = f"age ({m['age_head']}, {m['age_min']}-{m['age_max']} years) + gender" if m["task"] == "both" else m["task"]
-        recipe, epochs = f"`{e['recipe']}`", str(val.get("epoch", "—"))
-        if e.get("fine_tuned_from"):  # a fine-tuned model: its starting point's recipe and epochs first
-            base = e["fine_tuned_from"]
-            recipe, epochs = f"`{base['recipe']}` + {recipe}", f"{base['epochs']} + {epochs}"
+        recipe, epochs = recipe_and_epochs(e)
         lines.append(f"| `{m['arch']}.safetensors` | {m['arch']} | {heads} | {m['input_size']}x{m['input_size']} | "
                      f"{recipe} | {epochs} | {_num(val.get('score'))} |")
     lines += ["", "Training data: UTKFace's aligned and cropped faces (train split, 16,810 faces, all ages), labels",
