@@ -32,8 +32,9 @@ def _add_data(sub):
     p = sub.add_parser("data", help="import datasets into a manifest; build the face cache")
     dsub = p.add_subparsers(dest="data_cmd", required=True)
     imp = dsub.add_parser("import", help="import a dataset into a manifest CSV (with content hashes and a split)")
-    imp.add_argument("format", choices=["utkface", "imdbwiki", "csv", "folder"], help="the dataset's layout")
-    imp.add_argument("source", help="UTKFace folder, imdb.mat/wiki.mat, CSV file, or <gender>/<age>/ folder tree")
+    imp.add_argument("format", choices=["utkface", "aaf", "imdbwiki", "csv", "folder"], help="the dataset's layout")
+    imp.add_argument("source", help="UTKFace folder, All-Age-Faces folder (labels.csv + images/), imdb.mat/wiki.mat, "
+                                    "CSV file, or <gender>/<age>/ folder tree")
     imp.add_argument("-o", "--out", required=True, help="manifest CSV to write")
     imp.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     imp.add_argument("--min-age", type=int, default=None, help="keep only ages >= this (default: all ages)")
@@ -47,7 +48,12 @@ def _add_data(sub):
     c.add_argument("-o", "--out", required=True, help="cache folder")
     c.add_argument("--size", type=int, default=64, help="face size in pixels (default 64)")
     c.add_argument("--margin", type=float, default=0.4, help="margin around face boxes (IMDB-WIKI), fraction")
-    c.add_argument("--all-ages", action="store_true", default=True, help=argparse.SUPPRESS)
+    c.add_argument("--detect", action="store_true",
+                   help="photos (e.g. All-Age-Faces): find the one face with the analyzer's detector and align it "
+                        "as inference does; photos with no face or several are skipped and listed")
+    c.add_argument("--detect-pad", type=float, default=0.0,
+                   help="with --detect: pad each image by this share of its side (edges repeated) before "
+                        "detection, for tight face crops such as UTKFace's (default 0)")
     pk = dsub.add_parser("pack", help="store a cache as one small file of JPEGs (to carry to another machine)")
     pk.add_argument("cache", help="cache folder (agegender data cache)")
     pk.add_argument("-o", "--out", required=True, help="pack file (.npz)")
@@ -68,6 +74,11 @@ def _cmd_data(args) -> int:
 
             records, bad = import_utkface(src)
             root = src
+        elif args.format == "aaf":
+            from agegender.data.aaf import import_aaf
+
+            records, bad = import_aaf(src)
+            root = src / "images"
         elif args.format == "imdbwiki":
             from agegender.data.imdbwiki import import_imdbwiki
 
@@ -115,11 +126,16 @@ def _cmd_data(args) -> int:
     from agegender.data.cache import build_cache
 
     records = mf.read_manifest(args.manifest)
-    summary = build_cache(records, args.root, args.out, size=args.size, margin=args.margin)
+    aligner = None
+    if args.detect:
+        from agegender.faces.photo_crops import PhotoAligner
+
+        aligner = PhotoAligner(pad=args.detect_pad)
+    summary = build_cache(records, args.root, args.out, size=args.size, margin=args.margin, aligner=aligner)
     if summary["faces"] == 0:
         raise CliError(f"no face could be read from {args.root}; check --root")
     for path, reason in summary["skipped"]:
-        print(f"skipped: {reason}", file=sys.stderr)
+        print(f"skipped {path}: {reason}", file=sys.stderr)
     print(f"cache {args.out}: {summary['faces']} faces at {args.size}px, {summary['bytes'] / 1e6:.1f} MB, "
           f"{len(summary['skipped'])} skipped, "
           + ("reused (same manifest and settings)" if summary["reused"] else f"built in {summary['seconds']:.1f} s"))

@@ -89,3 +89,30 @@ def test_pack_and_unpack_round_trip(tmp_path):
     assert len(b.ages) == len(keep) == 30 and (b.splits == 0).all()
     assert np.array_equal(b.ages, a.ages[keep]) and b.paths == [a.paths[i] for i in keep]
     assert np.abs(b.images.astype(int) - a.images[keep].astype(int)).mean() < 3  # JPEG, not lossless
+
+
+def test_photo_cache_through_the_detector_keeps_one_face_photos_only(tmp_path):
+    """--detect: a photo with one face is aligned as inference aligns it; none or two are listed, never guessed."""
+    from importlib import resources
+
+    from agegender.faces.photo_crops import PhotoAligner
+
+    photo = read_image(resources.files("agegender") / "assets" / "astronaut.jpg")
+    Image.fromarray(photo).save(tmp_path / "one.png")
+    Image.fromarray(np.hstack([photo, photo])).save(tmp_path / "two.png")
+    Image.fromarray(np.full((200, 200, 3), 120, np.uint8)).save(tmp_path / "none.png")
+    records = [FaceRecord(path=n, age=42, gender="female", source="aaf", split="train")
+               for n in ("one.png", "two.png", "none.png")]
+    aligner = PhotoAligner()
+    summary = build_cache(records, tmp_path, tmp_path / "cache", size=64, progress=False, aligner=aligner)
+    assert summary["faces"] == 1
+    reasons = dict(summary["skipped"])
+    assert "2 faces" in reasons["two.png"] and "no face" in reasons["none.png"]
+    cache = open_cache(tmp_path / "cache")
+    assert cache.dataset == "aaf" and cache.paths == ["one.png"]
+    assert cache.meta["aligned_by_detection"]["second_face_ratio"] == 0.5
+    from agegender.data.cache import prepare_face
+
+    assert np.array_equal(cache.images[0], prepare_face(aligner(photo), 64))
+    # Other settings never reuse this cache: the plain path rebuilds it.
+    assert build_cache(records[:1], tmp_path, tmp_path / "cache", size=64, progress=False)["reused"] is False

@@ -15,7 +15,7 @@ from agegender.training.config import TrainConfig
 from agegender.training.loop import train
 
 
-def make_cache(path, n=96, size=32, seed=0):
+def make_cache(path, n=96, size=32, seed=0, dataset=None):
     """Faces whose brightness encodes the gender, so a working loop learns it in a few steps."""
     rng = np.random.default_rng(seed)
     genders = rng.integers(0, 2, n)
@@ -28,7 +28,7 @@ def make_cache(path, n=96, size=32, seed=0):
     (path / "labels.json").write_text(json.dumps({
         "size": size, "margin": 0.4, "manifest_digest": "synthetic", "ages": ages.tolist(),
         "genders": genders.tolist(), "races": [0] * n, "splits": [SPLIT_IDS[s] for s in splits],
-        "paths": [f"{i}.jpg" for i in range(n)], "skipped": []}))
+        "paths": [f"{i}.jpg" for i in range(n)], "skipped": [], **({"dataset": dataset} if dataset else {})}))
     return path
 
 
@@ -44,6 +44,39 @@ def test_trains_checkpoints_and_resumes(tmp_path):
     train(cfg)
     rows = list(csv.DictReader((run / "summary.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+
+
+def test_two_datasets_are_sampled_by_share_and_validated_apart(tmp_path):
+    from agegender.models.weights import load_model
+
+    a = make_cache(tmp_path / "a", n=96, dataset="utkface")
+    b = make_cache(tmp_path / "b", n=64, seed=1, dataset="aaf")
+    cfg = TrainConfig(cache=f"{a},{b}", out=str(tmp_path / "run"), arch="resnet50", task="both", epochs=2,
+                      batch_size=16, progress=False, threads=1, dataset_shares="utkface=0.5,aaf=0.5",
+                      balance_cells=0.5, epoch_size=48)
+    best = train(cfg)
+    assert set(best["datasets"]) == {"utkface", "aaf"}
+    # The best epoch is picked on the mean of both datasets' scores, not on the larger set.
+    per = [best["datasets"][d]["age_mae"] + 10 * (1 - best["datasets"][d]["gender_acc"]) for d in ("utkface", "aaf")]
+    assert best["score"] == pytest.approx(np.mean(per))
+    rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
+    assert {"val/utkface/age_mae", "val/aaf/gender_acc", "val/score"} <= set(rows[0])
+    _, meta = load_model(tmp_path / "run" / "best.safetensors")
+    assert meta["datasets"] == ["utkface", "aaf"]
+
+
+def test_caches_of_different_sizes_are_refused(tmp_path):
+    a = make_cache(tmp_path / "a", size=32, dataset="utkface")
+    b = make_cache(tmp_path / "b", size=48, dataset="aaf")
+    with pytest.raises(ValueError, match="different sizes"):
+        train(TrainConfig(cache=f"{a},{b}", out=str(tmp_path / "run"), progress=False, all_ages=True))
+
+
+def test_an_epoch_draws_epoch_size_faces():
+    from agegender.training.loop import epoch_length
+
+    assert epoch_length(TrainConfig(epoch_size=40), 1000) == 40
+    assert epoch_length(TrainConfig(), 1000) == 1000
 
 
 def test_gender_is_learnt_with_the_reference_mse_loss(tmp_path):

@@ -1,7 +1,12 @@
 """Packed face cache: every face decoded once, resized, stored in one memory-mappable file.
 
 A cache folder holds ``images.npy`` (N x S x S x 3 uint8, RGB) and ``labels.json``
-(per-face age, gender id, race, split, path, sha1 plus the settings it was built with).
+(per-face age, gender id, race, split, path plus the settings it was built with, and the
+dataset the faces come from). Faces come either from the image as it is (aligned crops such
+as UTKFace's, or a box given by the manifest), or, for photo datasets, from an ``aligner``:
+the inference path's detector and alignment (:class:`agegender.faces.photo_crops.PhotoAligner`),
+so that training sees the framing inference produces; a photo without exactly one face is
+skipped and reported.
 Training reads batches straight from the array, so an epoch decodes no JPEG. The
 settings (size, margin, manifest digest) are stored and checked on open, so a cache is
 never silently reused for other settings.
@@ -20,7 +25,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from agegender.data.images import ImageError, read_image
+from agegender.data.images import read_image
 from agegender.data.manifest import AgeWindow
 from agegender.data.records import GENDERS, RACES, FaceRecord
 
@@ -75,6 +80,11 @@ class FaceCache:
     def size(self) -> int:
         return int(self.images.shape[1])
 
+    @property
+    def dataset(self) -> str:
+        """The dataset the faces come from (the manifest's ``source``; "unknown" in caches older than this)."""
+        return self.meta.get("dataset", "unknown")
+
     def indices(self, split: str | None, window: AgeWindow | None) -> np.ndarray:
         """Indices of faces in a split and age window (both optional)."""
         keep = np.ones(len(self.ages), dtype=bool)
@@ -85,18 +95,27 @@ class FaceCache:
         return np.flatnonzero(keep)
 
 
+def dataset_name(records: list[FaceRecord]) -> str:
+    """The dataset a cache holds: its records' ``source`` (joined with '+' when several)."""
+    return "+".join(sorted({r.source or "unknown" for r in records})) or "unknown"
+
+
 def build_cache(
     records: list[FaceRecord], root: str | Path, out_dir: str | Path, size: int = 64, margin: float = 0.4,
-    progress: bool = True,
+    progress: bool = True, aligner=None,
 ) -> dict:
     """Decode, crop and resize every record into ``out_dir``; skip unreadable files with a log.
 
+    ``aligner`` (e.g. a :class:`~agegender.faces.photo_crops.PhotoAligner`): a callable turning a
+    photo into the aligned crop of its one face, raising ValueError when it cannot; faces then
+    come from it instead of the image as it is (or its manifest box).
     Returns a summary dict: faces written, skipped (path, reason), seconds, bytes.
     Rebuilds nothing if a cache with the same manifest digest and settings exists.
     """
     root, out_dir = Path(root), Path(out_dir)
     digest = manifest_digest(records)
-    settings = {"size": size, "margin": margin, "manifest_digest": digest}
+    settings = {"size": size, "margin": margin, "manifest_digest": digest,
+                "aligned_by_detection": aligner.settings() if aligner is not None else None}
     labels_path = out_dir / "labels.json"
     if labels_path.is_file():
         old = json.loads(labels_path.read_text())
@@ -112,11 +131,13 @@ def build_cache(
     for rec in tqdm(records, desc="cache", unit="face", disable=not progress):
         try:
             img = read_image(root / rec.path)
-        except ImageError as exc:
-            log.warning("skipped %s", exc)
+            if aligner is not None:
+                img = aligner(img)
+        except ValueError as exc:  # ImageError, or no single face found by the aligner
+            log.warning("skipped %s: %s", rec.path, exc)
             skipped.append((rec.path, str(exc)))
             continue
-        arr[len(kept)] = prepare_face(img, size, rec.box, margin)
+        arr[len(kept)] = prepare_face(img, size, None if aligner is not None else rec.box, margin)
         kept.append(rec)
     arr.flush()
     del arr
@@ -131,6 +152,7 @@ def build_cache(
     tmp_images.unlink()
     labels = {
         **settings,
+        "dataset": dataset_name(records),
         "ages": [r.age for r in kept],
         "genders": [GENDERS.index(r.gender) for r in kept],
         "races": [RACES.index(r.race) if r.race in RACES else -1 for r in kept],

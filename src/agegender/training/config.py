@@ -20,7 +20,7 @@ def option(default, help: str):
 
 @dataclass
 class TrainConfig:
-    cache: str = option("", "face cache folder (agegender data cache)")
+    cache: str = option("", "face cache folder (agegender data cache); several datasets: folders separated by commas")
     out: str = option("runs/exp", "run folder: checkpoints, summary.csv, curves.png, weights")
     arch: str = option("resnet50", "vgg16 | resnet50")
     task: str = option("both", "age | gender | both")
@@ -39,12 +39,18 @@ class TrainConfig:
     warmup_epochs: float = option(0.3, "linear warm-up of the learning rate (epochs)")
     augment: float = option(1.0, "augmentation strength, 0 = off")
     augment_background: float = option(0.0, "share of faces zoomed out / shifted onto another background (0-1)")
+    augment_photo: float = option(0.0, "chance of each photo degradation per face: blur, low resolution, JPEG, "
+                                       "greyscale, occluding patch (0 = off)")
     label_smoothing: float = option(0.0, "label smoothing of the gender cross-entropy")
     dldl_sigma: float = option(2.0, "spread of the age label distribution (years)")
     gender_weight: float = option(1.0, "weight of the gender loss when task = both")
     gender_child_weight: float = option(1.0, f"weight of the gender loss of children (age <= {CHILD_MAX_AGE}), 1 for everyone else")
     ema: float = option(0.0, "decay of the weight EMA, 0 = off (e.g. 0.999)")
     balance_ages: bool = option(False, "sample faces so that 5-year age buckets are equally likely")
+    dataset_shares: str = option("", "share of each dataset in an epoch, e.g. 'utkface=0.6,aaf=0.4' (default: by size)")
+    balance_cells: float = option(0.0, "flatten 10-year x gender cells within each dataset: 0 = as the data is, "
+                                       "1 = every cell equally likely, 0.5 = square root")
+    epoch_size: int = option(0, "faces drawn per epoch, 0 = every training face once")
     flip_tta: bool = option(True, "average with the mirrored face at validation")
     precision: str = option("auto", "auto (bf16 autocast where supported) | fp32 | bf16")
     channels_last: bool = option(True, "channels-last memory format (faster convolutions)")

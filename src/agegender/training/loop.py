@@ -22,7 +22,6 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from agegender.data.cache import open_cache
 from agegender.data.manifest import AgeWindow, EmptyDatasetError
 from agegender.evaluation.metrics import age_metrics, gender_metrics
 from agegender.evaluation.predict import predict_faces
@@ -31,7 +30,9 @@ from agegender.models.weights import load_model, save_weights
 from agegender.training.augment import augment, to_float_images
 from agegender.training.checkpoint import load_checkpoint, save_checkpoint
 from agegender.training.config import CHILD_MAX_AGE, TrainConfig
+from agegender.training.data import TrainingData, ValidationSet, load_training_data, split_cache_list
 from agegender.training.losses import age_loss, gender_loss
+from agegender.training.sampling import draw_probabilities, parse_shares
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,32 @@ def validation_score(metrics: dict) -> float:
     if "gender_acc" in metrics:
         score += 10 * (1 - metrics["gender_acc"])
     return score
+
+
+def validate(model, val_sets: list[ValidationSet], device, flip_tta: bool, autocast_dtype) -> dict:
+    """Validation metrics of every dataset and the score that picks the best epoch.
+
+    With one dataset: its metrics and ``score``. With several: each dataset's metrics under
+    ``datasets``, their unweighted means at the top, and ``score`` = the mean of the datasets'
+    scores, so the best epoch is the one best for all of them, not for the largest.
+    """
+    per = {v.dataset: evaluate_split(model, v.faces, v.ages, v.genders, device, flip_tta, autocast_dtype)
+           for v in val_sets}
+    if len(per) == 1:
+        metrics = next(iter(per.values()))
+        return {**metrics, "score": validation_score(metrics)}
+    keys = next(iter(per.values())).keys()
+    mean = {k: float(np.mean([m[k] for m in per.values()])) for k in keys}
+    score = float(np.mean([validation_score(m) for m in per.values()]))
+    return {**mean, "score": score, "datasets": per}
+
+
+def _flat_validation_row(val: dict) -> dict:
+    """``val/<metric>`` (and ``val/<dataset>/<metric>``) columns of summary.csv."""
+    row = {f"val/{k}": v for k, v in val.items() if k != "datasets"}
+    for name, metrics in val.get("datasets", {}).items():
+        row.update({f"val/{name}/{k}": v for k, v in metrics.items()})
+    return row
 
 
 def _resolve_device(name: str) -> torch.device:
@@ -128,6 +155,19 @@ def _sampling_weights(ages: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
+def epoch_draw_probabilities(cfg: TrainConfig, data: TrainingData) -> np.ndarray | None:
+    """Per-face draw probability of an epoch (None: a plain shuffle of every face)."""
+    if cfg.balance_ages:
+        return _sampling_weights(data.ages)
+    return draw_probabilities(data.ages, data.genders, data.dataset_ids, data.datasets,
+                              parse_shares(cfg.dataset_shares), cfg.balance_cells)
+
+
+def epoch_length(cfg: TrainConfig, n_faces: int) -> int:
+    """Faces drawn per epoch: ``--epoch-size`` when set, else every training face once."""
+    return cfg.epoch_size or n_faces
+
+
 def evaluate_split(model: AgeGenderNet, faces: np.ndarray, ages: np.ndarray, genders: np.ndarray, device,
                    flip_tta: bool, autocast_dtype) -> dict:
     """Metrics of ``model`` on faces with labels: ``age_mae``, ``age_cs5``, ``gender_acc``..."""
@@ -143,15 +183,17 @@ def evaluate_split(model: AgeGenderNet, faces: np.ndarray, ages: np.ndarray, gen
 
 
 def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg: TrainConfig, epoch: int,
-                    device, autocast_dtype, rank: int = 0, world: int = 1) -> dict:
-    """One pass over the training faces; returns mean losses and images/s."""
+                    device, autocast_dtype, rank: int = 0, world: int = 1, probabilities: np.ndarray | None = None) -> dict:
+    """One pass over the training faces (or ``epoch_length`` draws by ``probabilities``); returns mean losses and images/s."""
     model.train()
-    n = len(ages)
+    n = epoch_length(cfg, len(ages))
     rng = np.random.default_rng(cfg.seed * 1000 + epoch)
-    if cfg.balance_ages:
-        order = rng.choice(n, size=n, p=_sampling_weights(ages.cpu().numpy()))
-    else:
-        order = rng.permutation(n)
+    if probabilities is not None:
+        order = rng.choice(len(ages), size=n, p=probabilities)
+    elif n <= len(ages):
+        order = rng.permutation(len(ages))[:n]
+    else:  # an epoch longer than the data: whole shuffles, then part of one more
+        order = np.concatenate([rng.permutation(len(ages)) for _ in range(-(-n // len(ages)))])[:n]
     steps = n // (cfg.batch_size * world)
     if cfg.max_steps:
         steps = min(steps, cfg.max_steps)
@@ -169,7 +211,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         x = to_float_images(images[idx].to(device, non_blocking=True))
         x = augment(x, cfg.augment, generator=gen if x.device == images.device else None,
-                    background=cfg.augment_background)
+                    background=cfg.augment_background, photo=cfg.augment_photo)
         if x.shape[-1] != net_cfg.input_size:
             x = torch.nn.functional.interpolate(x, size=(net_cfg.input_size,) * 2, mode="bilinear",
                                                 antialias=True, align_corners=False)
@@ -296,18 +338,13 @@ def train(cfg: TrainConfig) -> dict:
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
 
-    cache = open_cache(cfg.cache)
     window = AgeWindow.all() if cfg.all_ages else AgeWindow(cfg.min_age, cfg.max_age)
-    train_idx, val_idx = cache.indices("train", window), cache.indices("val", window)
-    if len(train_idx) == 0:
-        raise EmptyDatasetError(f"no training faces in {cfg.cache} for ages {window.label}")
-    if len(val_idx) == 0:
-        raise EmptyDatasetError(f"no validation faces in {cfg.cache} for ages {window.label}")
-    ages_np = cache.ages[train_idx].astype(np.int64)
-    lo, hi = (int(ages_np.min()), int(ages_np.max())) if cfg.all_ages else (window.min_age, window.max_age)
+    data = load_training_data(split_cache_list(cfg.cache), window)
+    probabilities = epoch_draw_probabilities(cfg, data)
+    lo, hi = (int(data.ages.min()), int(data.ages.max())) if cfg.all_ages else (window.min_age, window.max_age)
     net_cfg = ModelConfig(arch=cfg.arch, task=cfg.task, age_head=cfg.age_head, age_min=lo, age_max=hi,
                           age_mean=(lo + hi) / 2, age_scale=max(1.0, (hi - lo) / 2),
-                          input_size=cfg.input_size or cache.size)
+                          input_size=cfg.input_size or data.size)
     model = AgeGenderNet(net_cfg).to(device)
     lineage = None  # fine-tuning: the recipe and epochs of the weights this run started from
     if cfg.init_weights and not (cfg.resume and (out / "last.pt").is_file()):
@@ -315,14 +352,12 @@ def train(cfg: TrainConfig) -> dict:
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     # Whole training set as one tensor (on the GPU when training there): no loader, no JPEG decoding.
-    images = torch.from_numpy(np.ascontiguousarray(cache.images[train_idx])).to(device)
-    ages = torch.from_numpy(ages_np).to(device)
-    genders = torch.from_numpy(cache.genders[train_idx].astype(np.int64)).to(device)
-    val_faces = np.ascontiguousarray(cache.images[val_idx])
-    val_ages, val_genders = cache.ages[val_idx], cache.genders[val_idx]
+    images = torch.from_numpy(data.images).to(device)
+    ages = torch.from_numpy(data.ages).to(device)
+    genders = torch.from_numpy(data.genders).to(device)
 
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = len(train_idx) // (cfg.batch_size * world)
+    steps_per_epoch = epoch_length(cfg, len(data.ages)) // (cfg.batch_size * world)
     if cfg.max_steps:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, max(1, steps_per_epoch)))
@@ -369,18 +404,17 @@ def train(cfg: TrainConfig) -> dict:
     epoch = start_epoch
     while epoch < cfg.epochs:
         stats = train_one_epoch(net, ema, optimizer, scheduler, images, ages, genders, cfg, epoch, device,
-                                autocast_dtype, rank, world)
+                                autocast_dtype, rank, world, probabilities)
         if rank == 0:
             eval_model = ema.module if ema is not None else model
             val_start = time.perf_counter()
-            val = evaluate_split(eval_model, val_faces, val_ages, val_genders, device, cfg.flip_tta, autocast_dtype)
+            val = validate(eval_model, data.val, device, cfg.flip_tta, autocast_dtype)
             stats["val_seconds"] = time.perf_counter() - val_start
-            row = {"epoch": epoch + 1, **stats, **{f"val/{k}": v for k, v in val.items()},
-                   "val/score": validation_score(val)}
+            row = {"epoch": epoch + 1, **stats, **_flat_validation_row(val)}
             history.append(row)
-            improved = row["val/score"] < best["score"]
+            improved = val["score"] < best["score"]
             if improved:
-                best = {"score": row["val/score"], "epoch": epoch + 1, **val}
+                best = {"epoch": epoch + 1, **val}
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict(), "ema": ema.state_dict() if ema is not None else None,
                      "epoch": epoch, "history": history, "best": best, "config": cfg.to_dict(),
@@ -390,7 +424,7 @@ def train(cfg: TrainConfig) -> dict:
             if improved:
                 save_weights(eval_model, out / "best.safetensors",
                              {"recipe": cfg.recipe or "custom", "train": cfg.to_dict(), "val": best,
-                              "age_window_trained": window.label,
+                              "age_window_trained": window.label, "datasets": data.datasets,
                               **({"fine_tuned_from": lineage} if lineage else {})})
             _write_summary(history, out / "summary.csv")
             _plot_curves(history, out / "curves.png")

@@ -1,0 +1,67 @@
+"""All-Age-Faces importer: labels from ``labels.csv`` checked against the file names.
+
+The folder holds ``labels.csv`` (``filename,age,gender`` with gender ``F``/``M``) and
+``images/{person}A{age}.jpg``. The age is also written in the file name (the two digits after
+``A``); a row whose name and age disagree, or whose file is missing, is reported, not guessed.
+The photos are head-and-shoulders pictures, not aligned crops: build their cache with
+``agegender data cache --detect`` so that training sees the framing inference produces.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from agegender.data.generic import parse_gender
+from agegender.data.records import FaceRecord
+
+_NAME = re.compile(r"^(?P<person>\d+)A(?P<age>\d{2,3})\.jpe?g$", re.IGNORECASE)
+
+
+def parse_aaf_name(name: str) -> tuple[str, int]:
+    """(person id, age) from an AAF file name.
+
+    >>> parse_aaf_name("00012A02.jpg")
+    ('00012', 2)
+
+    Raises ValueError naming the problem when the name does not follow ``{person}A{age}.jpg``.
+    """
+    m = _NAME.match(name)
+    if not m:
+        raise ValueError(f"{name!r} does not look like {{person}}A{{age}}.jpg")
+    return m["person"], int(m["age"])
+
+
+def import_aaf(root: str | Path) -> tuple[list[FaceRecord], list[tuple[str, str]]]:
+    """Read ``ROOT/labels.csv``; return (records with paths relative to ``ROOT/images``, [(row, reason)])."""
+    root = Path(root)
+    labels = root / "labels.csv"
+    if not labels.is_file():
+        raise FileNotFoundError(f"All-Age-Faces labels not found: {labels} (expected ROOT/labels.csv and ROOT/images/)")
+    images = root / "images"
+    records: list[FaceRecord] = []
+    bad: list[tuple[str, str]] = []
+    with labels.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"filename", "age", "gender"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{labels}: missing column(s) {sorted(missing)}; need filename,age,gender")
+        for line, row in enumerate(reader, start=2):
+            where = f"labels.csv:{line}"
+            try:
+                name = row["filename"].strip()
+                _, name_age = parse_aaf_name(name)
+                age = int(row["age"])
+                if age != name_age:
+                    raise ValueError(f"{name}: age {age} in labels.csv but {name_age} in the file name")
+                if not 0 < age <= 120:
+                    raise ValueError(f"{name}: age {age} outside 1..120")
+                gender = parse_gender(row["gender"])
+                if not (images / name).is_file():
+                    raise ValueError(f"{name}: no such file in {images}")
+            except (ValueError, TypeError) as exc:
+                bad.append((where, str(exc)))
+                continue
+            records.append(FaceRecord(path=name, age=age, gender=gender, source="aaf"))
+    return records, bad
