@@ -283,7 +283,8 @@ def _cmd_export(args) -> int:
 def _add_calibrate(sub):
     p = sub.add_parser("calibrate", help="fit gender temperature and age-spread scale on the val split")
     p.add_argument("weights", help="a .safetensors weight file (or run folder holding best.safetensors)")
-    p.add_argument("--cache", required=True, help="face cache folder whose val split is fitted on")
+    p.add_argument("--cache", required=True,
+                   help="face cache folder whose val split is fitted on; several: folders separated by commas")
     p.add_argument("-o", "--out", help="calibrated weight file (default: rewrite WEIGHTS in place)")
 
 

@@ -174,7 +174,8 @@ def test_fine_tuning_starts_from_given_weights_and_refuses_ones_that_do_not_fit(
                            "augment_background": 0.5, "init_weights": str(tmp_path / "first" / "best.safetensors")})
     train(tuned)
     second, meta = load_model(tmp_path / "tuned" / "best.safetensors")
-    assert meta["fine_tuned_from"] == {"recipe": "custom", "epochs": 1}  # the card counts both runs
+    # The card counts both runs; a cache without a dataset name reports as "cache0".
+    assert meta["fine_tuned_from"] == {"recipe": "custom", "epochs": 1, "datasets": ["cache0"]}
     w1, w2 = first.state_dict(), second.state_dict()
     # With a vanishing learning rate the weights stay where they started (batch-norm statistics move).
     assert all(torch.allclose(w1[k].float(), w2[k].float(), atol=2e-3) for k in w1 if "running" not in k and "num_batches" not in k)

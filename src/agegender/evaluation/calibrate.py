@@ -26,17 +26,27 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 161))
 ONE_SIGMA = 0.6827
 
 
-def calibrate(model: AgeGenderNet, cache_dir, split: str = "val", flip_tta: bool = True) -> dict:
-    """Fit the calibration on ``split`` (all ages), set it in ``model.config``; return before/after figures."""
-    cache = open_cache(cache_dir)
-    idx = cache.indices(split, AgeWindow.all())
-    faces = np.ascontiguousarray(cache.images[idx])
-    ages, female = cache.ages[idx].astype(float), cache.genders[idx].astype(int)
+def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: bool = True) -> dict:
+    """Fit the calibration on ``split`` (all ages), set it in ``model.config``; return before/after figures.
+
+    ``cache_dirs``: one cache folder, or several (a list, or folders separated by commas) whose
+    ``split`` faces are pooled: a model trained on several datasets is calibrated on all of them.
+    """
+    if isinstance(cache_dirs, (str, bytes)) or not hasattr(cache_dirs, "__iter__"):
+        cache_dirs = [c.strip() for c in str(cache_dirs).split(",") if c.strip()]
+    parts, counts = [], {}
+    for cache_dir in cache_dirs:
+        cache = open_cache(cache_dir)
+        idx = cache.indices(split, AgeWindow.all())
+        parts.append((np.ascontiguousarray(cache.images[idx]), cache.ages[idx], cache.genders[idx]))
+        counts[cache.dataset] = int(len(idx))
+    faces = np.concatenate([p[0] for p in parts])
+    ages, female = np.concatenate([p[1] for p in parts]).astype(float), np.concatenate([p[2] for p in parts]).astype(int)
     model.config.gender_temperature, model.config.age_std_scale = 1.0, 1.0
     model.config.age_bias_knots, model.config.age_bias_shifts = (), ()
     # One pass, uncalibrated: temperatures are tried on the views' logits, the spread scales linearly.
     pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta, keep_view_logits=True)
-    report: dict = {"split": split, "n": int(len(idx))}
+    report: dict = {"split": split, "n": int(len(ages)), "datasets": counts}
     if model.config.has_gender:
         def p_female(t):  # as predict_faces averages: the mean of the views' softmaxes
             return np.mean([_softmax(v / t)[:, 1] for v in pred["gender_logits"]], axis=0)

@@ -10,10 +10,18 @@ import numpy as np
 from agegender.data.cache import open_cache
 from agegender.data.manifest import AgeWindow, EmptyDatasetError
 from agegender.data.records import RACES
-from agegender.evaluation.metrics import age_bucket_labels, age_metrics, by_group, gender_metrics
+from agegender.evaluation.metrics import (accuracy_gap, age_bucket_labels, age_metrics, by_group, cell_metrics,
+                                          gender_metrics)
 from agegender.evaluation.plots import plot_age, plot_confusion
 from agegender.evaluation.predict import predict_faces
-from agegender.models.weights import load_model
+from agegender.models.weights import load_model, read_weight_bytes, trained_on
+
+
+def weights_sha256(path) -> str:
+    """Content hash of a weight file (parts joined): pairs evaluations of one model on several datasets."""
+    import hashlib
+
+    return hashlib.sha256(read_weight_bytes(path)).hexdigest()
 
 
 def constant_baselines(cache, window: AgeWindow, split: str) -> dict:
@@ -64,7 +72,8 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
         ages, genders = cache.ages[idx].astype(float), cache.genders[idx]
         races = [RACES[r] if r >= 0 else "unknown" for r in cache.races[idx]]
         d: dict = {"n": int(len(idx)), "baseline": constant_baselines(cache, window, split)}
-        row = {"name": name, "arch": cfg.arch, "task": cfg.task, "train_recipe": recipe, "split": split,
+        row = {"name": name, "arch": cfg.arch, "task": cfg.task, "train_recipe": recipe, "dataset": cache.dataset,
+               "split": split,
                "age_window": window.label, "n": int(len(idx)), "age_mae": None, "age_cs5": None, "gender_acc": None}
         tag = window.label.replace("-", "_")
         if "age" in pred:
@@ -86,9 +95,14 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
             d["gender_by_bucket"] = by_group(age_bucket_labels(ages), gender_metrics, genders, pf)
             row["gender_acc"] = d["gender"]["accuracy"]
             plot_confusion(d["gender"]["confusion"], f"{name} ({window.label})", plot_dir / f"confusion_{tag}.png")
+        d["cells"] = cell_metrics(ages, genders, pred["age"][sel] if "age" in pred else None,
+                                  pred["p_female"][sel] if "p_female" in pred else None)
+        if "p_female" in pred:
+            d["gender_gap"] = {"by_race": accuracy_gap(d["gender_by_race"]), "by_cell": accuracy_gap(d["cells"])}
         rows.append(row)
         details[window.label] = d
     result = {"name": name, "weights": str(weights), "model": cfg.to_dict(), "recipe": recipe,
+              "weights_sha256": weights_sha256(weights), "dataset": cache.dataset, "trained_on": trained_on(meta),
               "flip_tta": flip_tta, "split": split, "rows": rows, "details": details,
               "val_at_training": meta.get("val"), "fine_tuned_from": meta.get("fine_tuned_from")}
     tmp = out_dir / f"{name}.json.tmp"

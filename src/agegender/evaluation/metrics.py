@@ -83,3 +83,39 @@ def age_bucket_labels(ages) -> list[str]:
                 labels.append(f"{lo}-{hi}" if hi < 200 else f"{lo}+")
                 break
     return labels
+
+
+def cell_metrics(ages, genders, pred_age=None, p_female=None, min_n: int = 1) -> dict:
+    """Per gender x age bucket cell ("female 25-34"): n, age MAE and mean signed error, gender accuracy.
+
+    The signed error (predicted - true, years) shows who a model makes too young or too old;
+    cells with fewer than ``min_n`` faces are left out.
+    """
+    ages, genders = np.asarray(ages, float), np.asarray(genders).astype(int)
+    buckets = np.asarray(age_bucket_labels(ages))
+    out = {}
+    for g, gname in ((1, "female"), (0, "male")):
+        for lo, hi in AGE_BUCKETS:
+            label = f"{lo}-{hi}" if hi < 200 else f"{lo}+"
+            m = (genders == g) & (buckets == label)
+            if m.sum() < max(min_n, 1):
+                continue
+            cell: dict = {"n": int(m.sum())}
+            if pred_age is not None:
+                err = np.asarray(pred_age, float)[m] - ages[m]
+                cell.update(age_mae=float(np.abs(err).mean()), mean_signed_error=float(err.mean()))
+            if p_female is not None:
+                cell["gender_acc"] = float(((np.asarray(p_female, float)[m] >= 0.5).astype(int) == g).mean())
+            out[f"{gname} {label}"] = cell
+    return out
+
+
+def accuracy_gap(groups: dict, min_n: int = 30) -> dict | None:
+    """Best and worst gender accuracy among groups ({name: {"n", "accuracy" or "gender_acc"}}) of ``min_n``+ faces."""
+    acc = {k: v.get("accuracy", v.get("gender_acc")) for k, v in groups.items() if v["n"] >= min_n}
+    acc = {k: a for k, a in acc.items() if a is not None}
+    if not acc:
+        return None
+    best, worst = max(acc, key=acc.get), min(acc, key=acc.get)
+    return {"best": best, "best_acc": acc[best], "worst": worst, "worst_acc": acc[worst], "gap": acc[best] - acc[worst],
+            "min_n": min_n}

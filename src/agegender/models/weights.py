@@ -86,3 +86,13 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Ag
     state = {k: v.float() if v.is_floating_point() else v for k, v in st_load_bytes(blob).items()}
     model.load_state_dict(state)
     return model.to(device).eval(), meta
+
+
+def trained_on(meta: dict) -> list[str]:
+    """The datasets a weight file learnt from, its fine-tuning ancestors included.
+
+    Weights from before datasets were recorded were all trained on UTKFace alone.
+    """
+    own = meta.get("datasets") or ["utkface"]
+    before = (meta.get("fine_tuned_from") or {}).get("datasets") or []
+    return sorted(set(own) | set(before), key=lambda d: (d != "utkface", d))

@@ -26,7 +26,7 @@ from agegender.data.manifest import AgeWindow, EmptyDatasetError
 from agegender.evaluation.metrics import age_metrics, gender_metrics
 from agegender.evaluation.predict import predict_faces
 from agegender.models.networks import AgeGenderNet, ModelConfig
-from agegender.models.weights import load_model, save_weights
+from agegender.models.weights import load_model, save_weights, trained_on
 from agegender.training.augment import augment, to_float_images
 from agegender.training.checkpoint import load_checkpoint, save_checkpoint
 from agegender.training.config import CHILD_MAX_AGE, TrainConfig
@@ -312,12 +312,12 @@ def _load_initial_weights(model: AgeGenderNet, path: str) -> dict:
 
 
 def lineage_of(meta: dict) -> dict:
-    """Recipe and total epochs of a weight file, counting the runs it was fine-tuned from."""
+    """Recipe, total epochs and datasets of a weight file, counting the runs it was fine-tuned from."""
     before = meta.get("fine_tuned_from") or {}
     epochs = (meta.get("val") or {}).get("epoch") or 0
     recipe = meta.get("recipe") or "custom"
     return {"recipe": f"{before['recipe']} + {recipe}" if before else recipe,
-            "epochs": int(before.get("epochs", 0)) + int(epochs)}
+            "epochs": int(before.get("epochs", 0)) + int(epochs), "datasets": trained_on(meta)}
 
 
 def train(cfg: TrainConfig) -> dict:
