@@ -25,9 +25,11 @@ def weights_sha256(path) -> str:
 
 
 def constant_baselines(cache, window: AgeWindow, split: str) -> dict:
-    """Best constant guesses learnt on the training split: median age, majority gender."""
+    """Best constant guesses learnt on the training split: median age, majority gender (None without one)."""
     train = cache.indices("train", window)
     test = cache.indices(split, window)
+    if len(train) == 0:
+        return None
     guess = float(np.median(cache.ages[train]))
     majority = int(np.bincount(cache.genders[train], minlength=2).argmax())
     return {

@@ -270,7 +270,8 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
         base = next(e for e in evals if e.get("dataset", "utkface") == dataset)["details"]
         lines += [f"Constant guesses on {_dataset_name(dataset)}: " + "; ".join(
             f"ages {w}: {d['baseline']['age_guess']:.0f} years → MAE {d['baseline']['age_mae']:.2f}, "
-            f"'{d['baseline']['gender_guess']}' → {_pct(d['baseline']['gender_acc'])}" for w, d in base.items()) + ".", ""]
+            f"'{d['baseline']['gender_guess']}' → {_pct(d['baseline']['gender_acc'])}" for w, d in base.items()
+            if d.get("baseline")) + ".", ""]
     lines += ["## Errors by age and by group (all ages)", ""]
     for arch, by_dataset in models.items():
         for dataset, e in by_dataset.items():

@@ -106,21 +106,22 @@ def _window_table(evals: list[dict], dataset: str, window: str) -> list[str]:
     lines = [f"## {DATASET_NAMES.get(dataset, dataset)} test, ages {window}", "",
              "| model | arch | task | recipe | trained on | n | age MAE | CS@5 | gender acc |",
              "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
-    base = None
+    base, n_rows = None, 0
     for e in evals:
         if e.get("dataset", "utkface") != dataset:
             continue
         for r in e["rows"]:
             if r["age_window"] != window:
                 continue
-            base = base or e["details"][window]["baseline"]
+            base, n_rows = base or e["details"][window]["baseline"], n_rows + 1
             lines.append(f"| {r['name']} | {r['arch']} | {r['task']} | {r['train_recipe']} | "
                          f"{_names(e.get('trained_on', ['utkface']))} | {r['n']} | "
                          f"{_fmt(r['age_mae'])} | {_fmt(r['age_cs5'], True)} | {_fmt(r['gender_acc'], True)} |")
-    if base is None:
+    if not n_rows:
         return []
-    lines.append(f"| constant guess ({base['age_guess']:.0f} years / {base['gender_guess']}) | — | — | — | — | — | "
-                 f"{_fmt(base['age_mae'])} | {_fmt(base['age_cs5'], True)} | {_fmt(base['gender_acc'], True)} |")
+    if base:
+        lines.append(f"| constant guess ({base['age_guess']:.0f} years / {base['gender_guess']}) | — | — | — | — | — | "
+                     f"{_fmt(base['age_mae'])} | {_fmt(base['age_cs5'], True)} | {_fmt(base['gender_acc'], True)} |")
     if window == "18-50" and dataset == "utkface":
         for ref in REFERENCE:
             lines.append(f"| {ref['name']} (own test set) | — | — | — | — | — | {_fmt(ref['age_mae'])} | — | "
