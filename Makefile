@@ -5,6 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 UTKFACE ?= ../shared/data/utkface/images
+AAF     ?= ../shared/data/aaf/images
 
 .PHONY: setup test test-all demo serve data bench clean
 
@@ -32,9 +33,11 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/agegender serve --host 127.0.0.1 --port 8000
 
-# The committed manifest and a 64 px cache of UTKFace (needs the images at $(UTKFACE)).
+# 64 px caches of the committed manifests (needs the images at $(UTKFACE) and $(AAF)); AAF's photos
+# go through the analyzer's detector and alignment.
 data: $(STAMP)
 	$(BIN)/agegender data cache data/utkface_manifest.csv --root $(UTKFACE) -o cache/utk64 --size 64
+	$(BIN)/agegender data cache data/aaf_manifest.csv --root $(AAF) -o cache/aaf64 --size 64 --detect
 
 # Speed and memory on this machine: run them with nothing else busy (see benchmarks/README.md).
 bench: $(STAMP)

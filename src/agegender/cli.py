@@ -266,11 +266,11 @@ def _load_for_rewrite(weights: str):
 
 def _cmd_export(args) -> int:
     from agegender.faces.align import default_template
-    from agegender.models.weights import save_weights
+    from agegender.models.weights import save_weights, trained_on
 
     _, model, meta = _load_for_rewrite(args.weights)
     meta.setdefault("alignment_template", default_template().to_dict())
-    meta["licence"] = "non-commercial research only (trained on UTKFace)"
+    meta["licence"] = f"non-commercial research only (trained on {' and '.join(trained_on(meta))})"
     if args.evaluation:
         ev = json.loads(Path(args.evaluation).read_text())
         meta["test"] = ev["rows"]
