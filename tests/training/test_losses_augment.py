@@ -73,6 +73,29 @@ def test_background_augmentation_shows_other_content_at_the_borders_only_when_as
     assert framed.min() >= 0 and framed.max() <= 1
 
 
+def test_photo_degradations_apply_each_to_about_its_share_and_stay_in_range():
+    from agegender.training.augment import photo_degrade
+
+    torch.manual_seed(0)
+    # Faces with fine detail (a checkerboard) in colour: blur, low resolution and JPEG smooth it,
+    # greyscale removes the colour, the patch flattens part of it.
+    check = ((torch.arange(32)[:, None] + torch.arange(32)[None]) % 2).float()
+    x = torch.stack([check * 0.6 + 0.2, check * 0.3 + 0.1, 1 - check * 0.5]).expand(400, 3, 32, 32).contiguous()
+    none = photo_degrade(x, 0.0, torch.Generator().manual_seed(0))
+    assert torch.equal(none, x)
+    out = photo_degrade(x, 0.2, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    changed = (out - x).abs().amax(dim=(1, 2, 3)) > 0.02
+    # 5 degradations at 20% each: 1 - 0.8**5 = 67% of faces get at least one.
+    assert 0.57 < changed.float().mean() < 0.77
+    grey = (out[:, 0] - out[:, 1]).abs().amax(dim=(1, 2)) < 1e-6
+    assert 0.12 < grey.float().mean() < 0.28
+    # Off by default in augment: a run without it keeps its random stream (same output as before).
+    a = augment(x, 1.0, torch.Generator().manual_seed(1))
+    b = augment(x, 1.0, torch.Generator().manual_seed(1), photo=0.0)
+    assert torch.equal(a, b)
+
+
 def test_every_training_option_explains_itself_in_help():
     import argparse
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -51,6 +53,12 @@ def _gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return x.view(b, c, h, w)
 
 
+def _jpeg_round_trip(face: np.ndarray, quality: int) -> np.ndarray:
+    """Encode an (H, W, 3) uint8 image as JPEG at ``quality`` and decode it again."""
+    ok, buf = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else face
+
+
 def photo_degrade(images: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Each with chance ``p`` per image: blur, downscale-upscale, JPEG, greyscale, an occluding patch.
 
@@ -75,12 +83,14 @@ def photo_degrade(images: torch.Tensor, p: float, generator: torch.Generator | N
     low = F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
     out = torch.where(small.view(b, 1, 1, 1), low, out)
     jpeg = chosen()
-    quality = int(15 + 45 * float(rand(1)))  # 15-60: a strongly recompressed web photo
-    from torchvision.transforms.v2.functional import jpeg as jpeg_codec
-
-    as_bytes = (out.clamp(0, 1) * 255).round().to(torch.uint8)
-    coded = jpeg_codec(as_bytes.cpu(), quality).to(dev).to(out.dtype) / 255
-    out = torch.where(jpeg.view(b, 1, 1, 1), coded, out)
+    qualities = (15 + 45 * rand(b)).int()  # 15-60: a strongly recompressed web photo
+    picked = torch.nonzero(jpeg).flatten().tolist()
+    if picked:  # OpenCV's codec, image by image on the CPU (torchvision's JPEG functions are deprecated)
+        faces = (out[picked].clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        coded = [_jpeg_round_trip(f, int(qualities[i])) for f, i in zip(faces, picked)]
+        coded_t = torch.from_numpy(np.stack(coded)).to(dev).permute(0, 3, 1, 2).to(out.dtype) / 255
+        out = out.clone()
+        out[picked] = coded_t
     grey = chosen()
     luma = (0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3]).expand_as(out)
     out = torch.where(grey.view(b, 1, 1, 1), luma, out)
