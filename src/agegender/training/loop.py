@@ -1,10 +1,10 @@
-"""The training loop: one epoch at a time over a face cache, validated and checkpointed.
+"""The training loop: one epoch at a time over one or several face caches, validated and checkpointed.
 
 Shaped like torchvision's reference script: :func:`train` sets up model, optimiser
-and schedule, then alternates :func:`train_one_epoch` and :func:`evaluate_split`;
-``OUT/last.pt`` after every epoch (and ``OUT/best.pt`` when the validation score
-improves) make ``--resume`` continue exactly where a killed run stopped. Under
-``torchrun`` it trains data-parallel (DDP; NCCL on GPUs, gloo on CPU).
+and schedule, then alternates :func:`train_one_epoch` and :func:`validate` (every dataset
+on its own); ``OUT/last.pt`` after every epoch (and ``OUT/best.safetensors`` when the
+validation score improves) make ``--resume`` continue exactly where a killed run stopped.
+Under ``torchrun`` it trains data-parallel (DDP; NCCL on GPUs, gloo on CPU).
 """
 
 from __future__ import annotations
