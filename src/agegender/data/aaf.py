@@ -9,11 +9,10 @@ The photos are head-and-shoulders pictures, not aligned crops: build their cache
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
-from agegender.data.generic import parse_gender
+from agegender.data.generic import csv_rows, parse_age, parse_gender
 from agegender.data.records import FaceRecord
 
 _NAME = re.compile(r"^(?P<person>\d+)A(?P<age>\d{2,3})\.jpe?g$", re.IGNORECASE)
@@ -42,26 +41,18 @@ def import_aaf(root: str | Path) -> tuple[list[FaceRecord], list[tuple[str, str]
     images = root / "images"
     records: list[FaceRecord] = []
     bad: list[tuple[str, str]] = []
-    with labels.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"filename", "age", "gender"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{labels}: missing column(s) {sorted(missing)}; need filename,age,gender")
-        for line, row in enumerate(reader, start=2):
-            where = f"labels.csv:{line}"
-            try:
-                name = row["filename"].strip()
-                _, name_age = parse_aaf_name(name)
-                age = int(row["age"])
-                if age != name_age:
-                    raise ValueError(f"{name}: age {age} in labels.csv but {name_age} in the file name")
-                if not 0 < age <= 120:
-                    raise ValueError(f"{name}: age {age} outside 1..120")
-                gender = parse_gender(row["gender"])
-                if not (images / name).is_file():
-                    raise ValueError(f"{name}: no such file in {images}")
-            except (ValueError, TypeError) as exc:
-                bad.append((where, str(exc)))
-                continue
-            records.append(FaceRecord(path=name, age=age, gender=gender, source="aaf"))
+    for line, row in csv_rows(labels, ("filename", "age", "gender")):
+        try:
+            name = row["filename"].strip()
+            _, name_age = parse_aaf_name(name)
+            age = parse_age(row["age"])
+            if age != name_age:
+                raise ValueError(f"{name}: age {age} in labels.csv but {name_age} in the file name")
+            gender = parse_gender(row["gender"])
+            if not (images / name).is_file():
+                raise ValueError(f"{name}: no such file in {images}")
+        except (ValueError, TypeError) as exc:
+            bad.append((f"labels.csv:{line}", str(exc)))
+            continue
+        records.append(FaceRecord(path=name, age=age, gender=gender, source="aaf"))
     return records, bad

@@ -32,30 +32,41 @@ def parse_gender(value: str, zero_is: str = "male") -> str:
     raise ValueError(f"gender {value!r} is not female/male, F/M or 0/1")
 
 
+def parse_age(value) -> int:
+    """A whole-year age in 1..120 from a label ("31" or "31.0"); raise ValueError otherwise."""
+    age = int(float(value))
+    if not 0 < age <= 120:
+        raise ValueError(f"age {age} outside 1..120")
+    return age
+
+
+def csv_rows(csv_path: Path, required: tuple[str, ...]):
+    """(line number, row dict) of a labels CSV with a header, once its ``required`` columns are checked."""
+    with csv_path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = set(required) - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{csv_path}: missing column(s) {sorted(missing)}; need {','.join(required)}")
+        yield from enumerate(reader, start=2)
+
+
 def import_csv(csv_path: str | Path, zero_is: str = "male") -> tuple[list[FaceRecord], list[tuple[str, str]]]:
     """Read a path,age,gender[,race] CSV; return (records, [(row, reason)]) for bad rows."""
     csv_path = Path(csv_path)
     records: list[FaceRecord] = []
     bad: list[tuple[str, str]] = []
-    with csv_path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"path", "age", "gender"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{csv_path}: missing column(s) {sorted(missing)}; need path,age,gender")
-        for line, row in enumerate(reader, start=2):
-            try:
-                age = int(float(row["age"]))
-                if not 0 < age <= 120:
-                    raise ValueError(f"age {age} outside 1..120")
-                race = (row.get("race") or "").strip().lower()
-                if race and race not in RACES:
-                    raise ValueError(f"race {race!r} not one of {RACES}")
-                records.append(
-                    FaceRecord(path=row["path"].strip(), age=age, gender=parse_gender(row["gender"], zero_is),
-                               race=race, source=csv_path.stem)
-                )
-            except (ValueError, TypeError) as exc:
-                bad.append((f"{csv_path.name}:{line}", str(exc)))
+    for line, row in csv_rows(csv_path, ("path", "age", "gender")):
+        try:
+            age = parse_age(row["age"])
+            race = (row.get("race") or "").strip().lower()
+            if race and race not in RACES:
+                raise ValueError(f"race {race!r} not one of {RACES}")
+            records.append(
+                FaceRecord(path=row["path"].strip(), age=age, gender=parse_gender(row["gender"], zero_is),
+                           race=race, source=csv_path.stem)
+            )
+        except (ValueError, TypeError) as exc:
+            bad.append((f"{csv_path.name}:{line}", str(exc)))
     return records, bad
 
 
