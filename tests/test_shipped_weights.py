@@ -22,10 +22,11 @@ def shipped():
 @pytest.mark.parametrize("name", SHIPPED_MODELS)
 def test_metadata_states_test_metrics_and_licence(name):
     meta = read_metadata(shipped_weights_path(name))
-    assert "non-commercial" in meta["licence"]
-    windows = {row["age_window"]: row for row in meta["test"]}
-    assert set(windows) == {"18-50", "all"}
-    assert windows["18-50"]["n"] == 1309 and windows["18-50"]["age_mae"] < 6.26  # beats the constant guess
+    assert "non-commercial" in meta["licence"] and "utkface and aaf" in meta["licence"]
+    rows = {(row["dataset"], row["age_window"]): row for row in meta["test"]}
+    assert set(rows) == {("utkface", "18-50"), ("utkface", "all"), ("aaf", "18-50"), ("aaf", "all")}
+    assert rows["utkface", "18-50"]["n"] == 1309 and rows["aaf", "18-50"]["n"] == 716  # the committed test splits
+    assert meta["datasets"] == ["utkface", "aaf"]
     assert meta["config"]["task"] == "both"
 
 

@@ -248,7 +248,9 @@ def _add_export(sub):
     p = sub.add_parser("export", help="package trained weights for release: fp16 safetensors with full metadata")
     p.add_argument("weights", help="a run's best.safetensors (or the run folder)")
     p.add_argument("-o", "--out", required=True, help="output .safetensors, e.g. src/agegender/weights/resnet50.safetensors")
-    p.add_argument("--evaluation", help="evaluation JSON (agegender evaluate) whose test metrics go into the metadata")
+    p.add_argument("--evaluation", action="append", default=[],
+                   help="evaluation JSON (agegender evaluate) whose test metrics go into the metadata; "
+                        "repeat it for each test set")
     p.add_argument("--part-mb", type=float, default=0, help="split into parts of this many MB (0 = one file)")
 
 
@@ -272,8 +274,7 @@ def _cmd_export(args) -> int:
     meta.setdefault("alignment_template", default_template().to_dict())
     meta["licence"] = f"non-commercial research only (trained on {' and '.join(trained_on(meta))})"
     if args.evaluation:
-        ev = json.loads(Path(args.evaluation).read_text())
-        meta["test"] = ev["rows"]
+        meta["test"] = [row for f in args.evaluation for row in json.loads(Path(f).read_text())["rows"]]
     files = save_weights(model, args.out, meta, fp16=True,
                          part_bytes=int(args.part_mb * 1e6) if args.part_mb else None)
     print("wrote " + ", ".join(f"{f} ({f.stat().st_size / 1e6:.1f} MB)" for f in files))
