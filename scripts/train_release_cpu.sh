@@ -10,8 +10,8 @@
 #         lr 2e-4, EMA 0.999, half the faces framed on other backgrounds       (~25 + 30 min on 2 cores)
 #   ft-child: as ft, with the gender loss of children (0-12) weighted 3x               (~25 + 30 min on 2 cores)
 #   mix:  as ft-child on several datasets (CACHE_DIR=cache/utk64,cache/aaf64): half of each epoch from each,
-#         crowded age x gender cells flattened (square root), 12,000 faces an epoch;
-#         ResNet50 8 epochs, VGG16 6                                                    (~17 + 40 min on 2 cores)
+#         crowded age x gender cells flattened (square root), 12,000 faces an epoch; lr 5e-4 for
+#         ResNet50 (beat 2e-4 on val), 2e-4 for VGG16; ResNet50 8 epochs, VGG16 6      (~17 + 28 min on 2 cores)
 #   AUGMENT_PHOTO=P gives each photo degradation (blur, low resolution, JPEG, greyscale, occlusion) to a
 #         share P of faces (default 0: 0.15 did not beat 0 on val, reports/ABLATIONS.md);
 #   PEAK_LR=X overrides the recipe's learning rate.
@@ -30,12 +30,14 @@ case $RECIPE in
   xl) declare -A EPOCHS=([resnet50]=30 [vgg16]=30); EMA=0.999 ;;
   ft|ft-child) declare -A EPOCHS=([resnet50]=8 [vgg16]=5); EMA=0.999; LR=2e-4; BACKGROUND=0.5
     if [ "$RECIPE" = ft-child ]; then CHILD_WEIGHT=3; fi ;;
-  mix) declare -A EPOCHS=([resnet50]=8 [vgg16]=6); EMA=0.999; LR=2e-4; BACKGROUND=0.5; CHILD_WEIGHT=3
+  mix) declare -A EPOCHS=([resnet50]=8 [vgg16]=6) LRS=([resnet50]=5e-4 [vgg16]=2e-4); EMA=0.999; BACKGROUND=0.5; CHILD_WEIGHT=3
     MIX=(--dataset-shares utkface=0.5,aaf=0.5 --balance-cells 0.5 --epoch-size 12000) ;;
   *) echo "RECIPE must be short, long, xl, ft, ft-child or mix" >&2; exit 2 ;;
 esac
-PHOTO=${AUGMENT_PHOTO:-$PHOTO}; LR=${PEAK_LR:-$LR}
+PHOTO=${AUGMENT_PHOTO:-$PHOTO}
 for arch in ${@:-resnet50 vgg16}; do
+  [ "$RECIPE" = mix ] && LR=${LRS[$arch]}
+  LR=${PEAK_LR:-$LR}
   INIT=()
   [[ "$RECIPE" = ft* || "$RECIPE" = mix ]] && INIT=(--init-weights "$INIT_DIR/$arch.safetensors")
   "$AG" train --cache "$CACHE" --all-ages --task both --age-head distribution --age-loss dldl --gender-loss ce \

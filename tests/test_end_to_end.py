@@ -33,15 +33,16 @@ def test_import_cache_train_evaluate_report(utkface_dir, tmp_path, capsys):
     assert "| vgg16 | all | 4 | 100.00% | 5.00 | 5.50 |" in (reports / "README.md").read_text()
     rows = json.loads((reports / "results.json").read_text())
     assert [(r["name"], r["age_window"]) for r in rows] == [("resnet50-both", "18-50"), ("vgg16-both", "18-50")]
-    keys = {"name", "arch", "task", "train_recipe", "split", "age_window", "n", "age_mae", "age_cs5", "gender_acc"}
-    assert all(set(r) == keys and r["train_recipe"] == "e2e" and 0 <= r["gender_acc"] <= 1 for r in rows)
+    keys = {"name", "arch", "task", "train_recipe", "dataset", "split", "age_window", "n", "age_mae", "age_cs5",
+            "gender_acc"}
+    assert all(set(r) == keys and r["train_recipe"] == "e2e" and r["dataset"] == "utkface" for r in rows)
     assert (evals / "vgg16-both" / "age_18_50.png").stat().st_size > 1000
     assert "constant guess" in (reports / "README.md").read_text()
     card = tmp_path / "MODEL_CARD.md"
     assert main(["card", str(evals / "vgg16-both.json"), str(evals / "resnet50-both.json"), "-o", str(card)]) == 0
     text = card.read_text()
-    assert "| vgg16 | 18-50 |" in text and "| resnet50 | 18-50 |" in text and "non-commercial" in text
-    assert "| age MAE, ages 18-50 ≤ 4.50 |" in text and "| age MAE, ages all ≤ 5.50 | — | — |" in text
+    assert "| vgg16 | UTKFace | 18-50 |" in text and "| resnet50 | UTKFace | 18-50 |" in text and "non-commercial" in text
+    assert "| UTKFace age MAE, ages 18-50 ≤ 4.30 |" in text and "| UTKFace age MAE, ages all ≤ 5.50 | — | — |" in text
 
 
 def test_empty_dataset_after_filtering_is_a_clear_error(utkface_dir, tmp_path, capsys):

@@ -111,10 +111,13 @@ def cell_metrics(ages, genders, pred_age=None, p_female=None, min_n: int = 1) ->
 
 
 def accuracy_gap(groups: dict, min_n: int = 30) -> dict | None:
-    """Best and worst gender accuracy among groups ({name: {"n", "accuracy" or "gender_acc"}}) of ``min_n``+ faces."""
-    acc = {k: v.get("accuracy", v.get("gender_acc")) for k, v in groups.items() if v["n"] >= min_n}
+    """Best and worst gender accuracy among groups ({name: {"n", "accuracy" or "gender_acc"}}) of ``min_n``+ faces.
+
+    The group "unknown" (faces without the label) is no group; fewer than two groups give None.
+    """
+    acc = {k: v.get("accuracy", v.get("gender_acc")) for k, v in groups.items() if v["n"] >= min_n and k != "unknown"}
     acc = {k: a for k, a in acc.items() if a is not None}
-    if not acc:
+    if len(acc) < 2:
         return None
     best, worst = max(acc, key=acc.get), min(acc, key=acc.get)
     return {"best": best, "best_acc": acc[best], "worst": worst, "worst_acc": acc[worst], "gap": acc[best] - acc[worst],
