@@ -68,7 +68,7 @@ def load_training_data(cache_dirs: list[str], window: AgeWindow) -> TrainingData
         names.append(name)
         val.append(ValidationSet(name, np.ascontiguousarray(cache.images[val_idx]), cache.ages[val_idx],
                                  cache.genders[val_idx]))
-    one = len(images) == 1  # no copy of a single cache's array
+    one = len(images) == 1  # one cache: no second copy by concatenating
     return TrainingData(images=images[0] if one else np.concatenate(images), ages=np.concatenate(ages),
                         genders=np.concatenate(genders), dataset_ids=np.concatenate(ids), datasets=names,
                         val=val, size=int(size))
