@@ -49,7 +49,7 @@ def _rss(pid: int) -> float:
 
 def main():
     from agegender.data.cache import prepare_face
-    from agegender.evaluation.predict import predict_faces
+    from agegender.models.engines import predict_faces
     from agegender.faces import align_face
     from agegender.inference import FaceAnalyzer
 

@@ -14,7 +14,8 @@
 #         ResNet50 (beat 2e-4 on val), 2e-4 for VGG16; ResNet50 8 epochs, VGG16 6      (~17 + 28 min on 2 cores)
 #   AUGMENT_PHOTO=P gives each photo degradation (blur, low resolution, JPEG, greyscale, occlusion) to a
 #         share P of faces (default 0: 0.15 did not beat 0 on val, reports/ABLATIONS.md);
-#   PEAK_LR=X overrides the recipe's learning rate.
+#   PEAK_LR=X overrides the recipe's learning rate; N_EPOCHS=N its number of epochs (e.g. to continue the
+#         shipped mix weights with INIT_DIR=src/agegender/weights for longer).
 #   TIME_BUDGET_S=N ends each run within about N seconds (fewer epochs; the cosine schedule follows).
 set -euo pipefail
 CACHE=${1:?face cache folder}
@@ -42,5 +43,5 @@ for arch in ${@:-resnet50 vgg16}; do
   [[ "$RECIPE" = ft* || "$RECIPE" = mix ]] && INIT=(--init-weights "$INIT_DIR/$arch.safetensors")
   "$AG" train --cache "$CACHE" --all-ages --task both --age-head distribution --age-loss dldl --gender-loss ce \
     --lr "$LR" --batch-size 64 --schedule cosine --augment 1.0 --augment-background "$BACKGROUND" --augment-photo "$PHOTO" --gender-child-weight "$CHILD_WEIGHT" --ema "$EMA" --recipe "multitask-dldl-64-cpu-$RECIPE" \
-    --resume --no-progress --arch "$arch" --epochs "${EPOCHS[$arch]}" --time-budget-s "${TIME_BUDGET_S:-0}" --out "$RUNS/$arch-both" "${INIT[@]}" "${MIX[@]}"
+    --resume --no-progress --arch "$arch" --epochs "${N_EPOCHS:-${EPOCHS[$arch]}}" --time-budget-s "${TIME_BUDGET_S:-0}" --out "$RUNS/$arch-both" "${INIT[@]}" "${MIX[@]}"
 done

@@ -245,9 +245,18 @@ def _cmd_report(args) -> int:
 
 
 def _add_export(sub):
-    p = sub.add_parser("export", help="package trained weights for release: fp16 safetensors with full metadata")
-    p.add_argument("weights", help="a run's best.safetensors (or the run folder)")
-    p.add_argument("-o", "--out", required=True, help="output .safetensors, e.g. src/agegender/weights/resnet50.safetensors")
+    p = sub.add_parser("export", help="package trained weights for release (fp16 safetensors with full metadata, "
+                                      "and its ONNX graph), or write the ONNX graph of a weight file")
+    p.add_argument("weights", help="a run's best.safetensors (or the run folder); with --format onnx, any weight file")
+    p.add_argument("--format", choices=["safetensors", "onnx"], default="safetensors",
+                   help="safetensors (default): a release weight file and the ONNX graph linked to it; "
+                        "onnx: only the ONNX graph of WEIGHTS")
+    p.add_argument("-o", "--out", help="output file: the .safetensors (required for --format safetensors), e.g. "
+                                       "src/agegender/weights/resnet50.safetensors; for --format onnx the graph "
+                                       "(default: beside the weights, NAME.onnx)")
+    p.add_argument("--standalone", action="store_true",
+                   help="--format onnx: put the tensors inside the graph (a self-contained file to use elsewhere) "
+                        "instead of reading them from the weight file beside it")
     p.add_argument("--evaluation", action="append", default=[],
                    help="evaluation JSON (agegender evaluate) whose test metrics go into the metadata; "
                         "repeat it for each test set")
@@ -268,8 +277,17 @@ def _load_for_rewrite(weights: str):
 
 def _cmd_export(args) -> int:
     from agegender.faces.align import default_template
+    from agegender.models.onnx_export import export_onnx
     from agegender.models.weights import save_weights, trained_on
 
+    if args.format == "onnx":
+        weights = Path(args.weights)
+        graph = export_onnx(weights / "best.safetensors" if weights.is_dir() else weights, args.out,
+                            standalone=args.standalone)
+        print(f"wrote {graph} ({graph.stat().st_size / 1e6:.2f} MB)")
+        return 0
+    if not args.out:
+        raise CliError("-o/--out is required for --format safetensors")
     _, model, meta = _load_for_rewrite(args.weights)
     meta.setdefault("alignment_template", default_template().to_dict())
     meta["licence"] = f"non-commercial research only (trained on {' and '.join(trained_on(meta))})"
@@ -277,6 +295,8 @@ def _cmd_export(args) -> int:
         meta["test"] = [row for f in args.evaluation for row in json.loads(Path(f).read_text())["rows"]]
     files = save_weights(model, args.out, meta, fp16=True,
                          part_bytes=int(args.part_mb * 1e6) if args.part_mb else None)
+    if len(files) == 1:  # the graph that lets ONNX Runtime run these weights (a split file has none)
+        files.append(export_onnx(files[0]))
     print("wrote " + ", ".join(f"{f} ({f.stat().st_size / 1e6:.1f} MB)" for f in files))
     return 0
 
@@ -352,8 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     handler = COMMANDS.get(args.command) or args.handler
+    from agegender.models.engines import MissingExtraError
+
     try:
         return handler(args)
+    except MissingExtraError as exc:
+        print(f"agegender {args.command}: {exc}", file=sys.stderr)
+        return 3
     except (CliError, FileNotFoundError, ValueError) as exc:
         print(f"agegender {args.command}: error: {exc}", file=sys.stderr)
         return 2

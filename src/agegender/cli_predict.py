@@ -24,6 +24,7 @@ def add_predict(sub):
     p.add_argument("-o", "--output", help="write results to this file instead of stdout")
     p.add_argument("--annotate", metavar="OUTDIR", help="write each image with boxes and labels here")
     p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face (faster)")
+    add_engine_options(p)
     p.add_argument("--min-face", type=float, default=16, help="smallest face side to keep, pixels (default 16)")
     p.add_argument("--det-threshold", type=float, default=0.6, help="detector score threshold (default 0.6)")
     p.set_defaults(handler=run_predict)
@@ -103,7 +104,7 @@ def run_predict(args) -> int:
 
     names, extra = models_to_load(args.model, args.weights)
     analyzer = FaceAnalyzer(models=names, weights=extra or None, flip_tta=not args.no_flip_tta,
-                            detector=FaceDetector(score_threshold=args.det_threshold, min_face=args.min_face))
+                            engine=args.engine, threads=args.threads or None, detector=FaceDetector(score_threshold=args.det_threshold, min_face=args.min_face))
     files = expand_paths(args.paths)
     if not files:
         print("agegender predict: no files found in " + ", ".join(args.paths), file=sys.stderr)
@@ -156,7 +157,15 @@ def add_serve(sub):
     p.add_argument("--model", default="both", help="models to load: vgg16, resnet50 or both")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE", help="extra weights (repeatable)")
     p.add_argument("--max-upload-mb", type=float, default=20.0)
+    add_engine_options(p)
     p.set_defaults(handler=run_serve)
+
+
+def add_engine_options(p) -> None:
+    p.add_argument("--engine", choices=["auto", "onnx", "torch"], default="auto",
+                   help="what runs the networks: auto (default) = ONNX Runtime where the weights have an ONNX "
+                        "graph beside them (the shipped ones do), else PyTorch")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads per model call (default: the engine's choice)")
 
 
 def run_serve(args) -> int:
@@ -167,7 +176,7 @@ def run_serve(args) -> int:
     except ImportError as exc:
         raise ValueError(f"the server needs the 'server' extra: pip install 'agegender[server]' ({exc})") from exc
     names, extra = models_to_load(args.model, args.weights)
-    config = ServerConfig(models=names, weights=extra or None,
-                          max_upload_bytes=int(args.max_upload_mb * 1e6))
+    config = ServerConfig(models=names, weights=extra or None, max_upload_bytes=int(args.max_upload_mb * 1e6),
+                          engine=args.engine, threads=args.threads or None)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
     return 0

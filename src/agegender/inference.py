@@ -17,14 +17,13 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from agegender.data.cache import prepare_face
 from agegender.data.images import ImageError, decode_image, read_image, to_rgb_array
-from agegender.evaluation.predict import predict_faces
 from agegender.faces.align import AlignmentTemplate, align_face, default_template
 from agegender.faces.detect import FaceDetector
-from agegender.models.weights import load_model
+from agegender.models.engines import open_engine, predict_faces
+from agegender.models.weight_files import read_metadata
 
 SHIPPED_MODELS = ("vgg16", "resnet50")
 
@@ -119,13 +118,16 @@ class FaceAnalyzer:
     """Detect, align and predict age and gender with one or more models.
 
     ``models``: names of shipped models ("vgg16", "resnet50"); ``weights``: extra or
-    replacement models as ``{name: path to .safetensors}``. ``flip_tta`` averages each face
-    with its mirror image. ``detector`` defaults to YuNet with its default thresholds.
+    replacement models as ``{name: path to .safetensors or .onnx}``. ``flip_tta`` averages each
+    face with its mirror image. ``detector`` defaults to YuNet with its default thresholds.
+    ``engine``: "auto" runs ONNX Runtime where a graph is beside the weights (the shipped
+    models have one) and PyTorch otherwise; "onnx" or "torch" insist. ``threads``: CPU threads
+    per model call (default: the engine's own choice).
     """
 
     def __init__(self, models=SHIPPED_MODELS, weights: dict[str, str | Path] | None = None,
                  detector: FaceDetector | None = None, device: str = "cpu", batch_size: int = 32,
-                 flip_tta: bool = True):
+                 flip_tta: bool = True, engine: str = "auto", threads: int | None = None):
         paths: dict[str, Path] = {}
         for name in models:
             if weights and name in weights:
@@ -141,11 +143,12 @@ class FaceAnalyzer:
         paths.update({k: Path(v) for k, v in (weights or {}).items()})
         if not paths:
             raise ValueError("no model to run: give at least one model name or weight file")
-        self.device = torch.device(device)
+        self.device = device
         self.models = {}
         self.metadata = {}
         for name, path in paths.items():
-            self.models[name], self.metadata[name] = load_model(path, self.device)
+            self.models[name] = open_engine(path, engine=engine, device=device, threads=threads)
+            self.metadata[name] = read_metadata(path) if path.suffix != ".onnx" else {"config": self.models[name].config}
         first = next(iter(self.metadata.values()))
         tpl = first.get("alignment_template")
         self.template = AlignmentTemplate.from_dict(tpl) if isinstance(tpl, dict) else default_template()
@@ -155,6 +158,11 @@ class FaceAnalyzer:
     @property
     def model_names(self) -> list[str]:
         return list(self.models)
+
+    @property
+    def engines(self) -> dict[str, str]:
+        """Which engine runs each model: "onnx" or "torch"."""
+        return {name: m.name for name, m in self.models.items()}
 
     def analyze(self, source, crops: bool = False, keep_image: bool = False, models=None) -> Result:
         """Find every face in ``source`` and predict with every model (or the named ``models``).
@@ -188,12 +196,11 @@ class FaceAnalyzer:
 
     def _predict(self, faces: list[Face], aligned: list[np.ndarray], speed: dict, names) -> None:
         for name in names:
-            model = self.models[name]
+            engine = self.models[name]
             t = time.perf_counter()
             if faces:
-                size = model.config.input_size
-                batch = np.stack([prepare_face(a, size) for a in aligned])
-                pred = predict_faces(model, batch, batch_size=self.batch_size, flip_tta=self.flip_tta, device=self.device)
+                batch = np.stack([prepare_face(a, engine.input_size) for a in aligned])
+                pred = predict_faces(engine, batch, batch_size=self.batch_size, flip_tta=self.flip_tta)
                 for i, face in enumerate(faces):
                     p = Prediction()
                     if "age" in pred:

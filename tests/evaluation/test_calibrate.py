@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from agegender.cli import main
-from agegender.evaluation.predict import predict_faces
+from agegender.models.engines import predict_faces
 from agegender.models import create_model
 from agegender.models.weights import load_model, save_weights
 from tests.training.test_loop import make_cache
@@ -34,16 +34,16 @@ def test_calibrate_sets_spread_scale_and_temperature(tmp_path, capsys):
 
 def test_age_bias_map_undoes_a_pull_towards_the_mean_age():
     from agegender.evaluation.calibrate import _cross_fitted_mae, age_bias_map
-    from agegender.models.networks import ModelConfig
+    from agegender.models.readout import ReadOut
 
     rng = np.random.default_rng(0)
     ages = rng.integers(1, 91, 3000).astype(float)
     predicted = np.round(0.7 * ages + 0.3 * 33 + rng.normal(0, 3, len(ages)))  # young too old, old too young
     knots, shifts = age_bias_map(predicted, ages)
     assert knots == sorted(knots) and shifts[0] < 0 < shifts[-1]
-    config = ModelConfig(age_head="distribution", age_min=1, age_max=100)
+    readout = ReadOut(age_head="distribution", age_min=1, age_max=100)
     before = np.abs(predicted - ages).mean()
-    cross_fitted = _cross_fitted_mae(predicted, ages, config, {"all": np.ones(len(ages), bool)})
+    cross_fitted = _cross_fitted_mae(predicted, ages, readout, {"all": np.ones(len(ages), bool)})
     assert cross_fitted["all"] < 0.7 * before  # on faces the map was not fitted on
 
 

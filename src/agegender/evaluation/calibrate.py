@@ -14,13 +14,13 @@ not flatter it, and the map is kept only when that cross-fitted MAE is lower. Th
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from agegender.data.cache import open_cache
 from agegender.data.manifest import AgeWindow
 from agegender.evaluation.metrics import expected_calibration_error
-from agegender.evaluation.predict import predict_faces
-from agegender.models.networks import AgeGenderNet, correct_age
+from agegender.models.engines import predict_faces
+from agegender.models.networks import AgeGenderNet
+from agegender.models.readout import ReadOut
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 161))
 ONE_SIGMA = 0.6827
@@ -44,12 +44,15 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
     ages, female = np.concatenate([p[1] for p in parts]).astype(float), np.concatenate([p[2] for p in parts]).astype(int)
     model.config.gender_temperature, model.config.age_std_scale = 1.0, 1.0
     model.config.age_bias_knots, model.config.age_bias_shifts = (), ()
+    readout = ReadOut.from_config(model.config)
     # One pass, uncalibrated: temperatures are tried on the views' logits, the spread scales linearly.
-    pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta, keep_view_logits=True)
+    pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta, readout=readout, return_views=True)
     report: dict = {"split": split, "n": int(len(ages)), "datasets": counts}
     if model.config.has_gender:
-        def p_female(t):  # as predict_faces averages: the mean of the views' softmaxes
-            return np.mean([_softmax(v / t)[:, 1] for v in pred["gender_logits"]], axis=0)
+        view_logits = [v["gender_logits"] for v in pred["views"]]
+
+        def p_female(t):  # as the read-out averages views: the mean of their softmaxes
+            return readout.p_female(view_logits, temperature=t).astype(np.float64)
 
         nll = [-np.mean(np.log(np.where(female == 1, p, 1 - p).clip(1e-7))) for p in map(p_female, TEMPERATURES)]
         best = float(TEMPERATURES[int(np.argmin(nll))])
@@ -60,11 +63,11 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
         model.config.gender_temperature = best
     if model.config.has_age:
         knots, shifts = age_bias_map(pred["age"], ages)
-        corrected = _corrected(pred["age"], knots, shifts, model.config)
+        corrected = readout.correct(pred["age"], knots, shifts)
         errors = np.abs(pred["age"] - ages)
         core = AgeWindow()
         in_core = (ages >= core.min_age) & (ages <= core.max_age)
-        cross_fitted = _cross_fitted_mae(pred["age"], ages, model.config, {"all": np.ones(len(ages), bool),
+        cross_fitted = _cross_fitted_mae(pred["age"], ages, readout, {"all": np.ones(len(ages), bool),
                                                                            core.label: in_core})
         report["age_bias"] = {"knots": knots, "shifts": shifts, "mae_before": float(errors.mean()),
                               "mae_after_in_sample": float(np.abs(corrected - ages).mean()),
@@ -86,12 +89,6 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
     return report
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(1, keepdims=True)
-
-
 def age_bias_map(predicted: np.ndarray, ages: np.ndarray, width: int = 10,
                  min_faces: int = 20) -> tuple[list[float], list[float]]:
     """Knots (median predicted age per ``width``-year bin of predictions with ``min_faces`` or more)
@@ -106,13 +103,7 @@ def age_bias_map(predicted: np.ndarray, ages: np.ndarray, width: int = 10,
     return knots, shifts
 
 
-def _corrected(predicted: np.ndarray, knots, shifts, config) -> np.ndarray:
-    age = correct_age(torch.from_numpy(np.asarray(predicted, dtype=np.float32)), knots, shifts,
-                      config.age_in_whole_years)
-    return age.numpy().clip(config.age_min, config.age_max)
-
-
-def _cross_fitted_mae(predicted: np.ndarray, ages: np.ndarray, config, windows: dict[str, np.ndarray],
+def _cross_fitted_mae(predicted: np.ndarray, ages: np.ndarray, readout: ReadOut, windows: dict[str, np.ndarray],
                       repeats: int = 10) -> dict[str, float]:
     """MAE of the bias map on faces it was not fitted on: halves of val, both ways, ``repeats`` times.
 
@@ -126,7 +117,7 @@ def _cross_fitted_mae(predicted: np.ndarray, ages: np.ndarray, config, windows: 
         halves = order[: len(ages) // 2], order[len(ages) // 2:]
         for fit, score in (halves, halves[::-1]):
             knots, shifts = age_bias_map(predicted[fit], ages[fit])
-            error = np.abs(_corrected(predicted[score], knots, shifts, config) - ages[score])
+            error = np.abs(readout.correct(predicted[score], knots, shifts) - ages[score])
             for name, mask in windows.items():
                 errors[name].append(error[mask[score]].mean())
     return {name: float(np.mean(e)) for name, e in errors.items()}

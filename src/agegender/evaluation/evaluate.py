@@ -13,7 +13,7 @@ from agegender.data.records import RACES
 from agegender.evaluation.metrics import (accuracy_gap, age_bucket_labels, age_metrics, by_group, cell_metrics,
                                           gender_metrics)
 from agegender.evaluation.plots import plot_age, plot_confusion
-from agegender.evaluation.predict import predict_faces
+from agegender.models.engines import predict_faces
 from agegender.models.weights import load_model, read_weight_bytes, trained_on
 
 

@@ -1,10 +1,11 @@
 """AgeGenderNet: one backbone with an age head, a gender head, or both.
 
 Input: float images (B, 3, H, W) with values in [0, 1], RGB; the network normalises
-them itself with the mean/std in its config. Output: a dict with
-``age`` (B,) in years, ``age_std`` (B,) in years when the age head predicts a
-distribution, ``gender_logits`` (B, 2) over (male, female), and the raw head
-outputs the losses need.
+them itself with the mean/std in its config. Output: the raw head outputs, a dict with
+``age_logits`` (B, K), one per year of the age range (distribution heads) or ``age_raw`` (B,)
+(regression heads: years = raw * age_scale + age_mean), and ``gender_logits`` (B, 2) over
+(male, female). Ages and probabilities are read from them by :mod:`agegender.models.readout`,
+in numpy, whichever engine ran the network.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 
+from agegender.models.readout import AGE_READOUTS
+
 TASKS = ("age", "gender", "both")
 AGE_HEADS = ("regression", "distribution")
-# The point estimate read from a predicted age distribution. The median minimises the expected
-# absolute error (what MAE scores); on val it beat the mean by 0.15 years (reports/ABLATIONS.md).
-AGE_READOUTS = ("median", "mean")
+# The point estimate read from a predicted age distribution (agegender.models.readout). The median
+# minimises the expected absolute error (what MAE scores); on val it beat the mean by 0.15 years
+# (reports/ABLATIONS.md).
 
 
 @dataclass
@@ -65,53 +68,12 @@ class ModelConfig:
         return asdict(self)
 
     @property
-    def age_in_whole_years(self) -> bool:
-        """The median of a distribution head is a whole year, and stays one after the bias map."""
-        return self.age_head == "distribution" and self.age_readout == "median"
-
-    @property
     def has_age(self) -> bool:
         return self.task in ("age", "both")
 
     @property
     def has_gender(self) -> bool:
         return self.task in ("gender", "both")
-
-
-def read_age_distribution(probs: torch.Tensor, bins: torch.Tensor, readout: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, K) probabilities over ``bins`` (years) -> (age, spread), each (B,).
-
-    ``median``: the smallest age whose cumulative probability reaches one half; ``mean``: the
-    expectation. The spread is the distribution's standard deviation either way.
-
-    >>> p = torch.tensor([[0.1, 0.3, 0.2, 0.4]])
-    >>> [round(float(v), 2) for v in read_age_distribution(p, torch.arange(20., 24.), "median")[0]]
-    [22.0]
-    """
-    mean = (probs * bins).sum(1)
-    spread = (probs * (bins - mean[:, None]) ** 2).sum(1).clamp_min(0).sqrt()
-    if readout == "mean":
-        return mean, spread
-    below_half = (probs.cumsum(1) < 0.5).sum(1).clamp_max(len(bins) - 1)
-    return bins[below_half], spread
-
-
-def correct_age(age: torch.Tensor, knots, shifts, whole_years: bool) -> torch.Tensor:
-    """Add the shift interpolated at each predicted age (constant beyond the end knots).
-
-    >>> correct_age(torch.tensor([10., 25., 40.]), (20., 30.), (-1., -3.), whole_years=False).tolist()
-    [9.0, 23.0, 37.0]
-    """
-    if knots:
-        xp = torch.tensor(knots, dtype=age.dtype, device=age.device)
-        fp = torch.tensor(shifts, dtype=age.dtype, device=age.device)
-        if len(xp) == 1:
-            age = age + fp[0]
-        else:
-            i = torch.searchsorted(xp, age.contiguous()).clamp(1, len(xp) - 1)
-            t = ((age - xp[i - 1]) / (xp[i] - xp[i - 1])).clamp(0, 1)
-            age = age + fp[i - 1] + t * (fp[i] - fp[i - 1])
-    return age.round() if whole_years else age
 
 
 def _head(in_dim: int, hidden: int, out_dim: int, dropout: float) -> nn.Sequential:
@@ -134,21 +96,12 @@ class AgeGenderNet(nn.Module):
         if config.has_age:
             out = self.num_age_bins if config.age_head == "distribution" else 1
             self.age_head = _head(dim, config.hidden, out, config.dropout)
-            self.register_buffer("age_bins", torch.arange(config.age_min, config.age_max + 1, dtype=torch.float32),
-                                 persistent=False)
         if config.has_gender:
             self.gender_head = _head(dim, config.hidden, 2, config.dropout)
 
     @property
     def num_age_bins(self) -> int:
         return self.config.age_max - self.config.age_min + 1
-
-    def read_age(self, probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, K) age probabilities -> (age, spread) in years, as the model reports them."""
-        cfg = self.config
-        age, spread = read_age_distribution(probs, self.age_bins.to(probs.device), cfg.age_readout)
-        age = correct_age(age, cfg.age_bias_knots, cfg.age_bias_shifts, whole_years=cfg.age_in_whole_years)
-        return age, spread * cfg.age_std_scale
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.ndim != 4 or images.shape[1] != 3:
@@ -159,14 +112,9 @@ class AgeGenderNet(nn.Module):
         if self.age_head is not None:
             raw = self.age_head(feats).float()
             if self.config.age_head == "distribution":
-                age, out["age_std"] = self.read_age(raw.softmax(dim=1))
                 out["age_logits"] = raw
             else:
-                raw = raw.squeeze(1)
-                age = correct_age(raw * self.config.age_scale + self.config.age_mean, self.config.age_bias_knots,
-                                  self.config.age_bias_shifts, whole_years=False)
-                out["age_raw"] = raw
-            out["age"] = age
+                out["age_raw"] = raw.squeeze(1)
         if self.gender_head is not None:
-            out["gender_logits"] = self.gender_head(feats).float() / self.config.gender_temperature
+            out["gender_logits"] = self.gender_head(feats).float()
         return out

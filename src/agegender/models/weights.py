@@ -17,6 +17,7 @@ from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
 from agegender.models.networks import AgeGenderNet, ModelConfig
+from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on  # noqa: F401  (re-exported)
 
 
 def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = None, fp16: bool = True,
@@ -47,34 +48,6 @@ def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = 
     return files
 
 
-def read_weight_bytes(path: str | Path) -> bytes:
-    """Bytes of a weight file, joining ``.partN`` files when the whole file is absent."""
-    path = Path(path)
-    if path.is_file():
-        return path.read_bytes()
-    parts = sorted(path.parent.glob(path.name + ".part*"), key=lambda p: int(p.name.rsplit("part", 1)[1]))
-    if not parts:
-        raise FileNotFoundError(f"weights not found: {path} (nor {path.name}.part0, ...)")
-    return b"".join(p.read_bytes() for p in parts)
-
-
-def read_metadata(path: str | Path) -> dict:
-    """The metadata of a weight file, JSON values decoded."""
-    import struct
-
-    blob = read_weight_bytes(path)
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8 : 8 + n])
-    meta = header.get("__metadata__", {})
-    out = {}
-    for k, v in meta.items():
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
-
-
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[AgeGenderNet, dict]:
     """Rebuild the network described by a weight file; return (model in eval mode, metadata)."""
     blob = read_weight_bytes(path)
@@ -86,13 +59,3 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Ag
     state = {k: v.float() if v.is_floating_point() else v for k, v in st_load_bytes(blob).items()}
     model.load_state_dict(state)
     return model.to(device).eval(), meta
-
-
-def trained_on(meta: dict) -> list[str]:
-    """The datasets a weight file learnt from, its fine-tuning ancestors included.
-
-    Weights from before datasets were recorded were all trained on UTKFace alone.
-    """
-    own = meta.get("datasets") or ["utkface"]
-    before = (meta.get("fine_tuned_from") or {}).get("datasets") or []
-    return sorted(set(own) | set(before), key=lambda d: (d != "utkface", d))

@@ -26,6 +26,8 @@ class ServerConfig:
     max_upload_bytes: int = 20_000_000
     max_pixels: int = 50_000_000
     flip_tta: bool = True
+    engine: str = "auto"  # see FaceAnalyzer
+    threads: int | None = None
 
 
 class RequestError(Exception):
@@ -70,7 +72,8 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         if analyzer is None:
             from agegender.inference import FaceAnalyzer
 
-            app.state.analyzer = FaceAnalyzer(models=config.models, weights=config.weights, flip_tta=config.flip_tta)
+            app.state.analyzer = FaceAnalyzer(models=config.models, weights=config.weights, flip_tta=config.flip_tta,
+                                              engine=config.engine, threads=config.threads)
         else:
             app.state.analyzer = analyzer
         yield
@@ -84,7 +87,8 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
 
     @app.get("/api/health")
     async def health(request: Request):
-        return {"status": "ok", "version": __version__, "models": request.app.state.analyzer.model_names}
+        a = request.app.state.analyzer
+        return {"status": "ok", "version": __version__, "models": a.model_names, "engines": a.engines}
 
     @app.post("/api/analyze", summary="Age and gender of every face in an uploaded image",
               description="Send the image as multipart form data (field 'file') or as the raw request body.")

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from agegender.data.manifest import AgeWindow, EmptyDatasetError
 from agegender.evaluation.metrics import age_metrics, gender_metrics
-from agegender.evaluation.predict import predict_faces
+from agegender.models.engines import predict_faces
 from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.weights import load_model, save_weights, trained_on
 from agegender.training.augment import augment, to_float_images

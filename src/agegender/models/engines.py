@@ -1,0 +1,275 @@
+"""Engines run a network on faces — ONNX Runtime or PyTorch behind one call — and ``predict_faces`` reads them.
+
+An engine takes float images (N, 3, S, S) in [0, 1] and returns the network's raw outputs as
+numpy arrays (``age_logits`` or ``age_raw``, ``gender_logits``); :func:`predict_faces` is the one
+path from uint8 faces to answers (batching, flip averaging, the read-out of
+:mod:`agegender.models.readout`) that the analyzer, evaluation, calibration and training's
+validation all use. This module imports neither torch nor onnxruntime until an engine needs it:
+predicting with ONNX Runtime works in an installation without PyTorch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from agegender.models.readout import ReadOut
+from agegender.models.weight_files import read_metadata
+
+ENGINES = ("auto", "onnx", "torch")
+RAW_OUTPUTS = ("age_logits", "age_raw", "gender_logits")
+
+
+class MissingExtraError(ImportError):
+    """A feature needs a package that this installation lacks; the message says which extra brings it."""
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import ``module`` or raise :class:`MissingExtraError` naming the extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingExtraError(f"{purpose} needs the '{module.split('.')[0]}' package, which is not installed: "
+                                f"pip install 'agegender[{extra}]'") from e
+
+
+class Engine:
+    """A network ready to run: ``config`` (dict), ``readout``, ``input_size``, and ``__call__``."""
+
+    name = "engine"
+
+    def __init__(self, config: dict):
+        self.config = dict(config)
+        self.readout = ReadOut.from_config(self.config)
+        self.input_size = int(self.config.get("input_size", 64))
+
+    def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class TorchEngine(Engine):
+    """A PyTorch :class:`~agegender.models.networks.AgeGenderNet` (any device, optional autocast)."""
+
+    name = "torch"
+
+    def __init__(self, model, device=None, autocast_dtype=None):
+        import torch
+
+        super().__init__(model.config.to_dict())
+        self.model = model.eval()
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.autocast_dtype = autocast_dtype
+
+    def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        import torch
+
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(self.device)
+            x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
+                                enabled=self.autocast_dtype is not None):
+                out = self.model(x)
+            return {k: out[k].float().cpu().numpy() for k in RAW_OUTPUTS if k in out}
+
+
+class OnnxEngine(Engine):
+    """An ONNX graph run by ONNX Runtime on the CPU.
+
+    ``graph``: an ``.onnx`` file written by ``agegender export --format onnx``: either linked to the
+    weight file beside it (the graph holds no tensors; ONNX Runtime reads the weight file's fp16
+    tensors, so one set of weights serves both engines) or standalone (tensors inside).
+    """
+
+    name = "onnx"
+
+    def __init__(self, graph: str | Path, threads: int | None = None):
+        ort = require("onnxruntime", "onnx", "the ONNX Runtime engine")
+        graph = Path(graph)
+        meta = read_graph_metadata(graph)
+        if "agegender_config" not in meta:
+            raise ValueError(f"{graph}: not an agegender ONNX graph (no 'agegender_config' in its metadata)")
+        import json
+
+        config = json.loads(meta["agegender_config"])
+        linked = meta.get("weights_file")
+        if linked:
+            weights = graph.parent / linked
+            if not weights.is_file():
+                raise FileNotFoundError(f"{graph} reads its tensors from {weights}, which is missing")
+            if file_sha256(weights) != meta.get("weights_sha256"):
+                raise StaleGraphError(f"{graph} was exported from another version of {weights.name}; export it "
+                                      f"again: agegender export --format onnx {weights}")
+            config = read_metadata(weights)["config"]  # the weight file is the source of truth
+        super().__init__(config)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.input_name = self.session.get_inputs()[0].name
+        self.graph = graph
+
+    def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        outs = self.session.run(self.output_names, {self.input_name: np.ascontiguousarray(images, dtype=np.float32)})
+        return dict(zip(self.output_names, outs))
+
+
+class StaleGraphError(ValueError):
+    """An ONNX graph linked to a weight file that has changed since the export."""
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_graph_metadata(graph: str | Path) -> dict[str, str]:
+    """The metadata_props of an ONNX file (ModelProto field 14), without loading the graph or its tensors.
+
+    Read from the protobuf wire format directly: the onnx package is not part of the inference
+    install, and an ONNX Runtime session would load the linked tensors before they are checked.
+    """
+    data = Path(graph).read_bytes()
+    meta: dict[str, str] = {}
+    try:
+        for field, value in _proto_fields(data):
+            if field == 14 and isinstance(value, bytes):
+                entry = dict(_proto_fields(value))
+                meta[entry.get(1, b"").decode()] = entry.get(2, b"").decode()
+    except (IndexError, ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{graph}: not a readable ONNX file ({e})") from e
+    return meta
+
+
+def _proto_fields(data: bytes):
+    """(field number, value) of a protobuf message's top level: ints for varints, bytes otherwise."""
+
+    def varint(i: int) -> tuple[int, int]:
+        shift = result = 0
+        while True:
+            b = data[i]
+            result |= (b & 0x7F) << shift
+            i += 1
+            if not b & 0x80:
+                return result, i
+            shift += 7
+
+    i = 0
+    while i < len(data):
+        key, i = varint(i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = varint(i)
+        elif wire == 1:
+            value, i = data[i : i + 8], i + 8
+        elif wire == 2:
+            n, i = varint(i)
+            value, i = data[i : i + n], i + n
+        elif wire == 5:
+            value, i = data[i : i + 4], i + 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        if i > len(data):
+            raise ValueError("truncated")
+        yield field, value
+
+
+def graph_path(weights: str | Path) -> Path:
+    """Where ``agegender export --format onnx`` puts the graph linked to a weight file."""
+    weights = Path(weights)
+    return weights.with_name(weights.name.removesuffix(".safetensors") + ".onnx")
+
+
+def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", threads: int | None = None) -> Engine:
+    """The engine for a weight file (``.safetensors``) or an ONNX graph (``.onnx``).
+
+    ``auto``: ONNX Runtime when onnxruntime is installed and an up-to-date graph is beside the
+    weights (the shipped weights have one), else PyTorch. ``onnx`` / ``torch`` insist, with an
+    error that says what is missing.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    weights = Path(weights)
+    if weights.suffix == ".onnx":
+        if engine == "torch":
+            raise ValueError(f"{weights} is an ONNX graph: the torch engine needs a .safetensors weight file")
+        return OnnxEngine(weights, threads=threads)
+    graph = graph_path(weights)
+    if engine == "onnx" or (engine == "auto" and device == "cpu" and graph.is_file() and _has("onnxruntime")):
+        if not graph.is_file():
+            raise FileNotFoundError(f"no ONNX graph for {weights} (looked for {graph}); write one with: "
+                                    f"agegender export --format onnx {weights}")
+        try:
+            return OnnxEngine(graph, threads=threads)
+        except StaleGraphError:
+            if engine == "onnx" or not _has("torch"):
+                raise
+    if not _has("torch"):
+        raise MissingExtraError(f"{weights} has no ONNX graph beside it, and running it with PyTorch needs the "
+                                f"'torch' package: pip install 'agegender[train]', or export a graph where "
+                                f"PyTorch is installed (agegender export --format onnx {weights})")
+    from agegender.models.weights import load_model
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    model, _ = load_model(weights, device)
+    return TorchEngine(model, device)
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def to_float_batch(faces: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W, 3) uint8 RGB -> (N, 3, size, size) float32 in [0, 1], resized with OpenCV when needed."""
+    if faces.shape[1] != size or faces.shape[2] != size:
+        faces = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA if f.shape[0] > size
+                                     else cv2.INTER_LINEAR) for f in faces])
+    return np.ascontiguousarray(faces.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
+
+
+def predict_faces(engine, faces: np.ndarray, batch_size: int = 128, flip_tta: bool = False,
+                  readout: ReadOut | None = None, return_views: bool = False, **torch_options) -> dict:
+    """Predict for (N, S, S, 3) uint8 RGB aligned faces with an engine (or an ``AgeGenderNet``).
+
+    Returns ``age`` (N,) in years within the model's range, ``age_std`` (N,) for distribution
+    heads, ``p_female`` (N,); keys for heads the model lacks are absent. ``flip_tta`` also runs
+    each face's mirror image (in the same batch) and averages the two as distributions.
+    ``readout`` replaces the engine's own (calibration tries several). With ``return_views``,
+    ``views`` holds the raw outputs per view (a list of dicts of (N, ...) arrays).
+    ``torch_options`` (``device``, ``autocast_dtype``) apply when a PyTorch model is given.
+    """
+    if not isinstance(engine, Engine):
+        engine = TorchEngine(engine, **torch_options)
+    if not len(faces):
+        raise ValueError("no faces to predict")
+    readout = readout or engine.readout
+    n_views = 2 if flip_tta else 1
+    views: list[dict[str, list]] = [{} for _ in range(n_views)]
+    for i in range(0, len(faces), batch_size):
+        x = to_float_batch(faces[i : i + batch_size], engine.input_size)
+        m = len(x)
+        if flip_tta:
+            x = np.concatenate([x, x[:, :, :, ::-1]])
+        out = engine(x)
+        for v in range(n_views):
+            for k, arr in out.items():
+                views[v].setdefault(k, []).append(arr[v * m : (v + 1) * m])
+    joined = [{k: np.concatenate(parts) for k, parts in view.items()} for view in views]
+    result = readout.read(joined)
+    if return_views:
+        result["views"] = joined
+    return result

@@ -1,0 +1,124 @@
+"""ONNX export of a weight file: the network's graph, its tensors read from the weight file itself.
+
+``linked`` (the default) writes ``NAME.onnx`` beside ``NAME.safetensors``: a graph of about
+100 KB whose tensors are references (offset, length) into the weight file's fp16 data, cast to
+fp32 when ONNX Runtime loads the graph. One set of weights serves PyTorch and ONNX Runtime, and
+the graph records the weight file's SHA-256 so that a changed weight file is never read through
+a stale graph. ``standalone`` writes a self-contained graph (fp16 tensors inside) for use
+elsewhere. Either way the graph outputs the raw head outputs; the read-out is applied in numpy
+(:mod:`agegender.models.readout`) from the config stored in the graph's metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from agegender.models.engines import file_sha256, graph_path, require
+from agegender.models.weight_files import read_metadata
+
+OPSET = 17
+_DTYPES = {"F16": np.float16, "F32": np.float32}
+
+
+def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: bool = False) -> Path:
+    """Export the network of ``weights`` (a whole ``.safetensors`` file); return the graph's path."""
+    torch = require("torch", "train", "ONNX export")
+    onnx = require("onnx", "train", "ONNX export")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from agegender.models.weights import load_model
+
+    weights = Path(weights)
+    if not weights.is_file():
+        raise FileNotFoundError(f"weight file not found: {weights} (a file split in .partN pieces must be "
+                                f"joined first: cat {weights.name}.part* > {weights.name})")
+    out = Path(out) if out is not None else graph_path(weights)
+    if not standalone and out.resolve().parent != weights.resolve().parent:
+        raise ValueError(f"a linked graph must sit beside its weight file ({weights.parent}); "
+                         f"use --standalone to write a self-contained graph elsewhere")
+    model, meta = load_model(weights)
+    config = model.config
+    outputs = ([("age_logits" if config.age_head == "distribution" else "age_raw")] if config.has_age else []) + \
+              (["gender_logits"] if config.has_gender else [])
+
+    class RawOutputs(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, images):
+            out = self.net(images)
+            return tuple(out[k] for k in outputs)
+
+    buf = io.BytesIO()
+    size = config.input_size
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        # Constant folding off: it would fuse batch norms into convolutions and make tensors that
+        # are not in the weight file. ONNX Runtime fuses them itself when it loads the graph.
+        torch.onnx.export(RawOutputs(model).eval(), (torch.rand(2, 3, size, size),), buf, dynamo=False,
+                          do_constant_folding=False, opset_version=OPSET, input_names=["images"],
+                          output_names=outputs, dynamic_axes={"images": {0: "batch"}, **{k: {0: "batch"} for k in outputs}})
+    graph = onnx.load_from_string(buf.getvalue())
+    header, data_start = _safetensors_header(weights)
+    tensors, casts = [], []
+    for init in graph.graph.initializer:
+        key = init.name.removeprefix("net.")
+        spec = header.get(key)
+        value = numpy_helper.to_array(init)
+        if spec is None or spec["dtype"] not in _DTYPES or tuple(spec["shape"]) != value.shape:
+            tensors.append(init)  # an exporter constant, not a weight: kept inside the graph
+            continue
+        begin, end = spec["data_offsets"]
+        stored = np.fromfile(weights, dtype=_DTYPES[spec["dtype"]], count=(end - begin) // np.dtype(_DTYPES[spec["dtype"]]).itemsize,
+                             offset=data_start + begin).reshape(spec["shape"])
+        if not np.array_equal(stored.astype(np.float32), value.astype(np.float32)):
+            raise RuntimeError(f"ONNX export: tensor {key} differs from the weight file's")
+        if standalone:
+            t = numpy_helper.from_array(stored, init.name + "::stored")
+        else:
+            t = TensorProto(name=init.name + "::stored", data_type=helper.np_dtype_to_tensor_dtype(stored.dtype),
+                            dims=list(stored.shape), data_location=TensorProto.EXTERNAL)
+            for k, v in (("location", weights.name), ("offset", str(data_start + begin)), ("length", str(end - begin))):
+                entry = t.external_data.add()
+                entry.key, entry.value = k, v
+        tensors.append(t)
+        casts.append(helper.make_node("Cast", [t.name], [init.name], to=TensorProto.FLOAT))
+    nodes = casts + list(graph.graph.node)
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(tensors)
+    del graph.graph.node[:]
+    graph.graph.node.extend(nodes)
+    props = {"agegender_config": json.dumps(config.to_dict()), "agegender_outputs": json.dumps(outputs),
+             "recipe": json.dumps(meta.get("recipe", ""))}
+    if not standalone:
+        props.update(weights_file=weights.name, weights_sha256=file_sha256(weights))
+    for k, v in props.items():
+        p = graph.metadata_props.add()
+        p.key, p.value = k, v
+    graph.producer_name = "agegender"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(graph.SerializeToString())
+    try:
+        onnx.checker.check_model(str(tmp))  # by path: linked tensors are looked up beside the graph
+    except Exception:
+        tmp.unlink()
+        raise
+    tmp.replace(out)
+    return out
+
+
+def _safetensors_header(path: Path) -> tuple[dict, int]:
+    """The tensor table of a safetensors file and the offset where its data begins."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+    header.pop("__metadata__", None)
+    return header, 8 + n

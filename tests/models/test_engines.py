@@ -1,0 +1,117 @@
+"""ONNX Runtime and PyTorch engines: same answers, graphs that match their weights, no torch on the ONNX path."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agegender.cli import main
+from agegender.data.cache import prepare_face
+from agegender.data.images import read_image
+from agegender.faces.align import align_face, default_template
+from agegender.faces.detect import FaceDetector
+from agegender.inference import SHIPPED_MODELS, shipped_weights_path
+from agegender.models.engines import (MissingExtraError, OnnxEngine, StaleGraphError, TorchEngine, file_sha256,
+                                      graph_path, open_engine, predict_faces, read_graph_metadata)
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "agegender" / "assets" / "astronaut.jpg"
+
+
+def real_faces(utkface_root: Path | None, size: int = 64) -> np.ndarray:
+    """The example photo's face, aligned as the analyzer aligns it, in 8 framings; plus UTKFace chips if present."""
+    image = read_image(EXAMPLE)
+    det = FaceDetector().detect(image)[0]
+    tpl = default_template()
+    faces = []
+    for dx, dy, scale in [(0, 0, 1.0), (3, 0, 1.0), (0, -3, 1.0), (0, 0, 1.1), (0, 0, 0.9), (-3, 2, 1.05),
+                          (2, 2, 0.95), (0, 4, 1.0)]:
+        lm = det.landmarks.copy()
+        centre = lm.mean(0)
+        lm = (lm - centre) * scale + centre + [dx, dy]
+        faces.append(prepare_face(align_face(image, lm, tpl, tpl.crop_size), size))
+    if utkface_root is not None:
+        for path in sorted(utkface_root.iterdir())[:40]:
+            faces.append(prepare_face(read_image(path), size))
+    return np.stack(faces)
+
+
+@pytest.mark.parametrize("name", SHIPPED_MODELS)
+def test_shipped_weights_carry_an_up_to_date_onnx_graph(name):
+    weights = shipped_weights_path(name)
+    meta = read_graph_metadata(graph_path(weights))
+    assert meta["weights_file"] == weights.name
+    assert meta["weights_sha256"] == file_sha256(weights), "re-export: agegender export --format onnx " + str(weights)
+    assert graph_path(weights).stat().st_size < 500_000  # the tensors stay in the weight file
+
+
+@pytest.mark.parametrize("name", SHIPPED_MODELS)
+def test_onnx_and_torch_engines_give_the_same_ages_and_genders_on_real_faces(name):
+    from tests.conftest import UTKFACE
+
+    faces = real_faces(UTKFACE if UTKFACE.is_dir() else None)
+    onnx_engine = open_engine(shipped_weights_path(name), engine="onnx")
+    torch_engine = open_engine(shipped_weights_path(name), engine="torch")
+    assert isinstance(onnx_engine, OnnxEngine) and isinstance(torch_engine, TorchEngine)
+    a = predict_faces(onnx_engine, faces, flip_tta=True)
+    b = predict_faces(torch_engine, faces, flip_tta=True)
+    assert np.abs(a["age"] - b["age"]).max() <= 0.05
+    assert np.abs(a["p_female"] - b["p_female"]).max() <= 0.002
+    assert np.abs(a["age_std"] - b["age_std"]).max() <= 0.05
+    assert a["age"].std() > 0  # real, different faces get different answers
+
+
+def test_a_changed_weight_file_is_never_read_through_its_old_graph(random_weights, tmp_path):
+    import torch
+
+    from agegender.models.weights import load_model, save_weights
+
+    weights = tmp_path / "vgg16.safetensors"
+    shutil.copy(random_weights["vgg16"], weights)
+    assert main(["export", "--format", "onnx", str(weights)]) == 0
+    assert isinstance(open_engine(weights), OnnxEngine)  # auto picks the graph beside the weights
+    model, meta = load_model(weights)
+    with torch.no_grad():
+        model.gender_head[3].bias += 1.0
+    save_weights(model, weights, {"recipe": "changed"})
+    with pytest.raises(StaleGraphError, match="export it again"):
+        open_engine(weights, engine="onnx")
+    assert isinstance(open_engine(weights), TorchEngine)  # auto: correct answers, if slower
+
+
+def test_standalone_graph_runs_without_its_weight_file(random_weights, tmp_path, capsys):
+    graph = tmp_path / "elsewhere" / "model.onnx"
+    assert main(["export", "--format", "onnx", str(random_weights["resnet50"]), "-o", str(graph), "--standalone"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    faces = np.random.default_rng(0).integers(0, 255, (5, 32, 32, 3), dtype=np.uint8)
+    a = predict_faces(open_engine(graph), faces)
+    b = predict_faces(open_engine(random_weights["resnet50"], engine="torch"), faces)
+    assert np.abs(a["age"] - b["age"]).max() <= 0.05 and np.abs(a["p_female"] - b["p_female"]).max() <= 0.002
+
+
+def test_engine_onnx_without_a_graph_says_how_to_make_one(random_weights, tmp_path):
+    weights = tmp_path / "w.safetensors"
+    shutil.copy(random_weights["vgg16"], weights)
+    with pytest.raises(FileNotFoundError, match="agegender export --format onnx"):
+        open_engine(weights, engine="onnx")
+
+
+def test_without_torch_a_graphless_weight_file_names_the_extra_to_install(random_weights, tmp_path, monkeypatch):
+    import agegender.models.engines as engines
+
+    weights = tmp_path / "w.safetensors"
+    shutil.copy(random_weights["vgg16"], weights)
+    monkeypatch.setattr(engines, "_has", lambda module: module != "torch")
+    with pytest.raises(MissingExtraError, match=r"agegender\[train\]"):
+        open_engine(weights)
+
+
+def test_predicting_with_the_shipped_models_never_imports_torch():
+    code = ("import sys\nfrom agegender import FaceAnalyzer\n"
+            f"r = FaceAnalyzer().analyze({str(EXAMPLE)!r})\n"
+            "assert len(r.faces) == 1, r.faces\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
