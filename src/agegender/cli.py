@@ -182,6 +182,8 @@ def _add_evaluate(sub):
     p.add_argument("--age-readout", choices=["median", "mean"], default=None,
                    help="distribution heads: read the age as this instead of what the weights store (ablations)")
     p.add_argument("--no-age-bias", action="store_true", help="leave out the val-fitted age bias map (ablations)")
+    p.add_argument("--engine", choices=["auto", "onnx", "torch"], default="auto",
+                   help="what runs the network (default auto: ONNX Runtime where a graph is beside the weights)")
 
 
 def _cmd_evaluate(args) -> int:
@@ -193,7 +195,7 @@ def _cmd_evaluate(args) -> int:
     result = evaluate_weights(weights, args.cache, args.name, split=args.split,
                               windows=[w.strip() for w in args.windows.split(",") if w.strip()],
                               out_dir=args.out, flip_tta=not args.no_flip_tta, recipe=args.recipe,
-                              age_readout=args.age_readout, age_bias=not args.no_age_bias)
+                              age_readout=args.age_readout, age_bias=not args.no_age_bias, engine=args.engine)
     for row in result["rows"]:
         print(json.dumps(row))
     return 0
@@ -366,6 +368,12 @@ COMMANDS = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate,
             "calibrate": _cmd_calibrate, "card": _cmd_card}
 
 
+# Optional packages and the extra that brings each (pyproject.toml); predicting needs none of them.
+EXTRA_OF_MODULE = {"torch": "train", "torchvision": "train", "safetensors": "train", "scipy": "train",
+                   "matplotlib": "train", "onnx": "train", "fastapi": "server", "uvicorn": "server",
+                   "multipart": "server", "python_multipart": "server"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -378,6 +386,13 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except MissingExtraError as exc:
         print(f"agegender {args.command}: {exc}", file=sys.stderr)
+        return 3
+    except ModuleNotFoundError as exc:
+        root = (exc.name or "").split(".")[0]
+        if root not in EXTRA_OF_MODULE:
+            raise  # not a missing optional dependency: a bug, with its traceback
+        print(f"agegender {args.command}: needs the '{root}' package, which is not installed: "
+              f"pip install 'agegender[{EXTRA_OF_MODULE[root]}]'", file=sys.stderr)
         return 3
     except (CliError, FileNotFoundError, ValueError) as exc:
         print(f"agegender {args.command}: error: {exc}", file=sys.stderr)

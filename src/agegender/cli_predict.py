@@ -169,12 +169,9 @@ def add_engine_options(p) -> None:
 
 
 def run_serve(args) -> int:
-    try:
-        import uvicorn
+    import uvicorn  # a missing 'server' extra is reported by the CLI with the command to install it
 
-        from agegender.server.app import ServerConfig, create_app
-    except ImportError as exc:
-        raise ValueError(f"the server needs the 'server' extra: pip install 'agegender[server]' ({exc})") from exc
+    from agegender.server.app import ServerConfig, create_app
     names, extra = models_to_load(args.model, args.weights)
     config = ServerConfig(models=names, weights=extra or None, max_upload_bytes=int(args.max_upload_mb * 1e6),
                           engine=args.engine, threads=args.threads or None)

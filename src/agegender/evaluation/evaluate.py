@@ -13,8 +13,8 @@ from agegender.data.records import RACES
 from agegender.evaluation.metrics import (accuracy_gap, age_bucket_labels, age_metrics, by_group, cell_metrics,
                                           gender_metrics)
 from agegender.evaluation.plots import plot_age, plot_confusion
-from agegender.models.engines import predict_faces
-from agegender.models.weights import load_model, read_weight_bytes, trained_on
+from agegender.models.engines import open_engine, predict_faces
+from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on
 
 
 def weights_sha256(path) -> str:
@@ -43,17 +43,24 @@ def constant_baselines(cache, window: AgeWindow, split: str) -> dict:
 
 def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows=("18-50", "all"),
                      out_dir="reports/evals", flip_tta: bool = True, recipe: str | None = None,
-                     batch_size: int = 256, age_readout: str | None = None, age_bias: bool = True) -> dict:
+                     batch_size: int = 256, age_readout: str | None = None, age_bias: bool = True,
+                     engine: str = "auto") -> dict:
     """Evaluate; write ``OUT/<name>.json`` and plots under ``OUT/<name>/``; return the JSON dict.
 
-    ``age_readout`` and ``age_bias=False`` override how the stored weights read the age (for ablations).
+    ``weights``: a weight file, or an ONNX graph (e.g. a quantised one). ``engine``: as
+    :func:`agegender.models.engines.open_engine`. ``age_readout`` and ``age_bias=False`` override
+    how the stored weights read the age (for ablations).
     """
-    model, meta = load_model(weights)
-    cfg = model.config
+    import dataclasses
+
+    runner = open_engine(weights, engine=engine)
+    meta = read_metadata(weights) if Path(weights).suffix != ".onnx" else {"config": runner.config}
+    readout = runner.readout
     if age_readout:
-        cfg.age_readout = age_readout
+        readout = dataclasses.replace(readout, age_readout=age_readout)
     if not age_bias:
-        cfg.age_bias_knots, cfg.age_bias_shifts = (), ()
+        readout = dataclasses.replace(readout, age_bias_knots=(), age_bias_shifts=())
+    config = {**runner.config, **dataclasses.asdict(readout)}  # as scored, overrides included
     cache = open_cache(cache_dir)
     out_dir = Path(out_dir)
     plot_dir = out_dir / name
@@ -61,7 +68,8 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
     all_idx = cache.indices(split, None)
     if len(all_idx) == 0:
         raise EmptyDatasetError(f"no faces in split {split!r} of {cache_dir}")
-    pred = predict_faces(model, np.ascontiguousarray(cache.images[all_idx]), batch_size=batch_size, flip_tta=flip_tta)
+    pred = predict_faces(runner, np.ascontiguousarray(cache.images[all_idx]), batch_size=batch_size, flip_tta=flip_tta,
+                         readout=readout)
     position = {int(i): k for k, i in enumerate(all_idx)}
     rows, details = [], {}
     recipe = recipe or meta.get("recipe", "custom")
@@ -74,7 +82,7 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
         ages, genders = cache.ages[idx].astype(float), cache.genders[idx]
         races = [RACES[r] if r >= 0 else "unknown" for r in cache.races[idx]]
         d: dict = {"n": int(len(idx)), "baseline": constant_baselines(cache, window, split)}
-        row = {"name": name, "arch": cfg.arch, "task": cfg.task, "train_recipe": recipe, "dataset": cache.dataset,
+        row = {"name": name, "arch": config["arch"], "task": config["task"], "train_recipe": recipe, "dataset": cache.dataset,
                "split": split,
                "age_window": window.label, "n": int(len(idx)), "age_mae": None, "age_cs5": None, "gender_acc": None}
         tag = window.label.replace("-", "_")
@@ -103,7 +111,7 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
             d["gender_gap"] = {"by_race": accuracy_gap(d["gender_by_race"]), "by_cell": accuracy_gap(d["cells"])}
         rows.append(row)
         details[window.label] = d
-    result = {"name": name, "weights": str(weights), "model": cfg.to_dict(), "recipe": recipe,
+    result = {"name": name, "weights": str(weights), "model": config, "engine": runner.name, "recipe": recipe,
               "weights_sha256": weights_sha256(weights), "dataset": cache.dataset, "trained_on": trained_on(meta),
               "flip_tta": flip_tta, "split": split, "rows": rows, "details": details,
               "val_at_training": meta.get("val"), "fine_tuned_from": meta.get("fine_tuned_from")}

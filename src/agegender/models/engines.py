@@ -214,8 +214,11 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
             if engine == "onnx" or not _has("torch"):
                 raise
     if not _has("torch"):
-        raise MissingExtraError(f"{weights} has no ONNX graph beside it, and running it with PyTorch needs the "
-                                f"'torch' package: pip install 'agegender[train]', or export a graph where "
+        if engine == "torch":
+            raise MissingExtraError("the torch engine needs the 'torch' package, which is not installed: "
+                                    "pip install 'agegender[train]' (or use the ONNX Runtime engine: --engine onnx)")
+        raise MissingExtraError(f"{weights} has no up-to-date ONNX graph beside it, and running it with PyTorch "
+                                f"needs the 'torch' package: pip install 'agegender[train]', or export a graph where "
                                 f"PyTorch is installed (agegender export --format onnx {weights})")
     from agegender.models.weights import load_model
 
