@@ -3,6 +3,7 @@
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -68,3 +69,52 @@ def test_weights_option_is_name_equals_file_for_predict_and_serve(capsys):
         args = [command, "x.jpg"] if command == "predict" else [command]
         assert main([*args, "--weights", "runs/best.safetensors"]) != 0
         assert "NAME=FILE" in capsys.readouterr().err
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "agegender" / "assets" / "astronaut.jpg"
+
+
+def _folder_of_copies(tmp_path, n: int):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(n):
+        shutil.copy(EXAMPLE, folder / f"p{i:02d}.jpg")
+    return folder
+
+
+def test_output_path_is_checked_before_any_work(random_weights, tmp_path, capsys, monkeypatch):
+    import agegender.inference as inference
+
+    monkeypatch.setattr(inference.FaceAnalyzer, "__init__", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    out = tmp_path / "missing-dir" / "out.csv"
+    assert main(["predict", str(EXAMPLE), *_weights_args(random_weights), "-o", str(out)]) == 2
+    assert "missing-dir" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_keeps_the_rows_of_finished_images(random_weights, tmp_path, capsys, monkeypatch):
+    import agegender.inference as inference
+
+    folder = _folder_of_copies(tmp_path, 6)
+    real_locate = inference.FaceAnalyzer._locate
+
+    def locate(self, source, crops, keep_image):
+        if str(source).endswith("p04.jpg"):
+            raise KeyboardInterrupt
+        return real_locate(self, source, crops, keep_image)
+
+    monkeypatch.setattr(inference.FaceAnalyzer, "_locate", locate)
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(folder), *_weights_args(random_weights), "--format", "csv", "-o", str(out),
+                 "--workers", "1"]) == 130
+    rows = list(csv.DictReader(out.open()))
+    assert {r["path"].rsplit("/", 1)[1] for r in rows} == {"p00.jpg", "p01.jpg", "p02.jpg", "p03.jpg"}
+
+
+def test_json_output_of_a_folder_is_one_array_in_input_order(random_weights, tmp_path, capsys):
+    folder = _folder_of_copies(tmp_path, 5)
+    (folder / "p02.jpg").write_bytes(b"not an image")
+    assert main(["predict", str(folder), *_weights_args(random_weights), "--format", "json", "--workers", "3"]) == 0
+    captured = capsys.readouterr()
+    results = json.loads(captured.out)
+    assert [r["source"].rsplit("/", 1)[1] for r in results] == ["p00.jpg", "p01.jpg", "p03.jpg", "p04.jpg"]
+    assert all(len(r["faces"]) == 1 for r in results) and "p02.jpg" in captured.err

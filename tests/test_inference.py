@@ -1,12 +1,13 @@
 """The Python API: FaceAnalyzer on photos, arrays, bytes and crops (untrained weights: plumbing only)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.data.images import ImageError
+from agegender.data.images import ImageError, read_image
 from agegender.inference import Face, FaceAnalyzer, Result
 
 
@@ -69,3 +70,18 @@ def test_annotated_plot(analyzer, face_photo):
 def test_unknown_model_name_is_explained():
     with pytest.raises(ValueError, match="shipped models"):
         FaceAnalyzer(models=("vgg19",))
+
+
+def test_analyze_many_equals_one_by_one_in_input_order_with_errors_in_place(analyzer, tmp_path):
+    example = Path(__file__).resolve().parents[1] / "src" / "agegender" / "assets" / "astronaut.jpg"
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 truncated")
+    mirrored = np.ascontiguousarray(read_image(example)[:, ::-1])
+    sources = [example, bad, mirrored, example, np.zeros((50, 60, 3), np.uint8)]
+    out = list(analyzer.analyze_many(sources, workers=3, batch_faces=2))
+    assert [s is src for (s, _), src in zip(out, sources)] == [True] * 5
+    assert isinstance(out[1][1], ImageError) and out[4][1].faces == []
+    for (source, result), i in zip(out, range(5)):
+        if i in (0, 2, 3):
+            assert result.to_dict()["faces"] == analyzer.analyze(source).to_dict()["faces"]
+            assert set(result.speed) >= {"load", "detect", *analyzer.model_names}

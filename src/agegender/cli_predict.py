@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -27,6 +26,8 @@ def add_predict(sub):
     add_engine_options(p)
     p.add_argument("--min-face", type=float, default=16, help="smallest face side to keep, pixels (default 16)")
     p.add_argument("--det-threshold", type=float, default=0.6, help="detector score threshold (default 0.6)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="threads that decode and detect while the networks run (default 2)")
     p.set_defaults(handler=run_predict)
 
 
@@ -103,8 +104,6 @@ def run_predict(args) -> int:
     from agegender.inference import FaceAnalyzer
 
     names, extra = models_to_load(args.model, args.weights)
-    analyzer = FaceAnalyzer(models=names, weights=extra or None, flip_tta=not args.no_flip_tta,
-                            engine=args.engine, threads=args.threads or None, detector=FaceDetector(score_threshold=args.det_threshold, min_face=args.min_face))
     files = expand_paths(args.paths)
     if not files:
         print("agegender predict: no files found in " + ", ".join(args.paths), file=sys.stderr)
@@ -112,36 +111,65 @@ def run_predict(args) -> int:
     annotate = Path(args.annotate) if args.annotate else None
     if annotate:
         annotate.mkdir(parents=True, exist_ok=True)
-    rows, results, bad = [], [], 0
-    for path in tqdm(files, desc="images", unit="img", disable=len(files) < 10, file=sys.stderr):
-        try:
-            result = analyzer.analyze(path, crops=args.crops, keep_image=annotate is not None)
-        except ImageError as exc:
-            print(f"skipped: {exc}", file=sys.stderr)
-            bad += 1
-            continue
-        rows += result_rows(str(path), result, analyzer.model_names)
-        results.append(result.to_dict())
-        if annotate:
-            _save_annotated(result, annotate, path)
-    if args.format == "json":
-        text = json.dumps(results, indent=1) + "\n"
-    elif args.format == "csv":
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-        text = buf.getvalue()
-    else:
-        text = _table(rows)
-    if args.output:
-        Path(args.output).write_text(text)
-    else:
-        sys.stdout.write(text)
-    faces = sum(len(r["faces"]) for r in results)
-    print(f"{len(results)} image(s) read, {faces} face(s) found, {bad} file(s) skipped"
+    # Opened before any work, so that a bad path fails at once; rows are written as images finish,
+    # so an interrupted run keeps what it has done.
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    analyzer = FaceAnalyzer(models=names, weights=extra or None, flip_tta=not args.no_flip_tta,
+                            engine=args.engine, threads=args.threads or None,
+                            detector=FaceDetector(score_threshold=args.det_threshold, min_face=args.min_face))
+    writer = _RowWriter(out, args.format)
+    n_read = n_faces = bad = 0
+    try:
+        stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
+                                       workers=args.workers)
+        for path, result in tqdm(stream, total=len(files), desc="images", unit="img", disable=len(files) < 10,
+                                 file=sys.stderr):
+            if isinstance(result, ImageError):
+                print(f"skipped: {result}", file=sys.stderr)
+                bad += 1
+                continue
+            n_read += 1
+            n_faces += len(result.faces)
+            writer.add(result_rows(str(path), result, analyzer.model_names), result.to_dict())
+            if annotate:
+                _save_annotated(result, annotate, path)
+    finally:
+        writer.close()
+        if out is not sys.stdout:
+            out.close()
+    print(f"{n_read} image(s) read, {n_faces} face(s) found, {bad} file(s) skipped"
           + (f"; annotated images in {annotate}" if annotate else ""), file=sys.stderr)
-    return 0 if results else 1
+    return 0 if n_read else 1
+
+
+class _RowWriter:
+    """Writes results as they come: CSV rows, or a JSON array element by element; the table at the end
+    (its columns are as wide as their widest value)."""
+
+    def __init__(self, out, fmt: str):
+        self.out, self.fmt, self.rows, self.count = out, fmt, [], 0
+        if fmt == "csv":
+            self.csv = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+            self.csv.writeheader()
+        elif fmt == "json":
+            out.write("[")
+
+    def add(self, rows: list[dict], result: dict) -> None:
+        if self.fmt == "csv":
+            self.csv.writerows(rows)
+        elif self.fmt == "json":
+            self.out.write(("," if self.count else "") + "\n" + json.dumps(result))
+        else:
+            self.rows += rows
+        self.count += 1
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.out.write("\n]\n")
+        elif self.fmt == "table":
+            self.out.write(_table(self.rows))
+        self.out.flush()
 
 
 def _save_annotated(result, outdir: Path, path: Path) -> None:

@@ -67,6 +67,7 @@ class Result:
     faces: list[Face]
     speed: dict[str, float] = field(default_factory=dict)
     image: np.ndarray | None = field(default=None, repr=False)
+    _aligned: list = field(default_factory=list, repr=False, compare=False)  # crops waiting for the networks
 
     @property
     def message(self) -> str:
@@ -170,10 +171,71 @@ class FaceAnalyzer:
         ``crops=True`` treats the image as one already-aligned face crop (no detection).
         Raises :class:`agegender.data.images.ImageError` for unreadable input.
         """
+        names = self._model_names(models)
+        located = self._locate(source, crops, keep_image)
+        self._predict([located], names)
+        return located
+
+    def analyze_many(self, sources, crops: bool = False, keep_image: bool = False, models=None,
+                     workers: int = 2, batch_faces: int = 64):
+        """Analyse many images; yield ``(source, Result)`` — or ``(source, ImageError)`` for an
+        unreadable one — in input order.
+
+        Decoding, detection and alignment run in ``workers`` threads (OpenCV and ONNX Runtime
+        release the GIL) while the faces of consecutive images are gathered into batches of about
+        ``batch_faces`` for the networks. At most ``4 x workers`` images are read ahead, so memory
+        stays bounded however many sources there are.
+        """
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = self._model_names(models)
+
+        def locate(source):
+            try:
+                return self._locate(source, crops, keep_image)
+            except ImageError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="agegender-read") as pool:
+            todo = iter(sources)
+            window: deque = deque()
+
+            def read_ahead():
+                while len(window) < 4 * max(1, workers):
+                    source = next(todo, _END)
+                    if source is _END:
+                        return
+                    window.append((source, pool.submit(locate, source)))
+
+            read_ahead()
+            pending, n_faces = [], 0
+            while window:
+                source, future = window.popleft()
+                try:
+                    read_ahead()
+                    outcome = future.result()
+                except BaseException:  # interrupted or failed: hand out the images already done, then stop
+                    self._predict([o for _, o in pending if isinstance(o, Result)], names)
+                    yield from pending
+                    raise
+                pending.append((source, outcome))
+                if isinstance(outcome, Result):
+                    n_faces += len(outcome.faces)
+                if n_faces >= batch_faces or not window:
+                    self._predict([o for _, o in pending if isinstance(o, Result)], names)
+                    yield from pending
+                    pending, n_faces = [], 0
+
+    def _model_names(self, models) -> list[str]:
         names = list(models) if models is not None else self.model_names
         unknown = [m for m in names if m not in self.models]
         if unknown:
             raise ValueError(f"model(s) {unknown} not loaded; loaded: {self.model_names}")
+        return names
+
+    def _locate(self, source, crops: bool, keep_image: bool) -> Result:
+        """Decode, detect and align: a Result whose faces have no predictions yet (aligned crops kept aside)."""
         t0 = time.perf_counter()
         image, name = load_image(source)
         h, w = image.shape[:2]
@@ -191,10 +253,14 @@ class FaceAnalyzer:
                           landmarks=np.round(d.landmarks, 1).tolist()) for d in detections]
             aligned = [align_face(image, d.landmarks, self.template, self.template.crop_size) for d in detections]
             speed["align"] = (time.perf_counter() - t) * 1000
-        self._predict(faces, aligned, speed, names)
-        return Result(source=name, width=w, height=h, faces=faces, speed=speed, image=image if keep_image else None)
+        result = Result(source=name, width=w, height=h, faces=faces, speed=speed, image=image if keep_image else None)
+        result._aligned = aligned
+        return result
 
-    def _predict(self, faces: list[Face], aligned: list[np.ndarray], speed: dict, names) -> None:
+    def _predict(self, results: list[Result], names) -> None:
+        """Run each model once over the faces of all ``results``; each image is charged its share of the time."""
+        aligned = [a for r in results for a in r._aligned]
+        faces = [f for r in results for f in r.faces]
         for name in names:
             engine = self.models[name]
             t = time.perf_counter()
@@ -211,4 +277,11 @@ class FaceAnalyzer:
                         p.p_female = round(float(pred["p_female"][i]), 4)
                         p.gender = "female" if p.p_female >= 0.5 else "male"
                     face.predictions[name] = p
-            speed[name] = (time.perf_counter() - t) * 1000
+            elapsed = (time.perf_counter() - t) * 1000
+            for r in results:
+                r.speed[name] = elapsed * len(r.faces) / len(faces) if faces else 0.0
+        for r in results:
+            r._aligned = []
+
+
+_END = object()

@@ -42,7 +42,8 @@ class FaceDetector:
 
     ``score_threshold``: minimum detection confidence; ``min_face``: smallest face side kept,
     in pixels of the original image; ``max_side``: photos larger than this (longest side, px)
-    are detected on a downscaled copy. Thread-safe (one detection at a time per object).
+    are detected on a downscaled copy. Thread-safe: each thread gets its own OpenCV network
+    (YuNet's input size is state), so several threads detect at once.
     """
 
     def __init__(self, model_path: str | Path | None = None, score_threshold: float = 0.6,
@@ -53,14 +54,21 @@ class FaceDetector:
         if not hasattr(cv2, "FaceDetectorYN"):
             raise RuntimeError(f"OpenCV {cv2.__version__} lacks cv2.FaceDetectorYN; install opencv-python-headless>=4.8")
         self.score_threshold, self.min_face, self.max_side = score_threshold, min_face, max_side
-        # OpenCV's new graph engine warns that it ignores the default target; quiet it during creation only.
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        try:
-            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold, nms_threshold, top_k)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
-        self._lock = threading.Lock()
+        self._create_args = (str(path), "", (320, 320), score_threshold, nms_threshold, top_k)
+        self._local = threading.local()
+        self._thread_net()  # created now, so that a broken model file fails here rather than at the first photo
+
+    def _thread_net(self):
+        net = getattr(self._local, "net", None)
+        if net is None:
+            # OpenCV's new graph engine warns that it ignores the default target; quiet it during creation only.
+            level = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+            try:
+                net = self._local.net = cv2.FaceDetectorYN.create(*self._create_args)
+            finally:
+                cv2.utils.logging.setLogLevel(level)
+        return net
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Faces in an (H, W, 3) RGB uint8 image, highest score first."""
@@ -71,9 +79,9 @@ class FaceDetector:
         small = image if scale == 1.0 else cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
                                                       interpolation=cv2.INTER_AREA)
         bgr = np.ascontiguousarray(small[:, :, ::-1])
-        with self._lock:
-            self._net.setInputSize((bgr.shape[1], bgr.shape[0]))
-            _, faces = self._net.detect(bgr)
+        net = self._thread_net()
+        net.setInputSize((bgr.shape[1], bgr.shape[0]))
+        _, faces = net.detect(bgr)
         out = []
         for f in faces if faces is not None else []:
             x, y, bw, bh = (float(v) / scale for v in f[:4])
