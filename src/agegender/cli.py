@@ -182,7 +182,7 @@ def _add_evaluate(sub):
     p.add_argument("--age-readout", choices=["median", "mean"], default=None,
                    help="distribution heads: read the age as this instead of what the weights store (ablations)")
     p.add_argument("--no-age-bias", action="store_true", help="leave out the val-fitted age bias map (ablations)")
-    p.add_argument("--engine", choices=["auto", "onnx", "torch"], default="auto",
+    p.add_argument("--engine", choices=["auto", "onnx-int8", "onnx", "torch"], default="auto",
                    help="what runs the network (default auto: ONNX Runtime where a graph is beside the weights)")
 
 
@@ -250,9 +250,14 @@ def _add_export(sub):
     p = sub.add_parser("export", help="package trained weights for release (fp16 safetensors with full metadata, "
                                       "and its ONNX graph), or write the ONNX graph of a weight file")
     p.add_argument("weights", help="a run's best.safetensors (or the run folder); with --format onnx, any weight file")
-    p.add_argument("--format", choices=["safetensors", "onnx"], default="safetensors",
+    p.add_argument("--format", choices=["safetensors", "onnx", "onnx-int8"], default="safetensors",
                    help="safetensors (default): a release weight file and the ONNX graph linked to it; "
-                        "onnx: only the ONNX graph of WEIGHTS")
+                        "onnx: only the ONNX graph of WEIGHTS; onnx-int8: an int8 graph of WEIGHTS, its "
+                        "activations calibrated on val faces of --cache (check it: evaluate --engine onnx-int8)")
+    p.add_argument("--cache", help="face cache folder(s), comma-separated, whose val faces calibrate an int8 graph "
+                                   "(needed by --format onnx-int8; with --format safetensors, also writes one)")
+    p.add_argument("--calibration-faces", type=int, default=512,
+                   help="--format onnx-int8: val faces to calibrate on, drawn evenly from the caches (default 512)")
     p.add_argument("-o", "--out", help="output file: the .safetensors (required for --format safetensors), e.g. "
                                        "src/agegender/weights/resnet50.safetensors; for --format onnx the graph "
                                        "(default: beside the weights, NAME.onnx)")
@@ -282,6 +287,17 @@ def _cmd_export(args) -> int:
     from agegender.models.onnx_export import export_onnx
     from agegender.models.weights import save_weights, trained_on
 
+    if args.format == "onnx-int8":
+        from agegender.models.onnx_export import quantize_int8
+
+        if not args.cache:
+            raise CliError("--format onnx-int8 needs --cache: the val faces that calibrate the quantisation")
+        weights = Path(args.weights)
+        weights = weights / "best.safetensors" if weights.is_dir() else weights
+        graph = quantize_int8(weights, _calibration_faces(args.cache, args.calibration_faces), args.out)
+        print(f"wrote {graph} ({graph.stat().st_size / 1e6:.1f} MB); check its accuracy: "
+              f"agegender evaluate {weights} --engine onnx-int8 --split val ...")
+        return 0
     if args.format == "onnx":
         weights = Path(args.weights)
         graph = export_onnx(weights / "best.safetensors" if weights.is_dir() else weights, args.out,
@@ -297,10 +313,32 @@ def _cmd_export(args) -> int:
         meta["test"] = [row for f in args.evaluation for row in json.loads(Path(f).read_text())["rows"]]
     files = save_weights(model, args.out, meta, fp16=True,
                          part_bytes=int(args.part_mb * 1e6) if args.part_mb else None)
-    if len(files) == 1:  # the graph that lets ONNX Runtime run these weights (a split file has none)
+    if len(files) == 1:  # the graphs that let ONNX Runtime run these weights (a split file has none)
         files.append(export_onnx(files[0]))
+        if args.cache:
+            from agegender.models.onnx_export import quantize_int8
+
+            files.append(quantize_int8(files[0], _calibration_faces(args.cache, args.calibration_faces)))
     print("wrote " + ", ".join(f"{f} ({f.stat().st_size / 1e6:.1f} MB)" for f in files))
     return 0
+
+
+def _calibration_faces(caches: str, n: int):
+    """``n`` val faces drawn evenly (seeded) from the caches, the same share from each."""
+    import numpy as np
+
+    from agegender.data.cache import open_cache
+    from agegender.data.manifest import AgeWindow
+
+    names = [c.strip() for c in caches.split(",") if c.strip()]
+    rng = np.random.default_rng(0)
+    parts = []
+    for name in names:
+        cache = open_cache(name)
+        idx = cache.indices("val", AgeWindow.all())
+        take = np.sort(rng.choice(idx, min(len(idx), -(-n // len(names))), replace=False))
+        parts.append(np.ascontiguousarray(cache.images[take]))
+    return np.concatenate(parts)
 
 
 def _add_calibrate(sub):

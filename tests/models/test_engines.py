@@ -115,3 +115,28 @@ def test_predicting_with_the_shipped_models_never_imports_torch():
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_int8_graph_is_preferred_when_fresh_and_refused_when_stale(random_weights, tmp_path, capsys):
+    import torch
+
+    from agegender.models.engines import int8_graph_path
+    from agegender.models.onnx_export import quantize_int8
+    from agegender.models.weights import load_model, save_weights
+
+    weights = tmp_path / "vgg16.safetensors"
+    shutil.copy(random_weights["vgg16"], weights)
+    faces = np.random.default_rng(0).integers(0, 255, (64, 32, 32, 3), dtype=np.uint8)
+    graph = quantize_int8(weights, faces)
+    assert graph == int8_graph_path(weights) and graph.stat().st_size < 0.6 * weights.stat().st_size  # int8 vs fp16
+    engine = open_engine(weights)
+    assert isinstance(engine, OnnxEngine) and engine.name == "onnx-int8"
+    out = predict_faces(engine, faces[:5], flip_tta=True)
+    assert out["age"].shape == (5,) and np.all((out["p_female"] >= 0) & (out["p_female"] <= 1))
+    model, _ = load_model(weights)
+    with torch.no_grad():
+        model.gender_head[3].bias += 1.0
+    save_weights(model, weights, {"recipe": "changed"})
+    with pytest.raises(StaleGraphError, match="make it again"):
+        open_engine(weights, engine="onnx-int8")
+    assert open_engine(weights).name == "torch"  # auto: never the stale int8 graph

@@ -44,28 +44,10 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
                          f"use --standalone to write a self-contained graph elsewhere")
     model, meta = load_model(weights)
     config = model.config
-    outputs = ([("age_logits" if config.age_head == "distribution" else "age_raw")] if config.has_age else []) + \
-              (["gender_logits"] if config.has_gender else [])
-
-    class RawOutputs(torch.nn.Module):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def forward(self, images):
-            out = self.net(images)
-            return tuple(out[k] for k in outputs)
-
-    buf = io.BytesIO()
-    size = config.input_size
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        # Constant folding off: it would fuse batch norms into convolutions and make tensors that
-        # are not in the weight file. ONNX Runtime fuses them itself when it loads the graph.
-        torch.onnx.export(RawOutputs(model).eval(), (torch.rand(2, 3, size, size),), buf, dynamo=False,
-                          do_constant_folding=False, opset_version=OPSET, input_names=["images"],
-                          output_names=outputs, dynamic_axes={"images": {0: "batch"}, **{k: {0: "batch"} for k in outputs}})
-    graph = onnx.load_from_string(buf.getvalue())
+    # Constant folding off: it would fuse batch norms into convolutions and make tensors that are
+    # not in the weight file. ONNX Runtime fuses them itself when it loads the graph.
+    blob, outputs = _trace(model, fold_constants=False)
+    graph = onnx.load_from_string(blob)
     header, data_start = _safetensors_header(weights)
     tensors, casts = [], []
     for init in graph.graph.initializer:
@@ -112,6 +94,90 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
         tmp.unlink()
         raise
     tmp.replace(out)
+    return out
+
+
+def _trace(model, fold_constants: bool) -> tuple[bytes, list[str]]:
+    """The ONNX bytes of ``model``'s raw outputs (batch size free) and the outputs' names."""
+    import torch
+
+    config = model.config
+    outputs = ([("age_logits" if config.age_head == "distribution" else "age_raw")] if config.has_age else []) + \
+              (["gender_logits"] if config.has_gender else [])
+
+    class RawOutputs(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, images):
+            out = self.net(images)
+            return tuple(out[k] for k in outputs)
+
+    buf = io.BytesIO()
+    size = config.input_size
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(RawOutputs(model.float().eval()), (torch.rand(2, 3, size, size),), buf, dynamo=False,
+                          do_constant_folding=fold_constants, opset_version=OPSET, input_names=["images"],
+                          output_names=outputs,
+                          dynamic_axes={"images": {0: "batch"}, **{k: {0: "batch"} for k in outputs}})
+    return buf.getvalue(), outputs
+
+
+def quantize_int8(weights: str | Path, faces, out: str | Path | None = None) -> Path:
+    """Write ``NAME.int8.onnx`` beside ``weights``: a standalone graph with int8 weights and activations.
+
+    Static quantisation by ONNX Runtime (QDQ format, per-channel weights), its activation ranges
+    calibrated on ``faces`` ((N, S, S, 3) uint8 aligned faces from the val split). The graph
+    records the SHA-256 of the weight file it was made from, so a replaced weight file is never
+    answered by an old int8 graph. Whether int8 is accurate enough is measured, not assumed:
+    ``agegender evaluate --engine onnx-int8``.
+    """
+    import tempfile
+
+    onnx = require("onnx", "train", "int8 quantisation")
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from agegender.models.engines import int8_graph_path, to_float_batch
+    from agegender.models.weights import load_model
+
+    weights = Path(weights)
+    out = Path(out) if out is not None else int8_graph_path(weights)
+    model, meta = load_model(weights)
+    size = model.config.input_size
+    blob, outputs = _trace(model, fold_constants=True)
+
+    class Faces(CalibrationDataReader):
+        def __init__(self):
+            self.start = 0
+
+        def get_next(self):
+            if self.start >= len(faces):
+                return None
+            batch = to_float_batch(faces[self.start : self.start + 32], size)
+            self.start += 32
+            return {"images": batch}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, prepared, quantized = (Path(tmp) / n for n in ("fp32.onnx", "prepared.onnx", "int8.onnx"))
+        fp32.write_bytes(blob)
+        quant_pre_process(str(fp32), str(prepared))
+        quantize_static(str(prepared), str(quantized), Faces(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        graph = onnx.load(str(quantized))
+    props = {"agegender_config": json.dumps(model.config.to_dict()), "agegender_outputs": json.dumps(outputs),
+             "recipe": json.dumps(meta.get("recipe", "")), "precision": "int8",
+             "source_weights_file": weights.name, "source_weights_sha256": file_sha256(weights),
+             "calibration_faces": str(len(faces))}
+    for k, v in props.items():
+        p = graph.metadata_props.add()
+        p.key, p.value = k, v
+    graph.producer_name = "agegender"
+    tmp_out = out.with_name(out.name + ".tmp")
+    tmp_out.write_bytes(graph.SerializeToString())
+    tmp_out.replace(out)
     return out
 
 
