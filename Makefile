@@ -44,6 +44,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py --utkface $(UTKFACE) --out benchmarks/results
 	$(BIN)/python benchmarks/bench_inference.py --utkface $(UTKFACE) --out benchmarks/results
 	$(BIN)/python benchmarks/bench_detection.py --utkface $(UTKFACE) --out benchmarks/results
+	$(BIN)/python benchmarks/bench_vs_peer.py --aaf $(AAF) --out benchmarks/results
+	$(BIN)/python benchmarks/install_size.py --out benchmarks/results
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,4 +1,6 @@
-"""Inference speed on CPU: detection, alignment, each model (batch 1 and 32), end to end; server memory.
+"""Inference speed on CPU: detection, alignment, each model on each engine (batch 1 and 32), end to end; server memory.
+
+Engines: onnx-int8 (the default where an int8 graph ships), onnx (fp32), torch.
 
     python benchmarks/bench_inference.py --out benchmarks/results
 """
@@ -26,6 +28,9 @@ def timed(fn, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return float(np.median(times) * 1000)
+
+
+ENGINES = ("onnx-int8", "onnx", "torch")
 
 
 def server_rss_mb() -> dict:
@@ -65,34 +70,44 @@ def main():
     for i, (crop, _) in enumerate(faces[:5]):
         paste(scene, crop, (110 + 210 * (i % 3), 130 + 230 * (i // 3)), 140)
     analyzer = FaceAnalyzer()
-    out = {"torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+    import onnxruntime
+
+    out = {"torch_threads": torch.get_num_threads(), "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+           "default_engines": analyzer.engines}
     dets = analyzer.detector.detect(scene)
     out["detect_640x480_5_faces_ms"] = timed(lambda: analyzer.detector.detect(scene), args.repeat)
     out["faces_found"] = len(dets)
     out["align_per_face_ms"] = timed(lambda: align_face(scene, dets[0].landmarks, analyzer.template, 200), args.repeat)
     crops = np.stack([prepare_face(c, 64) for c, _ in faces])
-    models = {}
-    for name, model in analyzer.models.items():
-        m = {}
-        for tta in (False, True):
-            for batch in (1, 32):
-                ms = timed(lambda: predict_faces(model, crops[:batch], batch_size=batch, flip_tta=tta), args.repeat)
-                m[f"batch{batch}{'_flip' if tta else ''}"] = {"ms_per_batch": round(ms, 2),
-                                                             "faces_per_s": round(batch / ms * 1000, 1)}
-        models[name] = m
-    out["models"] = models
     one = np.ascontiguousarray(faces[0][0])
     one_scene = background(480, 640, seed=2)
     paste(one_scene, one, (320, 240), 160)
-    e2e = {}
-    for name in analyzer.model_names:
+    import cv2
+
+    one_jpeg = cv2.imencode(".jpg", one_scene[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    models, e2e = {}, {}
+    for engine in ENGINES:
+        per_engine = FaceAnalyzer(engine=engine)
+        for name, model in per_engine.models.items():
+            m = models.setdefault(name, {}).setdefault(engine, {})
+            for tta in (False, True):
+                for batch in (1, 32):
+                    ms = timed(lambda: predict_faces(model, crops[:batch], batch_size=batch, flip_tta=tta), args.repeat)
+                    m[f"batch{batch}{'_flip' if tta else ''}"] = {"ms_per_batch": round(ms, 2),
+                                                                 "faces_per_s": round(batch / ms * 1000, 1)}
+            for tta in (False, True):
+                per_engine.flip_tta = tta
+                e2e[f"1_face_{name}_{engine}{'_flip' if tta else ''}_ms"] = round(
+                    timed(lambda: per_engine.analyze(one_scene, models=[name]), args.repeat), 2)
+                # decode included: the photo as JPEG bytes, as a file or an upload arrives
+                e2e[f"1_face_{name}_{engine}{'_flip' if tta else ''}_from_jpeg_ms"] = round(
+                    timed(lambda: per_engine.analyze(one_jpeg, models=[name]), args.repeat), 2)
         for tta in (False, True):
-            analyzer.flip_tta = tta
-            e2e[f"1_face_{name}{'_flip' if tta else ''}_ms"] = round(
-                timed(lambda: analyzer.analyze(one_scene, models=[name]), args.repeat), 2)
-    for tta in (False, True):
-        analyzer.flip_tta = tta
-        e2e[f"5_faces_both_models{'_flip' if tta else ''}_ms"] = round(timed(lambda: analyzer.analyze(scene), args.repeat), 2)
+            per_engine.flip_tta = tta
+            e2e[f"5_faces_both_models_{engine}{'_flip' if tta else ''}_ms"] = round(
+                timed(lambda: per_engine.analyze(scene), args.repeat), 2)
+        del per_engine
+    out["models"] = models
     out["end_to_end_640x480"] = e2e
     print(json.dumps(out, indent=1), flush=True)
     out["server_rss_mb_both_models"] = server_rss_mb()

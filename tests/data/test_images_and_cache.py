@@ -116,3 +116,16 @@ def test_photo_cache_through_the_detector_keeps_one_face_photos_only(tmp_path):
     assert np.array_equal(cache.images[0], prepare_face(aligner(photo), 64))
     # Other settings never reuse this cache: the plain path rebuilds it.
     assert build_cache(records[:1], tmp_path, tmp_path / "cache", size=64, progress=False)["reused"] is False
+
+
+def test_a_huge_non_image_is_refused_without_reading_it_whole(tmp_path):
+    import resource
+
+    video = tmp_path / "clip.mp4"
+    with open(video, "wb") as f:  # a sparse 2 GB file: costs no disk, would cost 2 GB of memory if read whole
+        f.write(b"\x00\x00\x00\x18ftypmp42")
+        f.truncate(2 * 1024**3)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ImageError, match="clip.mp4: not a readable image"):
+        read_image(video)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB: far below 2 GB

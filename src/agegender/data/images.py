@@ -39,8 +39,12 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXEL
 
     if not data:
         raise ImageError(f"{name}: empty file")
+    return _decode(io.BytesIO(data), name, max_pixels)
+
+
+def _decode(stream, name: str, max_pixels: int) -> np.ndarray:
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(stream) as img:
             w, h = img.size
             if w * h > max_pixels:
                 raise ImageError(f"{name}: {w}x{h} pixels is more than the limit of {max_pixels}")
@@ -55,17 +59,25 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXEL
 
 
 def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read an image file to an HxWx3 uint8 RGB array or raise :class:`ImageError`."""
+    """Read an image file to an HxWx3 uint8 RGB array or raise :class:`ImageError`.
+
+    The file is streamed to the decoder, never read whole first: a non-image (a 3 GB video in a
+    photo folder) is refused after its first bytes, and memory is bounded by the decoded size.
+    """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        stream = open(path, "rb")
     except FileNotFoundError as exc:
         raise ImageError(f"{path}: file not found") from exc
     except IsADirectoryError as exc:
         raise ImageError(f"{path}: is a folder, not an image") from exc
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc.strerror})") from exc
-    return decode_image(data, str(path), max_pixels)
+    with stream:
+        if stream.seek(0, 2) == 0:
+            raise ImageError(f"{path}: empty file")
+        stream.seek(0)
+        return _decode(stream, str(path), max_pixels)
 
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
