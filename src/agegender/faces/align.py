@@ -44,9 +44,11 @@ def default_template() -> AlignmentTemplate:
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2x3 matrix of the least-squares similarity (rotation, uniform scale, shift) mapping src onto dst.
+    """2x3 matrix of the similarity (rotation, uniform scale, shift) mapping src onto dst.
 
-    Umeyama's closed form via OpenCV's LMEDS-free estimator on all points.
+    Fitted by OpenCV's least-median-of-squares estimator (``cv2.LMEDS``): with five landmarks,
+    one badly placed point (an occluded mouth corner) does not tilt the whole crop, as it would
+    under a plain least-squares fit. The training template was derived with the same function.
     """
     matrix, _ = cv2.estimateAffinePartial2D(np.asarray(src, np.float32), np.asarray(dst, np.float32), method=cv2.LMEDS)
     if matrix is None:

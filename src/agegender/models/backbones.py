@@ -25,8 +25,8 @@ def _imagenet_weights(enum):
     if not file.is_file():
         raise FileNotFoundError(
             f"ImageNet weights {file.name} are not in the local cache ({file.parent}). This program "
-            f"never downloads at run time: copy the file there from a machine with internet, or train "
-            f"without --pretrained."
+            f"never downloads at run time: copy the file there from a machine with internet, or build "
+            f"the model with pretrained=False (from scratch, as agegender train does)."
         )
     return weights
 
