@@ -1,6 +1,7 @@
 """Inference speed on CPU: detection, alignment, each model on each engine (batch 1 and 32), end to end; server memory.
 
-Engines: onnx-int8 (the default where an int8 graph ships), onnx (fp32), torch.
+Engines: onnx (fp32, the default), torch, and onnx-int8 for the int8 graphs in ``--int8-dir``
+(``agegender export --format onnx-int8``; not shipped: they missed the accuracy rule).
 
     python benchmarks/bench_inference.py --out benchmarks/results
 """
@@ -63,6 +64,7 @@ def main():
     ap.add_argument("--manifest", default="data/utkface_manifest.csv")
     ap.add_argument("--out", default="benchmarks/results")
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--int8-dir", default="runs/int8", help="folder holding NAME.int8.onnx graphs to time too")
     args = ap.parse_args()
 
     faces = test_faces(args.manifest, args.utkface, 32, every=7)
@@ -86,8 +88,11 @@ def main():
 
     one_jpeg = cv2.imencode(".jpg", one_scene[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
     models, e2e = {}, {}
+    int8 = {n: p for n in ("vgg16", "resnet50") if (p := Path(args.int8_dir) / f"{n}.int8.onnx").is_file()}
     for engine in ENGINES:
-        per_engine = FaceAnalyzer(engine=engine)
+        if engine == "onnx-int8" and not int8:
+            continue
+        per_engine = FaceAnalyzer(models=(), weights=int8) if engine == "onnx-int8" else FaceAnalyzer(engine=engine)
         for name, model in per_engine.models.items():
             m = models.setdefault(name, {}).setdefault(engine, {})
             for tta in (False, True):

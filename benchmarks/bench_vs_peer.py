@@ -88,6 +88,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=400, help="test photos to use (default 400)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the median counts (default 3)")
     ap.add_argument("--peer-venv", default=str(ROOT / "build" / "peer-venv"))
+    ap.add_argument("--int8", help="also time an int8 ResNet50 graph (agegender export --format onnx-int8; not "
+                                   "shipped: it missed the accuracy rule) given as --weights resnet50=PATH")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
 
@@ -121,6 +123,9 @@ def main() -> int:
         "agegender_both": [ours, "predict", str(folder), "--model", "both", "--format", "csv",
                            "-o", str(work / "agegender_both.csv")],
     }
+    if args.int8:
+        extra["agegender_resnet50_int8"] = [ours, "predict", str(folder), "--weights", f"resnet50={args.int8}",
+                                            "--format", "csv", "-o", str(work / "agegender_resnet50_int8.csv")]
     times: dict[str, list[float]] = {k: [] for k in commands}
     for _ in range(args.repeat):  # alternating, so a slow spell of the machine hits both
         for name, cmd in commands.items():
