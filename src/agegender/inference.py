@@ -121,8 +121,9 @@ class FaceAnalyzer:
     ``models``: names of shipped models ("vgg16", "resnet50"); ``weights``: extra or
     replacement models as ``{name: path to .safetensors or .onnx}``. ``flip_tta`` averages each
     face with its mirror image. ``detector`` defaults to YuNet with its default thresholds.
-    ``engine``: "auto" runs ONNX Runtime where a graph is beside the weights (the shipped
-    models have one) and PyTorch otherwise; "onnx" or "torch" insist. ``threads``: CPU threads
+    ``engine``: "auto" runs ONNX Runtime where a graph is beside the weights (an up-to-date int8
+    graph first, then the fp32 one; the shipped models have the fp32 one) and PyTorch otherwise;
+    "onnx-int8", "onnx" or "torch" insist. ``threads``: CPU threads
     per model call (default: the engine's own choice).
     """
 

@@ -27,15 +27,17 @@ class MissingExtraError(ImportError):
     """A feature needs a package that this installation lacks; the message says which extra brings it."""
 
 
-def require(module: str, extra: str, purpose: str):
-    """Import ``module`` or raise :class:`MissingExtraError` naming the extra to install."""
+def require(module: str, extra: str | None, purpose: str):
+    """Import ``module`` or raise :class:`MissingExtraError` naming the extra to install
+    (``extra=None``: a dependency of agegender itself, to reinstall)."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as e:
+        fix = f"pip install 'agegender[{extra}]'" if extra else f"pip install {module} (a dependency of agegender)"
         raise MissingExtraError(f"{purpose} needs the '{module.split('.')[0]}' package, which is not installed: "
-                                f"pip install 'agegender[{extra}]'") from e
+                                f"{fix}") from e
 
 
 class Engine:
@@ -88,7 +90,7 @@ class OnnxEngine(Engine):
     name = "onnx"
 
     def __init__(self, graph: str | Path, threads: int | None = None):
-        ort = require("onnxruntime", "onnx", "the ONNX Runtime engine")
+        ort = require("onnxruntime", None, "the ONNX Runtime engine")
         graph = Path(graph)
         meta = read_graph_metadata(graph)
         if "agegender_config" not in meta:
