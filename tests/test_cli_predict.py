@@ -118,3 +118,15 @@ def test_json_output_of_a_folder_is_one_array_in_input_order(random_weights, tmp
     results = json.loads(captured.out)
     assert [r["source"].rsplit("/", 1)[1] for r in results] == ["p00.jpg", "p01.jpg", "p03.jpg", "p04.jpg"]
     assert all(len(r["faces"]) == 1 for r in results) and "p02.jpg" in captured.err
+
+
+def test_annotate_never_overwrites_an_image_of_the_same_run(random_weights, tmp_path, capsys):
+    folder = tmp_path / "in"
+    for rel in ("a/photo.jpg", "b/photo.jpg", "x.png", "x.bmp"):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.open(EXAMPLE).save(folder / rel)
+    out = tmp_path / "ann"
+    assert main(["predict", str(folder), *_weights_args(random_weights), "--annotate", str(out)]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert len(written) == 4, written
+    assert "annotated as" in capsys.readouterr().err

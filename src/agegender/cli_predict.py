@@ -119,6 +119,7 @@ def run_predict(args) -> int:
                             detector=FaceDetector(score_threshold=args.det_threshold, min_face=args.min_face))
     writer = _RowWriter(out, args.format)
     n_read = n_faces = bad = 0
+    annotated_names: set[str] = set()
     try:
         stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
                                        workers=args.workers)
@@ -132,7 +133,7 @@ def run_predict(args) -> int:
             n_faces += len(result.faces)
             writer.add(result_rows(str(path), result, analyzer.model_names), result.to_dict())
             if annotate:
-                _save_annotated(result, annotate, path)
+                _save_annotated(result, annotate, path, annotated_names)
     finally:
         writer.close()
         if out is not sys.stdout:
@@ -172,10 +173,18 @@ class _RowWriter:
         self.out.flush()
 
 
-def _save_annotated(result, outdir: Path, path: Path) -> None:
+def _save_annotated(result, outdir: Path, path: Path, taken: set[str]) -> None:
+    """Write ``STEM.annotated.jpg``; when an earlier image of this run took that name (a/photo.jpg and
+    b/photo.jpg, x.bmp and x.tiff), ``STEM.EXT.annotated.jpg`` or ``STEM-N.annotated.jpg``, said on stderr."""
     from PIL import Image
 
-    Image.fromarray(result.plot()).save(outdir / (path.stem + ".annotated.jpg"), quality=92)
+    candidates = [f"{path.stem}.annotated.jpg", f"{path.name}.annotated.jpg"]
+    candidates += [f"{path.stem}-{n}.annotated.jpg" for n in range(2, len(taken) + 3)]
+    name = next(c for c in candidates if c not in taken)
+    taken.add(name)
+    if name != candidates[0]:
+        print(f"note: {path} annotated as {name} ({candidates[0]} was taken by an earlier image)", file=sys.stderr)
+    Image.fromarray(result.plot()).save(outdir / name, quality=92)
 
 
 def add_serve(sub):
