@@ -85,3 +85,9 @@ def test_analyze_many_equals_one_by_one_in_input_order_with_errors_in_place(anal
         if i in (0, 2, 3):
             assert result.to_dict()["faces"] == analyzer.analyze(source).to_dict()["faces"]
             assert set(result.speed) >= {"load", "detect", *analyzer.model_names}
+
+
+def test_crops_mode_refuses_an_image_too_small_to_be_a_face(analyzer):
+    with pytest.raises(ImageError, match="1x1 image is too small"):
+        analyzer.analyze(np.zeros((1, 1, 3), np.uint8), crops=True)
+    assert len(analyzer.analyze(np.zeros((16, 16, 3), np.uint8), crops=True).faces) == 1

@@ -26,6 +26,7 @@ from agegender.models.engines import open_engine, predict_faces
 from agegender.models.weight_files import read_metadata
 
 SHIPPED_MODELS = ("vgg16", "resnet50")
+MIN_CROP_PX = 16  # the detector's smallest face (--min-face default): a smaller "crop" holds no readable face
 
 
 @dataclass
@@ -242,6 +243,9 @@ class FaceAnalyzer:
         h, w = image.shape[:2]
         speed = {"load": (time.perf_counter() - t0) * 1000}
         if crops:
+            if min(h, w) < MIN_CROP_PX:
+                raise ImageError(f"{name}: a {w}x{h} image is too small to be a face crop "
+                                 f"(at least {MIN_CROP_PX} px a side)")
             faces = [Face(box=(0.0, 0.0, float(w), float(h)))]
             aligned = [image]
             speed["detect"] = 0.0

@@ -61,3 +61,10 @@ def test_bad_requests_get_clear_errors_and_the_server_keeps_serving(client, face
 def test_page_has_upload_webcam_and_model_choice(client):
     html = client.get("/").text
     assert 'type="file"' in html and "getUserMedia" in html and 'value="resnet50"' in html
+
+
+def test_a_crop_too_small_to_be_a_face_is_a_400_with_a_message(client):
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buf, format="PNG")
+    r = client.post("/api/analyze?crops=true", content=buf.getvalue(), headers={"content-type": "image/png"})
+    assert r.status_code == 400 and "too small to be a face crop" in r.json()["error"]

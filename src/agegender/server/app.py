@@ -104,7 +104,10 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
             image = await run_in_threadpool(decode_image, data, "upload", config.max_pixels)
         except ImageError as exc:
             raise RequestError(400, str(exc).replace("upload: ", "")) from exc
-        result = await run_in_threadpool(a.analyze, image, crops, False, names)
+        try:
+            result = await run_in_threadpool(a.analyze, image, crops, False, names)
+        except ImageError as exc:  # e.g. a "crop" too small to hold a face
+            raise RequestError(400, str(exc).replace("<array>: ", "")) from exc
         out = result.to_dict()
         out["source"] = "upload"
         out["models"] = names
