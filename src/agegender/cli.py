@@ -182,16 +182,16 @@ def _add_evaluate(sub):
     p.add_argument("--age-readout", choices=["median", "mean"], default=None,
                    help="distribution heads: read the age as this instead of what the weights store (ablations)")
     p.add_argument("--no-age-bias", action="store_true", help="leave out the val-fitted age bias map (ablations)")
-    p.add_argument("--engine", choices=["auto", "onnx-int8", "onnx", "torch"], default="auto",
+    from agegender.models.engines import ENGINES
+
+    p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="what runs the network (default auto: ONNX Runtime where a graph is beside the weights)")
 
 
 def _cmd_evaluate(args) -> int:
     from agegender.evaluation.evaluate import evaluate_weights
 
-    weights = Path(args.weights)
-    if weights.is_dir():
-        weights = weights / "best.safetensors"
+    weights = _weight_file(args.weights)
     result = evaluate_weights(weights, args.cache, args.name, split=args.split,
                               windows=[w.strip() for w in args.windows.split(",") if w.strip()],
                               out_dir=args.out, flip_tta=not args.no_flip_tta, recipe=args.recipe,
@@ -270,13 +270,17 @@ def _add_export(sub):
     p.add_argument("--part-mb", type=float, default=0, help="split into parts of this many MB (0 = one file)")
 
 
+def _weight_file(weights: str) -> Path:
+    """The weight file a command argument names: a run folder means its best.safetensors."""
+    path = Path(weights)
+    return path / "best.safetensors" if path.is_dir() else path
+
+
 def _load_for_rewrite(weights: str):
     """(weight file, model, metadata without its config): a run folder means its best.safetensors."""
     from agegender.models.weights import load_model
 
-    path = Path(weights)
-    if path.is_dir():
-        path = path / "best.safetensors"
+    path = _weight_file(weights)
     model, meta = load_model(path)
     meta.pop("config", None)  # save_weights writes the model's own config
     return path, model, meta
@@ -284,24 +288,19 @@ def _load_for_rewrite(weights: str):
 
 def _cmd_export(args) -> int:
     from agegender.faces.align import default_template
-    from agegender.models.onnx_export import export_onnx
+    from agegender.models.onnx_export import export_onnx, quantize_int8
     from agegender.models.weights import save_weights, trained_on
 
     if args.format == "onnx-int8":
-        from agegender.models.onnx_export import quantize_int8
-
         if not args.cache:
             raise CliError("--format onnx-int8 needs --cache: the val faces that calibrate the quantisation")
-        weights = Path(args.weights)
-        weights = weights / "best.safetensors" if weights.is_dir() else weights
+        weights = _weight_file(args.weights)
         graph = quantize_int8(weights, _calibration_faces(args.cache, args.calibration_faces), args.out)
         print(f"wrote {graph} ({graph.stat().st_size / 1e6:.1f} MB); check its accuracy: "
               f"agegender evaluate {weights} --engine onnx-int8 --split val ...")
         return 0
     if args.format == "onnx":
-        weights = Path(args.weights)
-        graph = export_onnx(weights / "best.safetensors" if weights.is_dir() else weights, args.out,
-                            standalone=args.standalone)
+        graph = export_onnx(_weight_file(args.weights), args.out, standalone=args.standalone)
         print(f"wrote {graph} ({graph.stat().st_size / 1e6:.2f} MB)")
         return 0
     if not args.out:
@@ -316,8 +315,6 @@ def _cmd_export(args) -> int:
     if len(files) == 1:  # the graphs that let ONNX Runtime run these weights (a split file has none)
         files.append(export_onnx(files[0]))
         if args.cache:
-            from agegender.models.onnx_export import quantize_int8
-
             files.append(quantize_int8(files[0], _calibration_faces(args.cache, args.calibration_faces)))
     print("wrote " + ", ".join(f"{f} ({f.stat().st_size / 1e6:.1f} MB)" for f in files))
     return 0

@@ -199,7 +199,9 @@ def add_serve(sub):
 
 
 def add_engine_options(p) -> None:
-    p.add_argument("--engine", choices=["auto", "onnx-int8", "onnx", "torch"], default="auto",
+    from agegender.models.engines import ENGINES
+
+    p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="what runs the networks: auto (default) = ONNX Runtime, int8 where an int8 graph is beside "
                         "the weights (the shipped ones have one), else fp32 where an ONNX graph is, else PyTorch")
     p.add_argument("--threads", type=int, default=0, help="CPU threads per model call (default: the engine's choice)")

@@ -164,7 +164,7 @@ class FaceAnalyzer:
 
     @property
     def engines(self) -> dict[str, str]:
-        """Which engine runs each model: "onnx" or "torch"."""
+        """Which engine runs each model: "onnx-int8", "onnx" or "torch"."""
         return {name: m.name for name, m in self.models.items()}
 
     def analyze(self, source, crops: bool = False, keep_image: bool = False, models=None) -> Result:
@@ -210,6 +210,10 @@ class FaceAnalyzer:
                         return
                     window.append((source, pool.submit(locate, source)))
 
+            def predicted(batch):
+                self._predict([o for _, o in batch if isinstance(o, Result)], names)
+                return batch
+
             read_ahead()
             pending, n_faces = [], 0
             while window:
@@ -218,15 +222,13 @@ class FaceAnalyzer:
                     read_ahead()
                     outcome = future.result()
                 except BaseException:  # interrupted or failed: hand out the images already done, then stop
-                    self._predict([o for _, o in pending if isinstance(o, Result)], names)
-                    yield from pending
+                    yield from predicted(pending)
                     raise
                 pending.append((source, outcome))
                 if isinstance(outcome, Result):
                     n_faces += len(outcome.faces)
                 if n_faces >= batch_faces or not window:
-                    self._predict([o for _, o in pending if isinstance(o, Result)], names)
-                    yield from pending
+                    yield from predicted(pending)
                     pending, n_faces = [], 0
 
     def _model_names(self, models) -> list[str]:

@@ -63,19 +63,24 @@ def test_onnx_and_torch_engines_give_the_same_ages_and_genders_on_real_faces(nam
     assert a["age"].std() > 0  # real, different faces get different answers
 
 
-def test_a_changed_weight_file_is_never_read_through_its_old_graph(random_weights, tmp_path):
+def change_weights(weights: Path) -> None:
+    """Rewrite a weight file in place with one bias changed, as a new training would."""
     import torch
 
     from agegender.models.weights import load_model, save_weights
 
+    model, _ = load_model(weights)
+    with torch.no_grad():
+        model.gender_head[3].bias += 1.0
+    save_weights(model, weights, {"recipe": "changed"})
+
+
+def test_a_changed_weight_file_is_never_read_through_its_old_graph(random_weights, tmp_path):
     weights = tmp_path / "vgg16.safetensors"
     shutil.copy(random_weights["vgg16"], weights)
     assert main(["export", "--format", "onnx", str(weights)]) == 0
     assert isinstance(open_engine(weights), OnnxEngine)  # auto picks the graph beside the weights
-    model, meta = load_model(weights)
-    with torch.no_grad():
-        model.gender_head[3].bias += 1.0
-    save_weights(model, weights, {"recipe": "changed"})
+    change_weights(weights)
     with pytest.raises(StaleGraphError, match="export it again"):
         open_engine(weights, engine="onnx")
     assert isinstance(open_engine(weights), TorchEngine)  # auto: correct answers, if slower
@@ -118,11 +123,8 @@ def test_predicting_with_the_shipped_models_never_imports_torch():
 
 
 def test_int8_graph_is_preferred_when_fresh_and_refused_when_stale(random_weights, tmp_path, capsys):
-    import torch
-
     from agegender.models.engines import int8_graph_path
     from agegender.models.onnx_export import quantize_int8
-    from agegender.models.weights import load_model, save_weights
 
     weights = tmp_path / "vgg16.safetensors"
     shutil.copy(random_weights["vgg16"], weights)
@@ -133,10 +135,7 @@ def test_int8_graph_is_preferred_when_fresh_and_refused_when_stale(random_weight
     assert isinstance(engine, OnnxEngine) and engine.name == "onnx-int8"
     out = predict_faces(engine, faces[:5], flip_tta=True)
     assert out["age"].shape == (5,) and np.all((out["p_female"] >= 0) & (out["p_female"] <= 1))
-    model, _ = load_model(weights)
-    with torch.no_grad():
-        model.gender_head[3].bias += 1.0
-    save_weights(model, weights, {"recipe": "changed"})
+    change_weights(weights)
     with pytest.raises(StaleGraphError, match="make it again"):
         open_engine(weights, engine="onnx-int8")
     assert open_engine(weights).name == "torch"  # auto: never the stale int8 graph

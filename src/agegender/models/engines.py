@@ -11,11 +11,12 @@ predicting with ONNX Runtime works in an installation without PyTorch.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from agegender.data.cache import prepare_face
 from agegender.models.readout import ReadOut
 from agegender.models.weight_files import read_metadata
 
@@ -95,8 +96,6 @@ class OnnxEngine(Engine):
         meta = read_graph_metadata(graph)
         if "agegender_config" not in meta:
             raise ValueError(f"{graph}: not an agegender ONNX graph (no 'agegender_config' in its metadata)")
-        import json
-
         config = json.loads(meta["agegender_config"])
         linked = meta.get("weights_file")
         if linked:
@@ -202,9 +201,9 @@ def int8_graph_path(weights: str | Path) -> Path:
 def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", threads: int | None = None) -> Engine:
     """The engine for a weight file (``.safetensors``) or an ONNX graph (``.onnx``).
 
-    ``auto``: on the CPU, the int8 graph beside the weights when there is an up-to-date one (the
-    shipped models have one: 3x faster, accuracy measured equal), else the fp32 graph linked to
-    the weights, else PyTorch. ``onnx-int8``, ``onnx`` and ``torch`` insist, with an error that
+    ``auto``: on the CPU, the int8 graph beside the weights when there is an up-to-date one
+    (``agegender export --format onnx-int8``; none ships, reports/ABLATIONS.md), else the fp32
+    graph linked to the weights (the shipped models have one), else PyTorch. ``onnx-int8``, ``onnx`` and ``torch`` insist, with an error that
     says what is missing.
     """
     if engine not in ENGINES:
@@ -259,10 +258,9 @@ def _has(module: str) -> bool:
 
 
 def to_float_batch(faces: np.ndarray, size: int) -> np.ndarray:
-    """(N, H, W, 3) uint8 RGB -> (N, 3, size, size) float32 in [0, 1], resized with OpenCV when needed."""
+    """(N, H, W, 3) uint8 RGB -> (N, 3, size, size) float32 in [0, 1], resized as every face is when needed."""
     if faces.shape[1] != size or faces.shape[2] != size:
-        faces = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA if f.shape[0] > size
-                                     else cv2.INTER_LINEAR) for f in faces])
+        faces = np.stack([prepare_face(f, size) for f in faces])
     return np.ascontiguousarray(faces.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from agegender.models.engines import file_sha256, graph_path, require
-from agegender.models.weight_files import read_metadata
+from agegender.models.weight_files import read_header
 
 OPSET = 17
 _DTYPES = {"F16": np.float16, "F32": np.float32}
@@ -28,7 +27,7 @@ _DTYPES = {"F16": np.float16, "F32": np.float32}
 
 def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: bool = False) -> Path:
     """Export the network of ``weights`` (a whole ``.safetensors`` file); return the graph's path."""
-    torch = require("torch", "train", "ONNX export")
+    require("torch", "train", "ONNX export")  # load_model below needs it: fail with the extra to install
     onnx = require("onnx", "train", "ONNX export")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -43,12 +42,11 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
         raise ValueError(f"a linked graph must sit beside its weight file ({weights.parent}); "
                          f"use --standalone to write a self-contained graph elsewhere")
     model, meta = load_model(weights)
-    config = model.config
     # Constant folding off: it would fuse batch norms into convolutions and make tensors that are
     # not in the weight file. ONNX Runtime fuses them itself when it loads the graph.
     blob, outputs = _trace(model, fold_constants=False)
     graph = onnx.load_from_string(blob)
-    header, data_start = _safetensors_header(weights)
+    header, data_start = read_header(weights)
     tensors, casts = [], []
     for init in graph.graph.initializer:
         key = init.name.removeprefix("net.")
@@ -58,7 +56,8 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
             tensors.append(init)  # an exporter constant, not a weight: kept inside the graph
             continue
         begin, end = spec["data_offsets"]
-        stored = np.fromfile(weights, dtype=_DTYPES[spec["dtype"]], count=(end - begin) // np.dtype(_DTYPES[spec["dtype"]]).itemsize,
+        dtype = np.dtype(_DTYPES[spec["dtype"]])
+        stored = np.fromfile(weights, dtype=dtype, count=(end - begin) // dtype.itemsize,
                              offset=data_start + begin).reshape(spec["shape"])
         if not np.array_equal(stored.astype(np.float32), value.astype(np.float32)):
             raise RuntimeError(f"ONNX export: tensor {key} differs from the weight file's")
@@ -77,24 +76,11 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
     graph.graph.initializer.extend(tensors)
     del graph.graph.node[:]
     graph.graph.node.extend(nodes)
-    props = {"agegender_config": json.dumps(config.to_dict()), "agegender_outputs": json.dumps(outputs),
-             "recipe": json.dumps(meta.get("recipe", ""))}
+    props = _graph_props(model, outputs, meta)
     if not standalone:
         props.update(weights_file=weights.name, weights_sha256=file_sha256(weights))
-    for k, v in props.items():
-        p = graph.metadata_props.add()
-        p.key, p.value = k, v
-    graph.producer_name = "agegender"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(graph.SerializeToString())
-    try:
-        onnx.checker.check_model(str(tmp))  # by path: linked tensors are looked up beside the graph
-    except Exception:
-        tmp.unlink()
-        raise
-    tmp.replace(out)
-    return out
+    # Checked by path: linked tensors are looked up beside the graph.
+    return _save_graph(graph, props, out, check=onnx.checker.check_model)
 
 
 def _trace(model, fold_constants: bool) -> tuple[bytes, list[str]]:
@@ -171,24 +157,32 @@ def quantize_int8(weights: str | Path, faces, out: str | Path | None = None) -> 
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.Percentile)
         graph = onnx.load(str(quantized))
-    props = {"agegender_config": json.dumps(model.config.to_dict()), "agegender_outputs": json.dumps(outputs),
-             "recipe": json.dumps(meta.get("recipe", "")), "precision": "int8", "calibration": "percentile",
+    props = {**_graph_props(model, outputs, meta), "precision": "int8", "calibration": "percentile",
              "source_weights_file": weights.name, "source_weights_sha256": file_sha256(weights),
              "calibration_faces": str(len(faces))}
+    return _save_graph(graph, props, out)
+
+
+def _graph_props(model, outputs: list[str], meta: dict) -> dict[str, str]:
+    """What every graph records: the config (the engine's read-out comes from it), outputs and recipe."""
+    return {"agegender_config": json.dumps(model.config.to_dict()), "agegender_outputs": json.dumps(outputs),
+            "recipe": json.dumps(meta.get("recipe", ""))}
+
+
+def _save_graph(graph, props: dict[str, str], out: Path, check=None) -> Path:
+    """Stamp ``props`` into the graph's metadata and write it atomically (after ``check(path)``, if given)."""
     for k, v in props.items():
         p = graph.metadata_props.add()
         p.key, p.value = k, v
     graph.producer_name = "agegender"
-    tmp_out = out.with_name(out.name + ".tmp")
-    tmp_out.write_bytes(graph.SerializeToString())
-    tmp_out.replace(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(graph.SerializeToString())
+    if check is not None:
+        try:
+            check(str(tmp))
+        except Exception:
+            tmp.unlink()
+            raise
+    tmp.replace(out)
     return out
-
-
-def _safetensors_header(path: Path) -> tuple[dict, int]:
-    """The tensor table of a safetensors file and the offset where its data begins."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-    header.pop("__metadata__", None)
-    return header, 8 + n

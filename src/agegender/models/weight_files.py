@@ -22,8 +22,9 @@ def read_weight_bytes(path: str | Path) -> bytes:
     return b"".join(p.read_bytes() for p in parts)
 
 
-def read_metadata(path: str | Path) -> dict:
-    """The metadata of a weight file, JSON values decoded (only the header is read)."""
+def read_header(path: str | Path) -> tuple[dict, int]:
+    """The JSON header of a weight file (its tensor table and ``__metadata__``) and the offset where the
+    tensor data begins; only the header is read from a whole file, split files are joined."""
     path = Path(path)
     if path.is_file():
         with open(path, "rb") as f:
@@ -34,10 +35,14 @@ def read_metadata(path: str | Path) -> dict:
         blob = read_weight_bytes(path)
     try:
         (n,) = struct.unpack("<Q", blob[:8])
-        header = json.loads(blob[8 : 8 + n])
+        return json.loads(blob[8 : 8 + n]), 8 + n
     except (struct.error, ValueError) as e:
         raise ValueError(f"{path}: not a safetensors weight file ({e})") from e
-    meta = header.get("__metadata__", {})
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The metadata of a weight file, JSON values decoded (only the header is read)."""
+    meta = read_header(path)[0].get("__metadata__", {})
     out = {}
     for k, v in meta.items():
         try:
