@@ -67,6 +67,7 @@ class Result:
     height: int
     faces: list[Face]
     speed: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # remarks on the input, e.g. "only the first frame is analysed"
     image: np.ndarray | None = field(default=None, repr=False)
     _aligned: list = field(default_factory=list, repr=False, compare=False)  # crops waiting for the networks
 
@@ -76,14 +77,15 @@ class Result:
 
     def to_dict(self) -> dict:
         return {"source": self.source, "width": self.width, "height": self.height, "message": self.message,
-                "faces": [f.to_dict() for f in self.faces], "speed_ms": {k: round(v, 2) for k, v in self.speed.items()}}
+                "notes": list(self.notes), "faces": [f.to_dict() for f in self.faces],
+                "speed_ms": {k: round(v, 2) for k, v in self.speed.items()}}
 
     def plot(self) -> np.ndarray:
         """The image (RGB) with a box and a label per face."""
         from agegender.annotate import draw_faces
 
         if self.image is None:
-            raise ValueError("this result keeps no image to draw on")
+            raise ValueError("this result keeps no image to draw on: analyze(..., keep_image=True) keeps it")
         return draw_faces(self.image, self.faces)
 
 
@@ -91,12 +93,15 @@ def shipped_weights_path(name: str) -> Path:
     return Path(str(resources.files("agegender") / "weights" / f"{name}.safetensors"))
 
 
-def load_image(source) -> tuple[np.ndarray, str]:
-    """Accept a path, encoded bytes, a PIL image or a numpy array; return (RGB uint8 array, name)."""
+def load_image(source, notes: list[str] | None = None) -> tuple[np.ndarray, str]:
+    """Accept a path, encoded bytes, a PIL image or a numpy array; return (RGB uint8 array, name).
+
+    ``notes``, if given, receives remarks on the input (e.g. only an animation's first frame is used).
+    """
     if isinstance(source, (str, Path)):
-        return read_image(source), str(source)
+        return read_image(source, notes=notes), str(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return decode_image(bytes(source)), "<bytes>"
+        return decode_image(bytes(source), notes=notes), "<bytes>"
     if isinstance(source, np.ndarray):
         arr = source
         if arr.ndim == 2:
@@ -125,12 +130,14 @@ class FaceAnalyzer:
     ``engine``: "auto" runs ONNX Runtime where a graph is beside the weights (an up-to-date int8
     graph first, then the fp32 one; the shipped models have the fp32 one) and PyTorch otherwise;
     "onnx-int8", "onnx" or "torch" insist. ``threads``: CPU threads
-    per model call (default: the engine's own choice).
+    per model call (default: the engine's own choice). ``min_face``: smallest face side to find,
+    px (default: 16, or 1/150 of a big photo's longer side; see FaceDetector).
     """
 
     def __init__(self, models=SHIPPED_MODELS, weights: dict[str, str | Path] | None = None,
                  detector: FaceDetector | None = None, device: str = "cpu", batch_size: int = 32,
-                 flip_tta: bool = True, engine: str = "auto", threads: int | None = None):
+                 flip_tta: bool = True, engine: str = "auto", threads: int | None = None,
+                 min_face: float | None = None):
         paths: dict[str, Path] = {}
         for name in models:
             if weights and name in weights:
@@ -155,7 +162,7 @@ class FaceAnalyzer:
         first = next(iter(self.metadata.values()))
         tpl = first.get("alignment_template")
         self.template = AlignmentTemplate.from_dict(tpl) if isinstance(tpl, dict) else default_template()
-        self.detector = detector or FaceDetector()
+        self.detector = detector or FaceDetector(min_face=min_face)
         self.batch_size, self.flip_tta = batch_size, flip_tta
 
     @property
@@ -241,7 +248,8 @@ class FaceAnalyzer:
     def _locate(self, source, crops: bool, keep_image: bool) -> Result:
         """Decode, detect and align: a Result whose faces have no predictions yet (aligned crops kept aside)."""
         t0 = time.perf_counter()
-        image, name = load_image(source)
+        notes: list[str] = []
+        image, name = load_image(source, notes)
         h, w = image.shape[:2]
         speed = {"load": (time.perf_counter() - t0) * 1000}
         if crops:
@@ -260,7 +268,8 @@ class FaceAnalyzer:
                           landmarks=np.round(d.landmarks, 1).tolist()) for d in detections]
             aligned = [align_face(image, d.landmarks, self.template, self.template.crop_size) for d in detections]
             speed["align"] = (time.perf_counter() - t) * 1000
-        result = Result(source=name, width=w, height=h, faces=faces, speed=speed, image=image if keep_image else None)
+        result = Result(source=name, width=w, height=h, faces=faces, speed=speed, notes=notes,
+                        image=image if keep_image else None)
         result._aligned = aligned
         return result
 

@@ -83,3 +83,51 @@ def test_min_face_and_faceless_images(crops):
 def test_rejects_non_rgb_arrays(detector):
     with pytest.raises(ValueError, match="RGB"):
         detector.detect(np.zeros((10, 10), np.uint8))
+
+
+def test_tiles_cover_the_image_with_the_overlap():
+    from agegender.faces.detect import tile_starts
+
+    assert tile_starts(1000, 1600, 192) == [(0, 1000)]
+    for length in (1601, 4000, 6000, 6001):
+        tiles = tile_starts(length, 1600, 192)
+        assert tiles[0][0] == 0 and tiles[-1][1] == length
+        assert all(e - s <= 1600 for s, e in tiles)
+        assert all(a[1] - b[0] >= 192 for a, b in zip(tiles, tiles[1:]))  # neighbours share the overlap
+
+
+def test_every_small_face_in_a_24_megapixel_photo(crops):
+    """Issue 14's target: 24 faces of 80-150 px in a 6000x4000 photo, at least 23 found (a single
+    pass on a 1280-px copy found 10: benchmarks/results/detection_tiling.json)."""
+    rng = np.random.default_rng(0)
+    scene = background(4000, 6000, seed=1)
+    placed = [paste(scene, crops[i % len(crops)], (500 + (i % 6) * 1000 + rng.uniform(-200, 200),
+                                                   500 + (i // 6) * 1000 + rng.uniform(-200, 200)), rng.uniform(80, 150))
+              for i in range(24)]
+    dets = FaceDetector().detect(scene)
+    found = sum(any(np.linalg.norm(centre_of(d.box) - p.centre) < 0.3 * p.side for d in dets) for p in placed)
+    assert found >= 23 and len(dets) <= 25, (found, len(dets))
+
+
+def test_faces_on_tile_edges_and_very_large_faces_are_found_once(crops):
+    detector = FaceDetector(tile_side=800, tile_overlap=192)
+    scene = background(1500, 2400, seed=2)
+    # tiles of this 2400-px-wide level meet around x = 800 and 1600: faces straddle them
+    small = paste(scene, crops[0], (800, 400), 120)
+    medium = paste(scene, crops[1], (1600, 1100), 170)
+    dets = detector.detect(scene)
+    assert len(dets) == 2, [d.box for d in dets]
+    assert all(min(np.linalg.norm(centre_of(d.box) - p.centre) for d in dets) < 0.2 * p.side for p in (small, medium))
+    big = background(3000, 3000, seed=4)
+    p = paste(big, crops[2], (1500, 1500), 1400)
+    dets = detector.detect(big)
+    assert len(dets) == 1 and np.linalg.norm(centre_of(dets[0].box) - p.centre) < 0.2 * 1400
+
+
+def test_default_smallest_face_grows_with_the_photo():
+    d = FaceDetector()
+    assert d.smallest_face(480, 640) == 16 and d.smallest_face(4000, 6000) == 40
+    assert d.levels(480, 640) == [1.0]
+    assert FaceDetector(min_face=80).levels(4000, 6000)[0] == 0.5
+    with pytest.raises(ValueError, match="min_face"):
+        FaceDetector(min_face=0)

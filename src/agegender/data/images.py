@@ -1,14 +1,22 @@
-"""Reading images from disk robustly: every failure becomes one clear ImageError."""
+"""Reading images robustly and in bounded memory: every failure becomes one clear ImageError.
+
+Decoded pixels are converted to RGB a strip of rows at a time into the one output array, so
+a photo costs its native decoded size plus 3 bytes a pixel (a 7000x7000 1-bit PNG: ~200 MB,
+not the ~560 MB of a whole-image conversion), and EXIF rotation is applied to that array.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 MAX_PIXELS = 80_000_000
 """Largest image (width x height) we decode; bigger files are refused as likely bombs."""
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
+_STRIP_ROWS = 256
+_ORIENTATION_TAG = 0x0112
 
 
 class ImageError(ValueError):
@@ -17,48 +25,104 @@ class ImageError(ValueError):
 
 def to_rgb_array(img: Image.Image) -> np.ndarray:
     """Convert any PIL image (EXIF-rotated, grey, CMYK, RGBA, 16-bit, palette) to HxWx3 uint8 RGB."""
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        peak = arr.max() if arr.size and arr.max() > 255 else 255.0
-        arr = np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8)
-        return np.repeat(arr[:, :, None], 3, axis=2)
-    if img.mode == "F":
-        arr = np.clip(np.asarray(img), 0, 255).astype(np.uint8)
-        return np.repeat(arr[:, :, None], 3, axis=2)
+    return apply_orientation(rgb_pixels(img), exif_orientation(img))
+
+
+def rgb_pixels(img: Image.Image) -> np.ndarray:
+    """The pixels as HxWx3 uint8 RGB (no rotation), converted a strip of rows at a time.
+
+    16-bit and 32-bit grey are scaled by the image's peak (if above 255), transparent pixels
+    are composited on white.
+    """
+    w, h = img.size
+    peak = None
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        lo_hi = img.getextrema()
+        peak = float(lo_hi[1]) if img.mode != "F" and lo_hi[1] > 255 else 255.0
+    out = np.empty((h, w, 3), np.uint8)
+    for y in range(0, h, _STRIP_ROWS):
+        strip = img.crop((0, y, w, min(h, y + _STRIP_ROWS))) if h > _STRIP_ROWS else img
+        out[y:y + strip.size[1]] = _strip_to_rgb(strip, peak)
+    return out
+
+
+def _strip_to_rgb(img: Image.Image, peak: float | None) -> np.ndarray:
+    if peak is not None:
+        arr = np.asarray(img, dtype=np.float32)
+        scale = 1.0 if img.mode == "F" else 255.0 / peak
+        return np.clip(arr * scale, 0, 255).astype(np.uint8)[:, :, None]
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    if img.mode in ("1", "L"):
+        return np.asarray(img.convert("L"))[:, :, None]  # broadcast to 3 channels by the caller's assignment
+    return np.asarray(img.convert("RGB"))
 
 
-def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode encoded image bytes to an HxWx3 uint8 RGB array or raise :class:`ImageError`."""
+def exif_orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:  # a broken EXIF block is no reason to refuse the pixels
+        return 1
+    return value if value in range(1, 9) else 1
+
+
+def apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/flip an HxWxC array as the EXIF orientation tag says (as PIL's exif_transpose does)."""
+    views = {1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+             5: lambda a: a.transpose(1, 0, 2), 6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
+             7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1], 8: lambda a: a.transpose(1, 0, 2)[::-1]}
+    return arr if orientation == 1 else np.ascontiguousarray(views[orientation](arr))
+
+
+def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXELS,
+                 notes: list[str] | None = None) -> np.ndarray:
+    """Decode encoded image bytes to an HxWx3 uint8 RGB array or raise :class:`ImageError`.
+
+    ``notes``, if given, receives remarks a user should see (e.g. only the first frame of an
+    animation is used).
+    """
     import io
 
     if not data:
         raise ImageError(f"{name}: empty file")
-    return _decode(io.BytesIO(data), name, max_pixels)
+    return _decode(io.BytesIO(data), name, max_pixels, notes)
 
 
-def _decode(stream, name: str, max_pixels: int) -> np.ndarray:
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header of encoded image bytes, without decoding; None if unreadable."""
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except Exception:
+        return None
+
+
+def _decode(stream, name: str, max_pixels: int, notes: list[str] | None = None) -> np.ndarray:
     try:
         with Image.open(stream) as img:
             w, h = img.size
             if w * h > max_pixels:
-                raise ImageError(f"{name}: {w}x{h} pixels is more than the limit of {max_pixels}")
+                raise ImageError(f"{name}: {w}x{h} pixels is more than the limit of {max_pixels:,}")
+            frames = getattr(img, "n_frames", 1)
+            if frames > 1 and notes is not None:
+                notes.append(f"{frames} frames (animation or multi-page file): only the first is analysed")
             img.load()
-            return to_rgb_array(img)
+            pixels, orientation = rgb_pixels(img), exif_orientation(img)
+        # the decoder's own copy is released here, before a rotated copy is made
+        return apply_orientation(pixels, orientation)
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"{name}: not a readable image ({exc.__class__.__name__})") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from exc
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise ImageError(f"{name}: not an image in a format this program reads "
+                         f"(JPEG, PNG, WebP, BMP, TIFF, GIF, PPM)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageError(f"{name}: the image file is damaged or incomplete ({exc})") from exc
 
 
-def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def read_image(path: str | Path, max_pixels: int = MAX_PIXELS, notes: list[str] | None = None) -> np.ndarray:
     """Read an image file to an HxWx3 uint8 RGB array or raise :class:`ImageError`.
 
     The file is streamed to the decoder, never read whole first: a non-image (a 3 GB video in a
@@ -77,7 +141,4 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         if stream.seek(0, 2) == 0:
             raise ImageError(f"{path}: empty file")
         stream.seek(0)
-        return _decode(stream, str(path), max_pixels)
-
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
+        return _decode(stream, str(path), max_pixels, notes)

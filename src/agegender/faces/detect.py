@@ -1,13 +1,17 @@
-"""Face detection with OpenCV's YuNet: boxes, scores and 5 landmarks per face.
+"""Face detection with OpenCV's YuNet: boxes, scores and 5 landmarks per face, at any photo size.
 
 Why YuNet: it ships as a 230 kB ONNX file run by OpenCV itself (no extra runtime), returns
-the 5 landmarks alignment needs, and finds faces down to ~10 px in ~15 ms per 640x480 photo
-on 2 CPU cores (see benchmarks/). Very large photos are detected on a downscaled copy and
-the coordinates mapped back, so crops come from the full-resolution original.
+the 5 landmarks alignment needs, and finds faces of ~40 to ~600 px in ~16 ms per 640x480
+photo on 2 CPU cores (see benchmarks/). Photos are searched over a small image pyramid so that
+every face from ``min_face`` px up falls in that range at one level: the finest level is
+detected in overlapping tiles (bounded memory: YuNet needs ~80 bytes per input pixel), the
+coarser ones whole, and the detections are merged by non-maximum suppression. Coordinates
+always refer to the full-resolution original, so crops come from it.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -18,6 +22,15 @@ import numpy as np
 
 LANDMARK_NAMES = ("right_eye", "left_eye", "nose", "mouth_right", "mouth_left")
 """YuNet's landmark order (the subject's right eye first: on the left of the image)."""
+
+DETECTABLE_PX = 40
+"""Smallest face side YuNet finds reliably (recall 1.0 at 40 px, 0.68 at 32 px on pasted UTKFace faces)."""
+LEVEL_STEP = 4
+"""Scale ratio between pyramid levels: YuNet's reliable range (40-600 px) spans much more than 4x."""
+SMALLEST_LEVEL_SIDE = 640
+"""The pyramid goes down until a level's longer side is at most this (large faces are found there)."""
+RELATIVE_MIN_FACE = 1 / 150
+"""The default smallest face, as a share of the photo's longer side (40 px in a 6000x4000 photo)."""
 
 
 @dataclass
@@ -37,23 +50,62 @@ def default_model_path() -> Path:
     return Path(str(resources.files("agegender.faces") / "models" / "face_detection_yunet_2023mar.onnx"))
 
 
+def tile_starts(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    """(start, end) of evenly spread tiles of at most ``tile`` px covering ``length`` px, neighbours sharing ``overlap``."""
+    if length <= tile:
+        return [(0, length)]
+    n = math.ceil((length - overlap) / (tile - overlap))
+    size = math.ceil((length + (n - 1) * overlap) / n)
+    starts = [round(i * (length - size) / (n - 1)) for i in range(n)]
+    return [(s, s + size) for s in starts]
+
+
+def non_max_suppression(dets: list[Detection], iou: float) -> list[Detection]:
+    """Keep the best-scoring detection of each group overlapping by more than ``iou`` (highest score first)."""
+    kept: list[Detection] = []
+    for d in sorted(dets, key=lambda d: -d.score):
+        x1, y1, x2, y2 = d.box
+        area = (x2 - x1) * (y2 - y1)
+        for k in kept:
+            ix = max(0.0, min(x2, k.box[2]) - max(x1, k.box[0]))
+            iy = max(0.0, min(y2, k.box[3]) - max(y1, k.box[1]))
+            inter = ix * iy
+            k_area = (k.box[2] - k.box[0]) * (k.box[3] - k.box[1])
+            # IoU, or a box lying mostly inside a kept one (a face and a part of it seen at another level)
+            if inter / (area + k_area - inter + 1e-9) > iou or inter > 0.7 * min(area, k_area):
+                break
+        else:
+            kept.append(d)
+    return kept
+
+
 class FaceDetector:
     """Find faces in RGB uint8 images.
 
-    ``score_threshold``: minimum detection confidence; ``min_face``: smallest face side kept,
-    in pixels of the original image; ``max_side``: photos larger than this (longest side, px)
-    are detected on a downscaled copy. Thread-safe: each thread gets its own OpenCV network
-    (YuNet's input size is state), so several threads detect at once.
+    ``min_face``: smallest face side to find and keep, in pixels of the original image; None
+    (the default) = 16 px, or 1/150 of the photo's longer side if that is more (40 px in a
+    24-megapixel photo). Detection cost grows with the pixels searched: (40 / min_face)^2 of
+    the photo's pixels at the finest level (measured in benchmarks/results/detection_tiling.json).
+    ``tile_side``/``tile_overlap``: the finest level is searched in tiles of at most this side
+    (px at that level) sharing this overlap, so memory stays ~80 bytes x tile_side^2 however
+    large the photo. Thread-safe: each thread gets its own OpenCV network (YuNet's input size
+    is state), so several threads detect at once.
     """
 
     def __init__(self, model_path: str | Path | None = None, score_threshold: float = 0.6,
-                 nms_threshold: float = 0.3, min_face: float = 16, max_side: int = 1280, top_k: int = 5000):
+                 nms_threshold: float = 0.3, min_face: float | None = None, tile_side: int = 1600,
+                 tile_overlap: int = 192, top_k: int = 5000):
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
             raise FileNotFoundError(f"face detector model not found: {path}")
         if not hasattr(cv2, "FaceDetectorYN"):
             raise RuntimeError(f"OpenCV {cv2.__version__} lacks cv2.FaceDetectorYN; install opencv-python-headless>=4.8")
-        self.score_threshold, self.min_face, self.max_side = score_threshold, min_face, max_side
+        if min_face is not None and min_face <= 0:
+            raise ValueError(f"min_face must be a positive number of pixels, not {min_face}")
+        if tile_overlap < 4 * DETECTABLE_PX or tile_side < 2 * tile_overlap:
+            raise ValueError(f"tile_overlap must be at least {4 * DETECTABLE_PX} px and tile_side twice the overlap")
+        self.score_threshold, self.nms_threshold, self.min_face = score_threshold, nms_threshold, min_face
+        self.tile_side, self.tile_overlap = tile_side, tile_overlap
         self._create_args = (str(path), "", (320, 320), score_threshold, nms_threshold, top_k)
         self._local = threading.local()
         self._thread_net()  # created now, so that a broken model file fails here rather than at the first photo
@@ -70,23 +122,66 @@ class FaceDetector:
                 cv2.utils.logging.setLogLevel(level)
         return net
 
+    def smallest_face(self, height: int, width: int) -> float:
+        """The smallest face side (px) searched for in a photo of this size."""
+        if self.min_face is not None:
+            return float(self.min_face)
+        return max(16.0, RELATIVE_MIN_FACE * max(height, width))
+
+    def levels(self, height: int, width: int) -> list[float]:
+        """Scales searched, finest first: faces of ``smallest_face`` px become DETECTABLE_PX at the first."""
+        scale = min(1.0, DETECTABLE_PX / self.smallest_face(height, width))
+        out = [scale]
+        while max(height, width) * out[-1] > SMALLEST_LEVEL_SIDE:
+            out.append(out[-1] / LEVEL_STEP)
+        return out
+
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Faces in an (H, W, 3) RGB uint8 image, highest score first."""
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB image, got shape {image.shape}")
         h, w = image.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
-        small = image if scale == 1.0 else cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
-                                                      interpolation=cv2.INTER_AREA)
-        bgr = np.ascontiguousarray(small[:, :, ::-1])
+        found: list[Detection] = []
+        scales = self.levels(h, w)
+        for i, scale in enumerate(scales):
+            level = image if scale == 1.0 else cv2.resize(
+                image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+            found += self._detect_level(level, scale, (w, h), coarser_follows=i + 1 < len(scales))
+        smallest = self.smallest_face(h, w)
+        merged = non_max_suppression(found, self.nms_threshold) if len(scales) > 1 else found  # one level: YuNet's own NMS
+        return [d for d in merged if d.size >= smallest]
+
+    def _detect_level(self, level: np.ndarray, scale: float, full_size, coarser_follows: bool) -> list[Detection]:
+        lh, lw = level.shape[:2]
+        ys, xs = tile_starts(lh, self.tile_side, self.tile_overlap), tile_starts(lw, self.tile_side, self.tile_overlap)
+        tiled = len(ys) * len(xs) > 1
+        out = []
+        for y0, y1 in ys:
+            for x0, x1 in xs:
+                for f in self._run(level[y0:y1, x0:x1]):
+                    x, y, bw, bh = (float(v) for v in f[:4])
+                    if tiled:
+                        # A face cut by an inner tile edge is whole in the neighbouring tile (the overlap
+                        # holds faces up to tile_overlap px) or, if larger, at the next coarser level.
+                        cut = ((x0 > 0 and x < 2) or (y0 > 0 and y < 2) or (x1 < lw and x + bw > x1 - x0 - 2)
+                               or (y1 < lh and y + bh > y1 - y0 - 2))
+                        if cut or (coarser_follows and max(bw, bh) > self.tile_overlap):
+                            continue
+                    out.append(self._to_original(f, x0, y0, scale, full_size))
+        return out
+
+    def _run(self, bgr_rgb: np.ndarray) -> np.ndarray:
+        bgr = np.ascontiguousarray(bgr_rgb[:, :, ::-1])
         net = self._thread_net()
         net.setInputSize((bgr.shape[1], bgr.shape[0]))
         _, faces = net.detect(bgr)
-        out = []
-        for f in faces if faces is not None else []:
-            x, y, bw, bh = (float(v) / scale for v in f[:4])
-            det = Detection(box=(max(0.0, x), max(0.0, y), min(float(w), x + bw), min(float(h), y + bh)),
-                            score=float(f[14]), landmarks=(f[4:14].reshape(5, 2) / scale).astype(np.float32))
-            if det.size >= self.min_face:
-                out.append(det)
-        return sorted(out, key=lambda d: -d.score)
+        return faces if faces is not None else np.zeros((0, 15), np.float32)
+
+    @staticmethod
+    def _to_original(f: np.ndarray, x0: int, y0: int, scale: float, full_size) -> Detection:
+        w, h = full_size
+        x, y = (f[0] + x0) / scale, (f[1] + y0) / scale
+        bw, bh = f[2] / scale, f[3] / scale
+        marks = (f[4:14].reshape(5, 2) + (x0, y0)) / scale
+        return Detection(box=(max(0.0, float(x)), max(0.0, float(y)), min(float(w), float(x + bw)), min(float(h), float(y + bh))),
+                         score=float(f[14]), landmarks=marks.astype(np.float32))

@@ -1,33 +1,58 @@
-"""FastAPI app: ``POST /api/analyze``, ``GET /api/health``, the page at ``/`` and docs at ``/docs``.
+"""FastAPI app: ``POST /api/analyze``, ``GET /api/health``, the page at ``/`` and docs at ``/docs`` (offline).
 
-The analyzer is created in the app's lifespan and owned by the app (no module state). Bad
-requests get a JSON error with a clear message and the server keeps serving: 413 beyond the
-upload limit, 400 for non-images and decompression bombs, 422 for an unknown model choice.
+The analyzer is created in the app's lifespan and owned by the app (no module state). Every
+error, of every status, is ``{"error": "<plain words>"}``: 400 for what is not a readable
+image, 413 beyond the upload limit, 422 for a bad option, 503 with ``Retry-After`` when the
+server is at its limits (see :mod:`agegender.server.admission`): a bounded number of analyses
+run at once, a short queue waits, and the decoded pixels and upload bytes held at any moment
+have budgets, so memory stays bounded whatever is sent.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agegender import __version__
-from agegender.data.images import ImageError, decode_image
+from agegender.data.images import ImageError, decode_image, image_size
+from agegender.server import schema
+from agegender.server.admission import Admission, Busy, Limits, prefer_mmap_for_large_blocks, release_memory_to_os
+
+PREVIEW_SIDE = 1024  # longest side of the preview JPEG sent back for formats a browser cannot show
+TRIM_AFTER_PIXELS = 4_000_000  # hand memory back to the OS after requests at least this large
 
 
 @dataclass
 class ServerConfig:
+    """Defaults for `agegender serve`; the limits are documented in the README and at /docs."""
+
     models: tuple[str, ...] = ("vgg16", "resnet50")
     weights: dict | None = None
     max_upload_bytes: int = 20_000_000
-    max_pixels: int = 50_000_000
+    max_pixels: int = 50_000_000  # per image (width x height)
+    max_active: int | None = None  # analyses at once; None = the machine's CPU count
+    max_waiting: int | None = None  # queued requests; None = 4 per active slot
+    pixel_budget: int = 100_000_000  # decoded pixels held by all running analyses together (~3 B each, plus work)
+    upload_budget: int = 200_000_000  # request bytes held by all requests together
+    max_wait_s: float = 30.0
     flip_tta: bool = True
     engine: str = "auto"  # see FaceAnalyzer
     threads: int | None = None
+    min_face: float | None = None  # see FaceDetector
+
+    def limits(self) -> Limits:
+        active = self.max_active or max(1, os.cpu_count() or 1)
+        return Limits(max_active=active, max_waiting=self.max_waiting if self.max_waiting is not None else 4 * active,
+                      pixel_budget=self.pixel_budget, upload_budget=self.upload_budget, max_wait_s=self.max_wait_s)
 
 
 class RequestError(Exception):
@@ -36,81 +61,133 @@ class RequestError(Exception):
         self.status, self.message = status, message
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+async def _read_body(request: Request, limit: int, admission: Admission) -> tuple[bytes, int]:
+    """The request body and the bytes reserved for it; 413 past ``limit``, 503 past the server's upload budget."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestError(413, f"upload of {int(declared)} bytes is larger than the limit of {limit} bytes")
+        raise RequestError(413, f"the upload is {int(declared):,} bytes; the limit is {limit:,} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, f"upload is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        async for chunk in request.stream():
+            admission.reserve_upload(len(chunk))
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(413, f"the upload is larger than the limit of {limit:,} bytes")
+            chunks.append(chunk)
+    except BaseException:
+        admission.release_upload(size)
+        raise
+    return b"".join(chunks), size
 
 
-async def _image_bytes(request: Request, limit: int) -> bytes:
-    body = await _read_body(request, limit)
+async def _image_bytes(request: Request, body: bytes) -> bytes:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         # Starlette's form parser reads the cached body; set it so the stream is not read twice.
         request._body = body
         form = await request.form()
         upload = form.get("file") or form.get("image")
         if upload is None or isinstance(upload, str):
-            raise RequestError(400, "multipart upload needs a file field named 'file'")
+            raise RequestError(400, "a multipart upload needs the image in a file field named 'file'")
         return await upload.read()
     return body
 
 
+def _preview(image) -> str:
+    """A JPEG data URL of the (EXIF-rotated) image, longest side at most PREVIEW_SIDE px."""
+    import cv2
+
+    h, w = image.shape[:2]
+    scale = min(1.0, PREVIEW_SIDE / max(h, w))
+    small = image if scale == 1.0 else cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", small[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def _plain(message: str) -> str:
+    """An analyzer's message without the name it gives in-memory input."""
+    for prefix in ("upload: ", "<array>: ", "<bytes>: "):
+        message = message.replace(prefix, "")
+    return message
+
+
 def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
     """Build the app; ``analyzer`` (a FaceAnalyzer) may be passed in, else it is created at start-up."""
+    from fastapi_offline import FastAPIOffline
+
     config = config or ServerConfig()
+    limits = config.limits()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        prefer_mmap_for_large_blocks()
         if analyzer is None:
             from agegender.inference import FaceAnalyzer
 
             app.state.analyzer = FaceAnalyzer(models=config.models, weights=config.weights, flip_tta=config.flip_tta,
-                                              engine=config.engine, threads=config.threads)
+                                              engine=config.engine, threads=config.threads, min_face=config.min_face)
         else:
             app.state.analyzer = analyzer
+        app.state.admission = Admission(limits)
         yield
 
-    app = FastAPI(title="agegender", version=__version__, lifespan=lifespan,
-                  description="Age (years) and gender of every face in a photo.")
+    app = FastAPIOffline(title="agegender", version=__version__, lifespan=lifespan,
+                         description=schema.description(config, limits))
 
     @app.exception_handler(RequestError)
     async def request_error(_: Request, exc: RequestError):
         return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-    @app.get("/api/health")
+    @app.exception_handler(Busy)
+    async def busy(_: Request, exc: Busy):
+        return JSONResponse({"error": exc.message}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError):
+        parts = [f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'request'}: {e.get('msg', 'invalid')}"
+                 for e in exc.errors()]
+        return JSONResponse({"error": "; ".join(parts)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException):
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.get("/api/health", summary="Is the server up, with which models and how busy",
+             response_model=schema.Health)
     async def health(request: Request):
-        a = request.app.state.analyzer
-        return {"status": "ok", "version": __version__, "models": a.model_names, "engines": a.engines}
+        a, adm = request.app.state.analyzer, request.app.state.admission
+        return {"status": "ok", "version": __version__, "models": a.model_names, "engines": a.engines,
+                "busy": {"active": adm.active, "waiting": adm.waiting, "max_active": limits.max_active,
+                         "max_waiting": limits.max_waiting}}
 
     @app.post("/api/analyze", summary="Age and gender of every face in an uploaded image",
-              description="Send the image as multipart form data (field 'file') or as the raw request body.")
-    async def analyze(request: Request, model: str = Query("both", description="vgg16, resnet50 or both"),
-                      crops: bool = Query(False, description="the image is one aligned face crop: no detection")):
-        a = request.app.state.analyzer
+              description=schema.ANALYZE_DESCRIPTION, response_model=None,
+              openapi_extra=schema.ANALYZE_REQUEST_BODY, responses=schema.analyze_responses())
+    async def analyze(request: Request,
+                      model: str = Query("both", description="which model answers: a loaded model's name "
+                                                             "(vgg16, resnet50) or both"),
+                      crops: bool = Query(False, description="the image is one aligned face crop: no detection"),
+                      preview: bool = Query(False, description="also return the image as a JPEG data URL (at most "
+                                                               f"{PREVIEW_SIDE} px), for clients that cannot show "
+                                                               "the uploaded format (e.g. TIFF in a browser)")):
+        a, admission = request.app.state.analyzer, request.app.state.admission
         names = a.model_names if model == "both" else [model]
         if any(n not in a.model_names for n in names):
-            return JSONResponse({"error": f"model must be one of {a.model_names} or 'both', not {model!r}"},
-                                status_code=422)
-        data = await _image_bytes(request, config.max_upload_bytes)
+            raise RequestError(422, f"model must be one of {', '.join(a.model_names)} or both, not {model!r}")
+        body, reserved = await _read_body(request, config.max_upload_bytes, admission)
         try:
-            image = await run_in_threadpool(decode_image, data, "upload", config.max_pixels)
-        except ImageError as exc:
-            raise RequestError(400, str(exc).replace("upload: ", "")) from exc
-        try:
-            result = await run_in_threadpool(a.analyze, image, crops, False, names)
-        except ImageError as exc:  # e.g. a "crop" too small to hold a face
-            raise RequestError(400, str(exc).replace("<array>: ", "")) from exc
-        out = result.to_dict()
-        out["source"] = "upload"
-        out["models"] = names
+            data = await _image_bytes(request, body)
+            del body
+            size = image_size(data)
+            pixels = size[0] * size[1] if size else 0
+            if pixels > config.max_pixels:
+                raise RequestError(400, f"the image is {size[0]}x{size[1]} pixels, more than the limit of "
+                                        f"{config.max_pixels:,} pixels")
+            async with admission.slot(pixels):
+                out = await run_in_threadpool(_analyze, a, data, names, crops, preview, config.max_pixels)
+            if pixels >= TRIM_AFTER_PIXELS:
+                await run_in_threadpool(release_memory_to_os)
+        finally:
+            admission.release_upload(reserved)
         return out
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -118,3 +195,18 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         return (resources.files("agegender.server") / "static" / "index.html").read_text()
 
     return app
+
+
+def _analyze(analyzer, data: bytes, names, crops: bool, preview: bool, max_pixels: int) -> dict:
+    """Decode and analyse in a worker thread; ImageError becomes a 400."""
+    notes: list[str] = []
+    try:
+        image = decode_image(data, "upload", max_pixels, notes)
+        result = analyzer.analyze(image, crops=crops, models=names)
+    except ImageError as exc:
+        raise RequestError(400, _plain(str(exc))) from exc
+    out = result.to_dict()
+    out.update(source="upload", models=names, notes=notes + out["notes"])
+    if preview:
+        out["preview"] = _preview(image)
+    return out
