@@ -68,3 +68,67 @@ def test_a_crop_too_small_to_be_a_face_is_a_400_with_a_message(client):
     Image.new("RGB", (1, 1)).save(buf, format="PNG")
     r = client.post("/api/analyze?crops=true", content=buf.getvalue(), headers={"content-type": "image/png"})
     assert r.status_code == 400 and "too small to be a face crop" in r.json()["error"]
+
+
+def test_docs_are_served_offline_and_the_schema_is_complete(client):
+    html = client.get("/docs").text
+    assert "cdn" not in html.lower() and "/static-offline-docs/swagger-ui-bundle.js" in html
+    assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+    op = client.get("/openapi.json").json()["paths"]["/api/analyze"]["post"]
+    assert {"multipart/form-data", "image/jpeg"} <= set(op["requestBody"]["content"])
+    assert {"200", "400", "413", "422", "503"} <= set(op["responses"])
+    assert {p["name"] for p in op["parameters"]} == {"model", "crops", "preview"}
+
+
+def test_every_error_has_one_shape(client):
+    r = client.post("/api/analyze?crops=maybe", content=b"x")
+    assert r.status_code == 422 and set(r.json()) == {"error"} and "crops" in r.json()["error"]
+    r = client.get("/api/nothing-here")
+    assert r.status_code == 404 and set(r.json()) == {"error"}
+
+
+def test_answers_match_the_documented_schema_and_preview(client, face_photo):
+    from agegender.server.schema import Analysis, Health
+
+    Health.model_validate(client.get("/api/health").json())
+    buf = io.BytesIO()
+    Image.open(face_photo).save(buf, "TIFF")
+    r = client.post("/api/analyze?preview=true", files={"file": ("p.tiff", buf.getvalue(), "image/tiff")})
+    body = Analysis.model_validate(r.json())
+    assert len(body.faces) == 2 and body.preview.startswith("data:image/jpeg;base64,")
+    from agegender.data.images import decode_image
+    import base64
+
+    shown = decode_image(base64.b64decode(body.preview.split(",", 1)[1]))
+    assert shown.shape[:2] == (body.height, body.width)  # small photo: the preview keeps its size
+
+
+def test_a_busy_server_answers_503_with_retry_after_and_serves_again(random_weights, face_photo):
+    """One analysis at a time and no queue: a second request while the first runs is refused at
+    once (not queued in memory), and served once the first is done."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    analyzer = FaceAnalyzer(models=(), weights=random_weights)
+    started, proceed = threading.Event(), threading.Event()
+    analyze = analyzer.analyze
+
+    def slow_analyze(*args, **kwargs):
+        started.set()
+        proceed.wait(30)
+        return analyze(*args, **kwargs)
+
+    analyzer.analyze = slow_analyze
+    app = create_app(ServerConfig(max_active=1, max_waiting=0), analyzer=analyzer)
+    data = face_photo.read_bytes()
+    with TestClient(app) as c, ThreadPoolExecutor(1) as pool:
+        first = pool.submit(c.post, "/api/analyze", content=data)
+        assert started.wait(30)
+        refused = c.post("/api/analyze", content=data)
+        health = c.get("/api/health").json()
+        proceed.set()
+        assert first.result().status_code == 200
+        assert c.post("/api/analyze", content=data).status_code == 200
+    assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
+    assert "busy" in refused.json()["error"]
+    assert health["busy"]["active"] == 1 and health["busy"]["max_active"] == 1

@@ -101,8 +101,13 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _decode(stream, name: str, max_pixels: int, notes: list[str] | None = None) -> np.ndarray:
+    import warnings
+
     try:
-        with Image.open(stream) as img:
+        with warnings.catch_warnings():  # PIL's own bomb warning: our max_pixels check below is the limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(stream)
+        with img:
             w, h = img.size
             if w * h > max_pixels:
                 raise ImageError(f"{name}: {w}x{h} pixels is more than the limit of {max_pixels:,}")
@@ -115,10 +120,14 @@ def _decode(stream, name: str, max_pixels: int, notes: list[str] | None = None) 
         return apply_orientation(pixels, orientation)
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name}: the image declares far more pixels than the limit of {max_pixels:,}") from None
+    except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image in a format this program reads "
                          f"(JPEG, PNG, WebP, BMP, TIFF, GIF, PPM)") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except MemoryError:
+        raise ImageError(f"{name}: not enough memory to decode this image") from None
+    except Exception as exc:  # decoders of damaged files raise anything (OSError, TypeError, struct.error, ...)
         raise ImageError(f"{name}: the image file is damaged or incomplete ({exc})") from exc
 
 
