@@ -133,3 +133,15 @@ def test_annotate_never_overwrites_an_image_of_the_same_run(random_weights, tmp_
     assert written == ["a/photo.annotated.jpg", "b/photo.annotated.jpg", "x.annotated.jpg", "x.png.annotated.jpg"] \
         or written == ["a/photo.annotated.jpg", "b/photo.annotated.jpg", "x.annotated.jpg", "x.bmp.annotated.jpg"], written
     assert "annotated as" in capsys.readouterr().err
+
+
+def test_missing_paths_are_said_before_any_model_loads(tmp_path, capsys, monkeypatch):
+    import agegender.inference
+
+    def no_loading(*a, **k):
+        raise AssertionError("models were loaded for paths that do not exist")
+
+    monkeypatch.setattr(agegender.inference, "FaceAnalyzer", no_loading)
+    assert main(["predict", str(tmp_path / "nope.jpg"), str(tmp_path / "gone")]) == 1
+    err = capsys.readouterr().err
+    assert "nope.jpg: file not found" in err and "no image files found" in err

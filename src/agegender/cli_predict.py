@@ -19,7 +19,9 @@ def add_predict(sub):
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
                    help="use your own weights (repeatable), e.g. mine=runs/r50/best.safetensors")
     p.add_argument("--crops", action="store_true", help="inputs are already aligned face crops: no detection")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table",
+                   help="table (default, for reading), csv (one row per face and model) or json (one object per "
+                        "image, with boxes, landmarks and timings); rows are written as images finish")
     p.add_argument("-o", "--output", help="write results to this file instead of stdout")
     p.add_argument("--annotate", metavar="OUTDIR", help="write each image with boxes and labels here")
     p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face (faster)")
@@ -113,6 +115,10 @@ def run_predict(args) -> int:
     if ignored:
         print(f"ignored {len(ignored)} file(s) in the folder(s) that are not images by their extension (e.g. "
               f"{ignored[0]}); name a file on the command line to try it anyway", file=sys.stderr)
+    missing = [f for f in files if not f.exists()]
+    for f in missing:  # said before the models load (seconds), not after
+        print(f"skipped: {f}: file not found", file=sys.stderr)
+    files = [f for f in files if f.exists()]
     if not files:
         print("agegender predict: no image files found in " + ", ".join(args.paths), file=sys.stderr)
         return 1
@@ -126,7 +132,8 @@ def run_predict(args) -> int:
                             engine=args.engine, threads=args.threads or None,
                             detector=FaceDetector(score_threshold=args.det_threshold, min_face=args.min_face))
     writer = _RowWriter(out, args.format)
-    n_read = n_faces = bad = 0
+    n_read = n_faces = 0
+    bad = len(missing)
     annotated_names: set[str] = set()
     roots = [Path(p) for p in args.paths if Path(p).is_dir()]
     try:

@@ -45,6 +45,18 @@ def test_trains_checkpoints_and_resumes(tmp_path):
     rows = list(csv.DictReader((run / "summary.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
 
+    from agegender.training.checkpoint import CheckpointError
+
+    other = TrainConfig(**{**cfg.to_dict(), "arch": "vgg16", "epochs": 4})
+    with pytest.raises(CheckpointError, match="another network.*arch: 'resnet50' there, 'vgg16' here") as exc:
+        train(other)
+    assert len(str(exc.value)) < 400  # one line, not a state-dict dump
+    last = run / "last.pt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # truncated (e.g. a full disk, a bad copy)
+    cfg.epochs = 4
+    with pytest.raises(CheckpointError, match="damaged.*Move it away"):
+        train(cfg)
+
 
 def test_two_datasets_are_sampled_by_share_and_validated_apart(tmp_path):
     from agegender.models.weights import load_model

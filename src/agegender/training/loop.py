@@ -28,7 +28,7 @@ from agegender.models.engines import predict_faces
 from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.weights import load_model, save_weights, trained_on
 from agegender.training.augment import augment, to_float_images
-from agegender.training.checkpoint import load_checkpoint, save_checkpoint
+from agegender.training.checkpoint import CheckpointError, check_same_network, load_checkpoint, save_checkpoint
 from agegender.training.config import CHILD_MAX_AGE, TrainConfig
 from agegender.training.data import TrainingData, ValidationSet, load_training_data, split_cache_list
 from agegender.training.losses import age_loss, gender_loss
@@ -205,6 +205,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
     # Running sums stay on the device: reading a loss every step would stall a GPU.
     sums = {k: torch.zeros((), device=device) for k in ("loss", "age_loss", "gender_loss")}
     seen, start = 0, time.perf_counter()
+    shown = start - 1.0
     bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                disable=not cfg.progress or rank != 0, dynamic_ncols=True)
     for step in bar:
@@ -243,7 +244,8 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
             ema.update_parameters(model.module if hasattr(model, "module") else model)
         sums["loss"] += loss.detach()
         seen += len(idx)
-        if not bar.disable and step % 10 == 0:
+        if not bar.disable and time.perf_counter() - shown >= 1.0:  # about once a second, whatever a step costs
+            shown = time.perf_counter()
             bar.set_postfix(loss=f"{sums['loss'].item() / (step + 1):.4f}",
                             img_s=f"{seen * world / (time.perf_counter() - start):.0f}")
     means = {k: v.item() / steps for k, v in sums.items()}
@@ -373,7 +375,12 @@ def train(cfg: TrainConfig) -> dict:
     last = out / "last.pt"
     if cfg.resume and last.is_file():
         ckpt = load_checkpoint(last, map_location=device)
-        model.load_state_dict(ckpt["model"])
+        check_same_network(ckpt.get("model_config") or {}, net_cfg.to_dict(), last)
+        try:
+            model.load_state_dict(ckpt["model"])
+        except RuntimeError as exc:  # shapes that the config check did not foresee: say so in one line
+            raise CheckpointError(f"{last} does not fit this run's network ({str(exc).splitlines()[0][:200]}); "
+                                  f"resume with the same options, or give this run another --out") from None
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         if ema is not None and ckpt.get("ema") is not None:
