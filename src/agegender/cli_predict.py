@@ -225,7 +225,8 @@ def add_serve(sub):
     p.add_argument("--max-active", type=int, default=0,
                    help="analyses running at once (default: the number of CPU cores)")
     p.add_argument("--max-waiting", type=int, default=-1,
-                   help="requests queued for a free slot, at most 30 s (default: 4 per active slot)")
+                   help="requests queued for a free slot, at most 30 s (default: 8 per active slot; a queued "
+                        "request holds only its upload bytes)")
     p.add_argument("--pixel-budget-mp", type=float, default=100.0,
                    help="decoded megapixels held by all running analyses together (default 100, about 1 GB of work)")
     add_min_face_option(p)
@@ -245,7 +246,8 @@ def add_engine_options(p) -> None:
 
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="what runs the networks: auto (default) = ONNX Runtime, int8 where an int8 graph is beside "
-                        "the weights (the shipped ones have one), else fp32 where an ONNX graph is, else PyTorch")
+                        "the weights (the shipped ones have none: see reports/ABLATIONS.md), else fp32 where an ONNX graph "
+                        "is (the shipped ones have one), else PyTorch")
     p.add_argument("--threads", type=int, default=0, help="CPU threads per model call (default: the engine's choice)")
 
 

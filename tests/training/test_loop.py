@@ -216,3 +216,17 @@ def test_gender_child_weight_weights_the_gender_loss_of_children_only(tmp_path, 
     weights = torch.cat(seen)
     assert set(weights.tolist()) == {1.0, 3.0}
     assert (weights == 3.0).sum() < (weights == 1.0).sum()  # children, not adults, got the weight
+
+
+def test_distillation_from_a_teacher(tmp_path):
+    """A student learns from a teacher's soft targets; a teacher with other age bins is refused."""
+    cache = make_cache(tmp_path / "cache")
+    common = dict(cache=str(cache), task="both", age_head="distribution", age_loss="dldl", all_ages=False,
+                  batch_size=16, lr=1e-3, progress=False, threads=1)
+    train(TrainConfig(**common, out=str(tmp_path / "teacher"), arch="vgg16", epochs=1))
+    student = train(TrainConfig(**common, out=str(tmp_path / "student"), arch="resnet50", epochs=1,
+                                teacher=str(tmp_path / "teacher" / "best.safetensors"), teacher_share=0.7))
+    assert np.isfinite(student["age_mae"])
+    with pytest.raises(ValueError, match="age_max"):
+        train(TrainConfig(**{**common, "max_age": 40}, out=str(tmp_path / "bad"), arch="resnet50", epochs=1,
+                          teacher=str(tmp_path / "teacher" / "best.safetensors")))

@@ -40,7 +40,7 @@ class ServerConfig:
     max_upload_bytes: int = 20_000_000
     max_pixels: int = 50_000_000  # per image (width x height)
     max_active: int | None = None  # analyses at once; None = the machine's CPU count
-    max_waiting: int | None = None  # queued requests; None = 4 per active slot
+    max_waiting: int | None = None  # queued requests; None = 8 per active slot
     pixel_budget: int = 100_000_000  # decoded pixels held by all running analyses together (~3 B each, plus work)
     upload_budget: int = 200_000_000  # request bytes held by all requests together
     max_wait_s: float = 30.0
@@ -51,7 +51,7 @@ class ServerConfig:
 
     def limits(self) -> Limits:
         active = self.max_active or max(1, os.cpu_count() or 1)
-        return Limits(max_active=active, max_waiting=self.max_waiting if self.max_waiting is not None else 4 * active,
+        return Limits(max_active=active, max_waiting=self.max_waiting if self.max_waiting is not None else 8 * active,
                       pixel_budget=self.pixel_budget, upload_budget=self.upload_budget, max_wait_s=self.max_wait_s)
 
 

@@ -61,6 +61,9 @@ class TrainConfig:
     time_budget_s: float = option(0.0, ">0: after the first epoch, cut --epochs so the run ends within this many seconds")
     resume: bool = option(False, "continue from OUT/last.pt")
     init_weights: str = option("", "fine-tune: start from this weight file (same arch, task, head, ages, size)")
+    teacher: str = option("", "distil: also learn each face's age distribution and gender probability as this "
+                               "weight file predicts them (same age bins; distribution head)")
+    teacher_share: float = option(0.5, "with --teacher: share of the loss from the teacher's soft targets (0-1)")
     progress: bool = option(True, "show a progress bar")
     recipe: str = option("", "name recorded with the weights")
 

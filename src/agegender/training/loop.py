@@ -31,7 +31,7 @@ from agegender.training.augment import augment, to_float_images
 from agegender.training.checkpoint import CheckpointError, check_same_network, load_checkpoint, save_checkpoint
 from agegender.training.config import CHILD_MAX_AGE, TrainConfig
 from agegender.training.data import TrainingData, ValidationSet, load_training_data, split_cache_list
-from agegender.training.losses import age_loss, gender_loss
+from agegender.training.losses import age_loss, distillation_loss, gender_loss
 from agegender.training.sampling import draw_probabilities, parse_shares
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,8 @@ def evaluate_split(model: AgeGenderNet, faces: np.ndarray, ages: np.ndarray, gen
 
 
 def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg: TrainConfig, epoch: int,
-                    device, autocast_dtype, rank: int = 0, world: int = 1, probabilities: np.ndarray | None = None) -> dict:
+                    device, autocast_dtype, rank: int = 0, world: int = 1, probabilities: np.ndarray | None = None,
+                    teacher=None) -> dict:
     """One pass over the training faces (or ``epoch_length`` draws by ``probabilities``); returns mean losses and images/s."""
     model.train()
     n = epoch_length(cfg, len(ages))
@@ -234,6 +235,11 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
             lg = gender_loss(out["gender_logits"], y_gender, cfg.gender_loss, cfg.label_smoothing, weights)
             sums["gender_loss"] += lg.detach()
             loss = loss + cfg.gender_weight * lg
+        if teacher is not None:
+            with torch.no_grad(), torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16,
+                                                 enabled=autocast_dtype is not None):
+                soft = teacher(x)
+            loss = (1 - cfg.teacher_share) * loss + cfg.teacher_share * distillation_loss(out, soft)
         if (step % 50 == 0 or step == steps - 1) and not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step}; lower --lr")
         optimizer.zero_grad(set_to_none=True)
@@ -311,6 +317,21 @@ def _load_initial_weights(model: AgeGenderNet, path: str) -> dict:
                          + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
     model.load_state_dict({k: v.float() for k, v in source.state_dict().items()})
     return lineage_of(meta)
+
+
+def _load_teacher(path: str, student: ModelConfig, device) -> AgeGenderNet:
+    """A frozen model whose outputs are soft targets; its age bins and input size must be the student's."""
+    teacher, _ = load_model(path, device)
+    fields = ("task", "age_head", "age_min", "age_max", "input_size")
+    mismatch = {f: (getattr(teacher.config, f), getattr(student, f)) for f in fields
+                if getattr(teacher.config, f) != getattr(student, f)}
+    if mismatch:
+        raise ValueError(f"--teacher {path} does not fit this run (teacher vs run): "
+                         + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
+    teacher.eval().float()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
 
 
 def lineage_of(meta: dict) -> dict:
@@ -404,6 +425,7 @@ def train(cfg: TrainConfig) -> dict:
     if rank == 0:
         write_config()
 
+    teacher = _load_teacher(cfg.teacher, net_cfg, device) if cfg.teacher else None
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
@@ -411,7 +433,7 @@ def train(cfg: TrainConfig) -> dict:
     epoch = start_epoch
     while epoch < cfg.epochs:
         stats = train_one_epoch(net, ema, optimizer, scheduler, images, ages, genders, cfg, epoch, device,
-                                autocast_dtype, rank, world, probabilities)
+                                autocast_dtype, rank, world, probabilities, teacher)
         if rank == 0:
             eval_model = ema.module if ema is not None else model
             val_start = time.perf_counter()

@@ -66,3 +66,14 @@ def gender_loss(logits: torch.Tensor, genders: torch.Tensor, kind: str, label_sm
     if weights is not None:
         per_face = per_face * weights
     return per_face.mean()
+
+
+def distillation_loss(out: dict, teacher_out: dict) -> torch.Tensor:
+    """KL divergence from a teacher's age distribution and gender probabilities to the student's
+    (knowledge distillation, Hinton et al. 2015, at temperature 1)."""
+    loss = torch.zeros((), device=next(iter(out.values())).device)
+    for key in ("age_logits", "gender_logits"):
+        if key in out and key in teacher_out:
+            target = teacher_out[key].float().softmax(1)
+            loss = loss + F.kl_div(out[key].float().log_softmax(1), target, reduction="batchmean")
+    return loss
