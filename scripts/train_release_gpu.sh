@@ -10,14 +10,11 @@
 #     OUT            where to export fp16 weights in <=15 MB parts (default: no export)
 #   env: BUDGET_S (seconds per model; default 200 on a GPU, 0 = none on CPU), ARCHS, EPOCHS
 #
-# Carrying it to the lent GPU machine (its working tree must stay under 64 MiB):
+# Preparing the data on one machine and training on another (e.g. a GPU server):
 #   agegender data cache data/utkface_manifest.csv --root ../shared/data/utkface/images -o cache/utk96 --size 96
-#   agegender data pack cache/utk96 -o gpu/utk96-trainval.npz --splits train,val     # ~48 MiB, /gpu/ is ignored
-#   git rm -q -r --cached src/agegender/weights && echo /src/agegender/weights/ >> .git/info/exclude  # 79 MB stays here
-#   device run, carry ["gpu"], timeout_s 560:
-#     bash scripts/train_release_gpu.sh gpu/utk96-trainval.npz runs/release-96 $OUT/w 2>&1 | tee $OUT/train.log
-#   then git reset -q src/agegender/weights and drop the exclude line. $OUT holds at most 64 MiB a call:
-#   fetch the VGG16 parts with a second, quick call on the warm machine (cp runs/release-96/export/vgg16* $OUT).
+#   agegender data pack cache/utk96 -o utk96-trainval.npz --splits train,val     # ~48 MiB of JPEGs
+#   copy the repository and the pack there, then: bash scripts/train_release_gpu.sh utk96-trainval.npz runs/release-96 out/
+#   OUT receives each model's fp16 weights in parts of at most 15 MB (join them with cat, or load them as they are).
 set -euo pipefail
 SRC=${1:?face pack (.npz) or cache folder}
 RUNS=${2:-runs/release-96}
@@ -39,15 +36,13 @@ fi
 $PY -c "import torch; print('torch', torch.__version__, 'cuda' if torch.cuda.is_available() else 'cpu',
 torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 for arch in ${ARCHS:-resnet50 vgg16}; do
-  $AG train --cache "$CACHE" --arch "$arch" --all-ages --task both --age-head distribution --age-loss dldl \
-    --gender-loss ce --input-size 96 --batch-size "$BATCH" --lr "$LR" --schedule cosine --warmup-epochs 1 \
-    --augment 1.0 --augment-background 0.5 --ema 0.998 --epochs "${EPOCHS:-60}" --time-budget-s "$BUDGET_S" \
-    --recipe multitask-dldl-96-release --resume --no-progress --out "$RUNS/$arch"
+  $AG train --recipe multitask-dldl-96-release --cache "$CACHE" --arch "$arch" --batch-size "$BATCH" --lr "$LR" \
+    ${EPOCHS:+--epochs "$EPOCHS"} --time-budget-s "$BUDGET_S" --resume --no-progress --out "$RUNS/$arch"
   if [ -n "$OUT" ]; then
     mkdir -p "$OUT" "$RUNS/export"
     $AG export "$RUNS/$arch" -o "$RUNS/export/$arch.safetensors" --part-mb 15
     cp "$RUNS/$arch/summary.csv" "$OUT/$arch-summary.csv"
-    [ "$arch" = vgg16 ] || cp "$RUNS/export/$arch.safetensors".part* "$OUT/"
+    cp "$RUNS/export/$arch.safetensors".part* "$OUT/"
   fi
 done
 if [ -n "$OUT" ]; then  # throughput and length of these runs, for benchmarks/results (GPU) or a CPU record

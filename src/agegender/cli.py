@@ -12,6 +12,8 @@ import logging
 import sys
 from dataclasses import fields
 from pathlib import Path
+from agegender.cli_predict import add_predict, add_serve
+from agegender.errors import UserError
 
 EXAMPLES = """examples:
   1. agegender data import utkface ../shared/data/utkface/images -o data/utkface_manifest.csv
@@ -24,7 +26,7 @@ EXAMPLES = """examples:
 """
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A user-facing error: printed without a traceback, exit code 2."""
 
 
@@ -62,6 +64,7 @@ def _add_data(sub):
     up = dsub.add_parser("unpack", help="decode a pack back into a cache folder")
     up.add_argument("pack", help="pack file (agegender data pack)")
     up.add_argument("-o", "--out", required=True, help="cache folder")
+    return p
 
 
 def _cmd_data(args) -> int:
@@ -142,21 +145,55 @@ def _cmd_data(args) -> int:
     return 0
 
 
-def _add_train(sub):
-    from agegender.training.config import TrainConfig
+class _ListRecipes(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
-    p = sub.add_parser("train", help="train a model on a face cache (resumable; torchrun for several GPUs)")
-    defaults = TrainConfig()
+    def __call__(self, parser, namespace, values, option_string=None):
+        from agegender.training.recipes import describe_recipes
+
+        print(describe_recipes())
+        parser.exit()
+
+
+def _add_train(sub, preset: dict | None = None):
+    """``agegender train``: one flag per TrainConfig field; a named recipe's values (``preset``) are the defaults."""
+    from agegender.training.config import CHOICES, TrainConfig
+
+    p = sub.add_parser("train", help="train a model on a face cache (resumable; torchrun for several GPUs)",
+                       description="Train a network. --recipe NAME takes a named recipe's values as the defaults "
+                                   "of the options below (--recipe NAME --help shows them); any flag overrides them.")
+    p.add_argument("--list-recipes", action=_ListRecipes, help="list the named recipes and exit")
+    defaults = {**TrainConfig().to_dict(), **(preset or {})}
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
-        default = getattr(defaults, f.name)
+        default = defaults[f.name]
         help_text = f.metadata.get("help", "").replace("%", "%%")
+        origin = f"; from recipe {preset['recipe']}" if preset and f.name in preset and f.name != "recipe" else ""
         if isinstance(default, bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                           help=f"{help_text} (default {default})")
+                           help=f"{help_text} (default {default}{origin})")
         else:
-            p.add_argument(flag, type=type(default), default=default, required=f.name == "cache",
-                           help=f"{help_text} (default {default!r})")
+            p.add_argument(flag, type=type(getattr(TrainConfig, f.name, default)) if f.name != "recipe" else str,
+                           default=default, choices=CHOICES.get(f.name), required=f.name == "cache",
+                           help=f"{help_text} (default {default!r}{origin})")
+    return p
+
+
+def _recipe_preset(argv: list[str]) -> dict | None:
+    """The values of the recipe named by ``train --recipe NAME`` in ``argv`` (for --arch, --task), if any."""
+    if "train" not in argv:
+        return None
+    pre = argparse.ArgumentParser(add_help=False)
+    for flag in ("--recipe", "--arch", "--task"):
+        pre.add_argument(flag)
+    known, _ = pre.parse_known_args(argv[argv.index("train") + 1:])
+    if not known.recipe:
+        return None
+    from agegender.training.config import TrainConfig
+    from agegender.training.recipes import get_recipe
+
+    return get_recipe(known.recipe).resolve(known.arch or TrainConfig.arch, known.task)
 
 
 def _cmd_train(args) -> int:
@@ -164,6 +201,7 @@ def _cmd_train(args) -> int:
     from agegender.training.loop import train
 
     cfg = TrainConfig(**{k: getattr(args, k) for k in TrainConfig.field_names()})
+    cfg.validate()
     best = train(cfg)
     print(json.dumps({"best": best}, indent=2))
     return 0
@@ -186,6 +224,7 @@ def _add_evaluate(sub):
 
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="what runs the network (default auto: ONNX Runtime where a graph is beside the weights)")
+    return p
 
 
 def _cmd_evaluate(args) -> int:
@@ -212,6 +251,7 @@ def _add_evaluate_photos(sub):
     p.add_argument("--windows", default="18-50,all", help="age windows to report, comma-separated (default 18-50,all)")
     p.add_argument("--limit", type=int, default=0, help="use about this many faces, evenly spread (0 = all)")
     p.add_argument("-o", "--out", default="reports/photos.json", help="result JSON (default reports/photos.json)")
+    return p
 
 
 def _cmd_evaluate_photos(args) -> int:
@@ -236,6 +276,7 @@ def _add_report(sub):
     p = sub.add_parser("report", help="write reports/results.json and reports/README.md from evaluations")
     p.add_argument("--evals", default="reports/evals", help="folder of evaluation JSON files")
     p.add_argument("--out", default="reports", help="report folder")
+    return p
 
 
 def _cmd_report(args) -> int:
@@ -268,6 +309,7 @@ def _add_export(sub):
                    help="evaluation JSON (agegender evaluate) whose test metrics go into the metadata; "
                         "repeat it for each test set")
     p.add_argument("--part-mb", type=float, default=0, help="split into parts of this many MB (0 = one file)")
+    return p
 
 
 def _weight_file(weights: str) -> Path:
@@ -344,6 +386,7 @@ def _add_calibrate(sub):
     p.add_argument("--cache", required=True,
                    help="face cache folder whose val split is fitted on; several: folders separated by commas")
     p.add_argument("-o", "--out", help="calibrated weight file (default: rewrite WEIGHTS in place)")
+    return p
 
 
 def _cmd_calibrate(args) -> int:
@@ -363,6 +406,7 @@ def _add_card(sub):
     p.add_argument("-o", "--out", default="src/agegender/weights/MODEL_CARD.md",
                    help="model card to write (default src/agegender/weights/MODEL_CARD.md)")
     p.add_argument("--photos", default=None, help="evaluate-photos JSON (e.g. reports/photos.json) to check too")
+    return p
 
 
 def _cmd_card(args) -> int:
@@ -372,7 +416,8 @@ def _cmd_card(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; ``argv`` is read ahead only for ``train --recipe``, whose values become defaults."""
     parser = argparse.ArgumentParser(prog="agegender", description="Age and gender of every face in a photo.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     from agegender import __version__
@@ -380,27 +425,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agegender {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_data(sub)
-    _add_train(sub)
-    _add_evaluate(sub)
-    _add_evaluate_photos(sub)
-    _add_report(sub)
-    _add_export(sub)
-    _add_calibrate(sub)
-    _add_card(sub)
-    try:
-        from agegender.cli_predict import add_predict, add_serve
-
-        add_predict(sub)
-        add_serve(sub)
-    except ImportError:
-        pass
+    preset = _recipe_preset(list(argv if argv is not None else sys.argv[1:]))
+    _add_train(sub, preset).set_defaults(handler=_cmd_train)
+    for add, handler in ((_add_data, _cmd_data), (_add_evaluate, _cmd_evaluate),
+                         (_add_evaluate_photos, _cmd_evaluate_photos), (_add_report, _cmd_report),
+                         (_add_export, _cmd_export), (_add_calibrate, _cmd_calibrate), (_add_card, _cmd_card)):
+        add(sub).set_defaults(handler=handler)
+    add_predict(sub)  # these two set their own handler
+    add_serve(sub)
     return parser
-
-
-COMMANDS = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate,
-            "evaluate-photos": _cmd_evaluate_photos, "report": _cmd_report, "export": _cmd_export,
-            "calibrate": _cmd_calibrate, "card": _cmd_card}
 
 
 # Optional packages and the extra that brings each (pyproject.toml); predicting needs none of them.
@@ -409,16 +442,24 @@ EXTRA_OF_MODULE = {"torch": "train", "torchvision": "train", "safetensors": "tra
                    "multipart": "server", "python_multipart": "server"}
 
 
+USER_OS_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    """Run one command. Exit codes: 0 done, 1 a bug (traceback), 2 a problem with the input (one line;
+    -v adds the traceback), 3 a missing optional package, 130 interrupted."""
+    try:
+        parser = build_parser(argv)
+    except UserError as exc:  # an unknown --recipe, found while building the options
+        print(f"agegender: error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    handler = COMMANDS.get(args.command) or args.handler
     from agegender.models.engines import MissingExtraError
 
     try:
-        return handler(args)
+        return args.handler(args)
     except MissingExtraError as exc:
         print(f"agegender {args.command}: {exc}", file=sys.stderr)
         return 3
@@ -429,7 +470,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agegender {args.command}: needs the '{root}' package, which is not installed: "
               f"pip install 'agegender[{EXTRA_OF_MODULE[root]}]'", file=sys.stderr)
         return 3
-    except (CliError, FileNotFoundError, ValueError) as exc:
+    except (UserError, *USER_OS_ERRORS) as exc:
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
         print(f"agegender {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from pathlib import Path
+from agegender.errors import UserError
 
 CSV_COLUMNS = ["path", "face", "x1", "y1", "x2", "y2", "det_score", "model", "age", "gender", "p_female"]
 
@@ -43,7 +44,7 @@ def model_names(choice: str) -> tuple[str, ...]:
     import difflib
 
     close = difflib.get_close_matches(choice, ["vgg16", "resnet50", "both"], n=1)
-    raise ValueError(f"--model must be vgg16, resnet50 or both, not {choice!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise UserError(f"--model must be vgg16, resnet50 or both, not {choice!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
 def expand_paths(paths) -> tuple[list[Path], list[Path]]:
@@ -97,7 +98,7 @@ def models_to_load(model: str, weights: list[str]) -> tuple[tuple[str, ...], dic
     for item in weights:
         name, sep, file = item.partition("=")
         if not sep or not name or not file:
-            raise ValueError(f"--weights takes NAME=FILE, got {item!r}")
+            raise UserError(f"--weights takes NAME=FILE, got {item!r}")
         extra[name] = file
     names = tuple(model_names(model)) if not extra or model != "both" else ()
     return names, extra

@@ -24,6 +24,7 @@ from agegender.faces.align import AlignmentTemplate, align_face, default_templat
 from agegender.faces.detect import FaceDetector
 from agegender.models.engines import open_engine, predict_faces
 from agegender.models.weight_files import read_metadata
+from agegender.errors import UserError
 
 SHIPPED_MODELS = ("vgg16", "resnet50")
 MIN_CROP_PX = 16  # the detector's smallest face (--min-face default): a smaller "crop" holds no readable face
@@ -143,7 +144,7 @@ class FaceAnalyzer:
             if weights and name in weights:
                 continue
             if name not in SHIPPED_MODELS:
-                raise ValueError(f"unknown model {name!r}: shipped models are {SHIPPED_MODELS}; "
+                raise UserError(f"unknown model {name!r}: shipped models are {SHIPPED_MODELS}; "
                                  f"others need weights={{{name!r}: 'file.safetensors'}}")
             path = shipped_weights_path(name)
             if not path.is_file() and not any(path.parent.glob(path.name + ".part*")):
@@ -152,7 +153,7 @@ class FaceAnalyzer:
             paths[name] = path
         paths.update({k: Path(v) for k, v in (weights or {}).items()})
         if not paths:
-            raise ValueError("no model to run: give at least one model name or weight file")
+            raise UserError("no model to run: give at least one model name or weight file")
         self.device = device
         self.models = {}
         self.metadata = {}
@@ -242,7 +243,7 @@ class FaceAnalyzer:
         names = list(models) if models is not None else self.model_names
         unknown = [m for m in names if m not in self.models]
         if unknown:
-            raise ValueError(f"model(s) {unknown} not loaded; loaded: {self.model_names}")
+            raise UserError(f"model(s) {unknown} not loaded; loaded: {self.model_names}")
         return names
 
     def _locate(self, source, crops: bool, keep_image: bool) -> Result:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from agegender.data.generic import csv_rows, parse_age, parse_gender
 from agegender.data.records import FaceRecord
+from agegender.errors import UserError
 
 _NAME = re.compile(r"^(?P<person>\d+)A(?P<age>\d{2,3})\.jpe?g$", re.IGNORECASE)
 
@@ -28,7 +29,7 @@ def parse_aaf_name(name: str) -> tuple[str, int]:
     """
     m = _NAME.match(name)
     if not m:
-        raise ValueError(f"{name!r} does not look like {{person}}A{{age}}.jpg")
+        raise UserError(f"{name!r} does not look like {{person}}A{{age}}.jpg")
     return m["person"], int(m["age"])
 
 
@@ -47,10 +48,10 @@ def import_aaf(root: str | Path) -> tuple[list[FaceRecord], list[tuple[str, str]
             _, name_age = parse_aaf_name(name)
             age = parse_age(row["age"])
             if age != name_age:
-                raise ValueError(f"{name}: age {age} in labels.csv but {name_age} in the file name")
+                raise UserError(f"{name}: age {age} in labels.csv but {name_age} in the file name")
             gender = parse_gender(row["gender"])
             if not (images / name).is_file():
-                raise ValueError(f"{name}: no such file in {images}")
+                raise UserError(f"{name}: no such file in {images}")
         except (ValueError, TypeError) as exc:
             bad.append((f"labels.csv:{line}", str(exc)))
             continue

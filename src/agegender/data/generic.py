@@ -15,6 +15,7 @@ from pathlib import Path
 
 from agegender.data.images import IMAGE_SUFFIXES
 from agegender.data.records import GENDERS, RACES, FaceRecord
+from agegender.errors import UserError
 
 _WORDS = {"female": "female", "f": "female", "woman": "female", "male": "male", "m": "male", "man": "male"}
 
@@ -26,17 +27,17 @@ def parse_gender(value: str, zero_is: str = "male") -> str:
         return _WORDS[v]
     if v in ("0", "1"):
         if zero_is not in GENDERS:
-            raise ValueError(f"zero_is must be 'male' or 'female', not {zero_is!r}")
+            raise UserError(f"zero_is must be 'male' or 'female', not {zero_is!r}")
         other = "female" if zero_is == "male" else "male"
         return zero_is if v == "0" else other
-    raise ValueError(f"gender {value!r} is not female/male, F/M or 0/1")
+    raise UserError(f"gender {value!r} is not female/male, F/M or 0/1")
 
 
 def parse_age(value) -> int:
     """A whole-year age in 1..120 from a label ("31" or "31.0"); raise ValueError otherwise."""
     age = int(float(value))
     if not 0 < age <= 120:
-        raise ValueError(f"age {age} outside 1..120")
+        raise UserError(f"age {age} outside 1..120")
     return age
 
 
@@ -46,7 +47,7 @@ def csv_rows(csv_path: Path, required: tuple[str, ...]):
         reader = csv.DictReader(fh)
         missing = set(required) - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{csv_path}: missing column(s) {sorted(missing)}; need {','.join(required)}")
+            raise UserError(f"{csv_path}: missing column(s) {sorted(missing)}; need {','.join(required)}")
         yield from enumerate(reader, start=2)
 
 
@@ -60,7 +61,7 @@ def import_csv(csv_path: str | Path, zero_is: str = "male") -> tuple[list[FaceRe
             age = parse_age(row["age"])
             race = (row.get("race") or "").strip().lower()
             if race and race not in RACES:
-                raise ValueError(f"race {race!r} not one of {RACES}")
+                raise UserError(f"race {race!r} not one of {RACES}")
             records.append(
                 FaceRecord(path=row["path"].strip(), age=age, gender=parse_gender(row["gender"], zero_is),
                            race=race, source=csv_path.stem)
@@ -85,7 +86,7 @@ def import_folder(root: str | Path) -> tuple[list[FaceRecord], list[tuple[str, s
         parts = rel.parts
         try:
             if len(parts) != 3:
-                raise ValueError("expected <female|male>/<age>/<file>")
+                raise UserError("expected <female|male>/<age>/<file>")
             records.append(FaceRecord(path=rel.as_posix(), age=int(parts[1]), gender=parse_gender(parts[0]),
                                       source=root.name))
         except ValueError as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from agegender.errors import UserError
 
 MAX_PIXELS = 80_000_000
 """Largest image (width x height) we decode; bigger files are refused as likely bombs."""
@@ -19,7 +20,7 @@ _STRIP_ROWS = 256
 _ORIENTATION_TAG = 0x0112
 
 
-class ImageError(ValueError):
+class ImageError(UserError):
     """An image could not be read; the message says which file and why."""
 
 

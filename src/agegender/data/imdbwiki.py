@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from agegender.data.records import FaceRecord
+from agegender.errors import UserError
 
 
 def datenum_to_year(datenum: float) -> int:
@@ -55,7 +56,7 @@ def import_imdbwiki(
     mat = loadmat(mat_path)
     keys = [k for k in ("imdb", "wiki") if k in mat]
     if not keys:
-        raise ValueError(f"{mat_path}: no 'imdb' or 'wiki' struct in this .mat file")
+        raise UserError(f"{mat_path}: no 'imdb' or 'wiki' struct in this .mat file")
     source = keys[0]
     meta = mat[source][0, 0]
 

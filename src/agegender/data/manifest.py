@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agegender.data.records import FaceRecord
+from agegender.errors import UserError
 
 COLUMNS = ("path", "age", "gender", "race", "source", "sha1", "split", "box")
 SPLITS = ("train", "val", "test")
@@ -44,13 +45,13 @@ class AgeWindow:
         try:
             return cls(int(lo), int(hi))
         except ValueError:
-            raise ValueError(f"age window {label!r} is neither 'all' nor like '18-50'") from None
+            raise UserError(f"age window {label!r} is neither 'all' nor like '18-50'") from None
 
     def __contains__(self, age: float) -> bool:
         return self.min_age <= age <= self.max_age
 
 
-class EmptyDatasetError(ValueError):
+class EmptyDatasetError(UserError):
     """No faces are left after a filter; the message names the filter."""
 
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from agegender.data.cache import SPLIT_IDS, open_cache
+from agegender.errors import UserError
 
 PER_FACE_KEYS = ("ages", "genders", "races", "splits", "paths")
 
@@ -25,7 +26,7 @@ def pack_cache(cache_dir, out, quality: int = 85, splits=("train", "val", "test"
     cache = open_cache(cache_dir)
     keep = np.flatnonzero(np.isin(cache.splits, [SPLIT_IDS[s] for s in splits]))
     if len(keep) == 0:
-        raise ValueError(f"no faces of splits {list(splits)} in {cache_dir}")
+        raise UserError(f"no faces of splits {list(splits)} in {cache_dir}")
     labels = json.loads((Path(cache_dir) / "labels.json").read_text())
 
     def encode(i):
@@ -59,7 +60,7 @@ def unpack_cache(pack, out_dir) -> dict:
     def decode(i):
         img = cv2.imdecode(jpeg[offsets[i] : offsets[i + 1]], cv2.IMREAD_COLOR)
         if img is None:
-            raise ValueError(f"{pack}: face {i} is not a readable JPEG (damaged pack?)")
+            raise UserError(f"{pack}: face {i} is not a readable JPEG (damaged pack?)")
         return img[:, :, ::-1]
 
     n = len(offsets) - 1

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from agegender.data.records import GENDERS, RACES, FaceRecord
+from agegender.errors import UserError
 
 _NAME = re.compile(
     r"^(?P<age>\d{1,3})_(?P<gender>\d)_(?:(?P<race>\d)_)?(?P<date>\d{8,20})\s*\.?jpg\.chip\.jpg$",
@@ -30,18 +31,18 @@ def parse_utkface_name(name: str) -> FaceRecord:
     """
     m = _NAME.match(name)
     if not m:
-        raise ValueError(f"{name!r} does not look like age_gender_race_date.jpg.chip.jpg")
+        raise UserError(f"{name!r} does not look like age_gender_race_date.jpg.chip.jpg")
     age = int(m["age"])
     gender = int(m["gender"])
     if not 1 <= age <= 116:
-        raise ValueError(f"{name!r}: age {age} outside 1..116")
+        raise UserError(f"{name!r}: age {age} outside 1..116")
     if gender not in (0, 1):
-        raise ValueError(f"{name!r}: gender {gender} is neither 0 (male) nor 1 (female)")
+        raise UserError(f"{name!r}: gender {gender} is neither 0 (male) nor 1 (female)")
     race = ""
     if m["race"] is not None:
         r = int(m["race"])
         if r >= len(RACES):
-            raise ValueError(f"{name!r}: race {r} outside 0..4")
+            raise UserError(f"{name!r}: race {r} outside 0..4")
         race = RACES[r]
     return FaceRecord(path=name, age=age, gender=GENDERS[gender], race=race, source="utkface")
 

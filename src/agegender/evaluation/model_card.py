@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from agegender.errors import UserError
 
 DATASETS = {
     "utkface": ("UTKFace", "aligned and cropped faces of all ethnicities, ages 1-116, labels from the file names; "
@@ -227,7 +228,7 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
     evals = [json.loads(Path(f).read_text()) for f in eval_files]
     photos = json.loads(Path(photos_file).read_text()) if photos_file else None
     if not evals:
-        raise ValueError("no evaluation files given for the model card")
+        raise UserError("no evaluation files given for the model card")
     models = group_by_model(evals)
     tested = sorted({e.get("dataset", "utkface") for e in evals}, key=lambda d: (d != "utkface", d))
     trained = sorted({d for e in evals for d in e.get("trained_on", ["utkface"])}, key=lambda d: (d != "utkface", d))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from agegender.errors import UserError
 
 LANDMARK_NAMES = ("right_eye", "left_eye", "nose", "mouth_right", "mouth_left")
 """YuNet's landmark order (the subject's right eye first: on the left of the image)."""
@@ -101,9 +102,9 @@ class FaceDetector:
         if not hasattr(cv2, "FaceDetectorYN"):
             raise RuntimeError(f"OpenCV {cv2.__version__} lacks cv2.FaceDetectorYN; install opencv-python-headless>=4.8")
         if min_face is not None and min_face <= 0:
-            raise ValueError(f"min_face must be a positive number of pixels, not {min_face}")
+            raise UserError(f"min_face must be a positive number of pixels, not {min_face}")
         if tile_overlap < 4 * DETECTABLE_PX or tile_side < 2 * tile_overlap:
-            raise ValueError(f"tile_overlap must be at least {4 * DETECTABLE_PX} px and tile_side twice the overlap")
+            raise UserError(f"tile_overlap must be at least {4 * DETECTABLE_PX} px and tile_side twice the overlap")
         self.score_threshold, self.nms_threshold, self.min_face = score_threshold, nms_threshold, min_face
         self.tile_side, self.tile_overlap = tile_side, tile_overlap
         self._create_args = (str(path), "", (320, 320), score_threshold, nms_threshold, top_k)

@@ -16,9 +16,10 @@ import numpy as np
 
 from agegender.faces.align import AlignmentTemplate, align_face, default_template
 from agegender.faces.detect import FaceDetector
+from agegender.errors import UserError
 
 
-class NoSingleFaceError(ValueError):
+class NoSingleFaceError(UserError):
     """A photo holds no face, or more than one plausible face; the message says which."""
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from agegender.data.cache import prepare_face
 from agegender.models.readout import ReadOut
 from agegender.models.weight_files import read_metadata
+from agegender.errors import UserError
 
 ENGINES = ("auto", "onnx-int8", "onnx", "torch")
 RAW_OUTPUTS = ("age_logits", "age_raw", "gender_logits")
@@ -95,7 +96,7 @@ class OnnxEngine(Engine):
         graph = Path(graph)
         meta = read_graph_metadata(graph)
         if "agegender_config" not in meta:
-            raise ValueError(f"{graph}: not an agegender ONNX graph (no 'agegender_config' in its metadata)")
+            raise UserError(f"{graph}: not an agegender ONNX graph (no 'agegender_config' in its metadata)")
         config = json.loads(meta["agegender_config"])
         linked = meta.get("weights_file")
         if linked:
@@ -123,7 +124,7 @@ class OnnxEngine(Engine):
         return dict(zip(self.output_names, outs))
 
 
-class StaleGraphError(ValueError):
+class StaleGraphError(UserError):
     """An ONNX graph linked to a weight file that has changed since the export."""
 
 
@@ -149,7 +150,7 @@ def read_graph_metadata(graph: str | Path) -> dict[str, str]:
                 entry = dict(_proto_fields(value))
                 meta[entry.get(1, b"").decode()] = entry.get(2, b"").decode()
     except (IndexError, ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"{graph}: not a readable ONNX file ({e})") from e
+        raise UserError(f"{graph}: not a readable ONNX file ({e})") from e
     return meta
 
 
@@ -207,11 +208,11 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
     says what is missing.
     """
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+        raise UserError(f"engine must be one of {ENGINES}, not {engine!r}")
     weights = Path(weights)
     if weights.suffix == ".onnx":
         if engine == "torch":
-            raise ValueError(f"{weights} is an ONNX graph: the torch engine needs a .safetensors weight file")
+            raise UserError(f"{weights} is an ONNX graph: the torch engine needs a .safetensors weight file")
         return OnnxEngine(weights, threads=threads)
     on_cpu = device == "cpu" and _has("onnxruntime")
     int8 = int8_graph_path(weights)

@@ -16,9 +16,9 @@ import torch
 import torch.nn as nn
 
 from agegender.models.readout import AGE_READOUTS
+from agegender.errors import UserError
 
-TASKS = ("age", "gender", "both")
-AGE_HEADS = ("regression", "distribution")
+from agegender.models.architecture import AGE_HEADS, TASKS  # noqa: E402  (re-exported)
 # The point estimate read from a predicted age distribution (agegender.models.readout). The median
 # minimises the expected absolute error (what MAE scores); on val it beat the mean by 0.15 years
 # (reports/ABLATIONS.md).
@@ -52,15 +52,15 @@ class ModelConfig:
 
     def __post_init__(self):
         if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
+            raise UserError(f"task must be one of {TASKS}, not {self.task!r}")
         if self.age_head not in AGE_HEADS:
-            raise ValueError(f"age_head must be one of {AGE_HEADS}, not {self.age_head!r}")
+            raise UserError(f"age_head must be one of {AGE_HEADS}, not {self.age_head!r}")
         if self.age_readout not in AGE_READOUTS:
-            raise ValueError(f"age_readout must be one of {AGE_READOUTS}, not {self.age_readout!r}")
+            raise UserError(f"age_readout must be one of {AGE_READOUTS}, not {self.age_readout!r}")
         if self.age_min >= self.age_max:
-            raise ValueError(f"age_min ({self.age_min}) must be below age_max ({self.age_max})")
+            raise UserError(f"age_min ({self.age_min}) must be below age_max ({self.age_max})")
         if len(self.age_bias_knots) != len(self.age_bias_shifts):
-            raise ValueError("age_bias_knots and age_bias_shifts must have the same length")
+            raise UserError("age_bias_knots and age_bias_shifts must have the same length")
         self.mean, self.std = tuple(self.mean), tuple(self.std)
         self.age_bias_knots, self.age_bias_shifts = tuple(self.age_bias_knots), tuple(self.age_bias_shifts)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from agegender.models.engines import file_sha256, graph_path, require
 from agegender.models.weight_files import read_header
+from agegender.errors import UserError
 
 OPSET = 17
 _DTYPES = {"F16": np.float16, "F32": np.float32}
@@ -39,7 +40,7 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
                                 f"joined first: cat {weights.name}.part* > {weights.name})")
     out = Path(out) if out is not None else graph_path(weights)
     if not standalone and out.resolve().parent != weights.resolve().parent:
-        raise ValueError(f"a linked graph must sit beside its weight file ({weights.parent}); "
+        raise UserError(f"a linked graph must sit beside its weight file ({weights.parent}); "
                          f"use --standalone to write a self-contained graph elsewhere")
     model, meta = load_model(weights)
     # Constant folding off: it would fuse batch norms into convolutions and make tensors that are

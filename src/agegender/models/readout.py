@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from agegender.errors import UserError
 
 AGE_READOUTS = ("median", "mean")
 
@@ -101,7 +102,7 @@ def read_distribution(probs: np.ndarray, bins: np.ndarray, readout: str) -> tupl
     [22.0]
     """
     if readout not in AGE_READOUTS:
-        raise ValueError(f"age read-out must be one of {AGE_READOUTS}, not {readout!r}")
+        raise UserError(f"age read-out must be one of {AGE_READOUTS}, not {readout!r}")
     mean = (probs * bins).sum(1)
     spread = np.sqrt(np.clip((probs * (bins - mean[:, None]) ** 2).sum(1), 0, None))
     if readout == "mean":

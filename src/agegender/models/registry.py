@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch.nn as nn
+from agegender.errors import UserError
 
 _BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {}
 
@@ -33,7 +34,7 @@ def get_backbone(name: str, pretrained: bool = False) -> tuple[nn.Module, int]:
 
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown model {name!r}; choose one of {names}.{hint}")
+        raise UserError(f"unknown model {name!r}; choose one of {names}.{hint}")
     return _BACKBONES[name](pretrained=pretrained)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from agegender.errors import UserError
 
 
 def read_weight_bytes(path: str | Path) -> bytes:
@@ -37,7 +38,7 @@ def read_header(path: str | Path) -> tuple[dict, int]:
         (n,) = struct.unpack("<Q", blob[:8])
         return json.loads(blob[8 : 8 + n]), 8 + n
     except (struct.error, ValueError) as e:
-        raise ValueError(f"{path}: not a safetensors weight file ({e})") from e
+        raise UserError(f"{path}: not a safetensors weight file ({e})") from e
 
 
 def read_metadata(path: str | Path) -> dict:

@@ -18,6 +18,7 @@ from safetensors.torch import save as st_save_bytes
 
 from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on  # noqa: F401  (re-exported)
+from agegender.errors import UserError
 
 
 def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = None, fp16: bool = True,
@@ -53,7 +54,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Ag
     blob = read_weight_bytes(path)
     meta = read_metadata(path)
     if "config" not in meta:
-        raise ValueError(f"{path}: no 'config' in the weight file's metadata; not an agegender weight file")
+        raise UserError(f"{path}: no 'config' in the weight file's metadata; not an agegender weight file")
     config = ModelConfig(**{**meta["config"], "pretrained": False})
     model = AgeGenderNet(config)
     state = {k: v.float() if v.is_floating_point() else v for k, v in st_load_bytes(blob).items()}

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import torch
+from agegender.errors import UserError
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
@@ -20,7 +21,7 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint that cannot be used: damaged, or from a run with another network."""
 
 

@@ -7,10 +7,23 @@ field's ``help``), so the defaults below are the only ones.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from agegender.errors import UserError
+from agegender.models.architecture import AGE_HEADS, TASKS
 
 # Children's gender is the hardest to tell from a face (UTKFace: ~74% at 0-12 against ~97% for
 # adults); --gender-child-weight leans the gender loss towards them.
 CHILD_MAX_AGE = 12
+
+AGE_LOSSES = ("mse", "l1", "smooth_l1", "dldl")
+GENDER_LOSSES = ("ce", "mse")
+SCHEDULES = ("cosine", "step", "constant")
+PRECISIONS = ("auto", "fp32", "bf16")
+DEVICES = ("auto", "cpu", "cuda")
+CHOICES = {"task": TASKS, "age_head": AGE_HEADS, "age_loss": AGE_LOSSES, "gender_loss": GENDER_LOSSES,
+           "schedule": SCHEDULES, "precision": PRECISIONS, "device": DEVICES}
+"""Options with a fixed set of values: the CLI offers exactly these, and validate() checks them."""
 
 
 def option(default, help: str):
@@ -65,10 +78,53 @@ class TrainConfig:
                                "weight file predicts them (same age bins; distribution head)")
     teacher_share: float = option(0.5, "with --teacher: share of the loss from the teacher's soft targets (0-1)")
     progress: bool = option(True, "show a progress bar")
-    recipe: str = option("", "name recorded with the weights")
+    recipe: str = option("", "a named recipe (agegender train --list-recipes): its values become the defaults "
+                              "of the other options; recorded with the weights")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def validate(self) -> None:
+        """Raise UserError naming every bad option, before any data is read or network built."""
+        bad = [f"--{k.replace('_', '-')} must be one of {', '.join(v)}, not {getattr(self, k)!r}"
+               for k, v in CHOICES.items() if getattr(self, k) not in v]
+        if not self.cache:
+            bad.append("--cache is required (a face cache folder from agegender data cache)")
+        for c in filter(None, self.cache.split(",")):
+            if not (Path(c) / "labels.json").is_file():
+                bad.append(f"--cache {c} is not a face cache (no labels.json there; build it with agegender data cache)")
+        for name in ("init_weights", "teacher"):
+            if getattr(self, name) and not Path(getattr(self, name)).is_file():
+                bad.append(f"--{name.replace('_', '-')} {getattr(self, name)}: file not found")
+        positive = ("epochs", "batch_size", "lr")
+        bad += [f"--{k.replace('_', '-')} must be positive, not {getattr(self, k)}" for k in positive if getattr(self, k) <= 0]
+        shares = ("augment_background", "augment_photo", "balance_cells", "teacher_share", "label_smoothing")
+        bad += [f"--{k.replace('_', '-')} must be between 0 and 1, not {getattr(self, k)}" for k in shares
+                if not 0 <= getattr(self, k) <= 1]
+        if not 0 <= self.ema < 1:
+            bad.append(f"--ema must be in [0, 1), not {self.ema}")
+        if self.min_age >= self.max_age and not self.all_ages:
+            bad.append(f"--min-age ({self.min_age}) must be below --max-age ({self.max_age})")
+        if self.age_loss == "dldl" and self.age_head != "distribution":
+            bad.append("--age-loss dldl needs --age-head distribution")
+        if self.age_head == "distribution" and self.age_loss != "dldl" and self.task != "gender":
+            bad.append(f"--age-head distribution is trained with --age-loss dldl, not {self.age_loss}")
+        if self.teacher and self.age_head != "distribution" and self.task != "gender":
+            bad.append("--teacher needs --age-head distribution (it distils age distributions)")
+        if self.dataset_shares:
+            from agegender.training.sampling import parse_shares
+
+            try:
+                parse_shares(self.dataset_shares)
+            except UserError as exc:
+                bad.append(f"--dataset-shares: {exc}")
+        if self.recipe:
+            from agegender.training.recipes import RECIPES
+
+            if self.recipe not in RECIPES:
+                bad.append(f"--recipe {self.recipe!r} is not a recipe; agegender train --list-recipes lists them")
+        if bad:
+            raise UserError("; ".join(bad))
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from agegender.data.cache import open_cache
 from agegender.data.manifest import AgeWindow, EmptyDatasetError
+from agegender.errors import UserError
 
 
 @dataclass
@@ -45,13 +46,13 @@ def split_cache_list(text: str) -> list[str]:
 def load_training_data(cache_dirs: list[str], window: AgeWindow) -> TrainingData:
     """Open every cache and keep the faces of ``window``; raise when a cache has none or sizes differ."""
     if not cache_dirs:
-        raise ValueError("no face cache given (--cache)")
+        raise UserError("no face cache given (--cache)")
     images, ages, genders, ids, names, val = [], [], [], [], [], []
     size = None
     for k, cache_dir in enumerate(cache_dirs):
         cache = open_cache(cache_dir)
         if size is not None and cache.size != size:
-            raise ValueError(f"caches hold faces of different sizes: {cache_dirs[0]} {size}px, {cache_dir} {cache.size}px")
+            raise UserError(f"caches hold faces of different sizes: {cache_dirs[0]} {size}px, {cache_dir} {cache.size}px")
         size = cache.size
         name = cache.dataset if cache.dataset != "unknown" else f"cache{k}"
         if name in names:  # two caches of one dataset (e.g. two builds) still report apart

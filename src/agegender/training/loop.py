@@ -33,6 +33,7 @@ from agegender.training.config import CHILD_MAX_AGE, TrainConfig
 from agegender.training.data import TrainingData, ValidationSet, load_training_data, split_cache_list
 from agegender.training.losses import age_loss, distillation_loss, gender_loss
 from agegender.training.sampling import draw_probabilities, parse_shares
+from agegender.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if precision == "bf16":
         return torch.bfloat16
     if precision != "auto":
-        raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+        raise UserError(f"precision must be auto, fp32 or bf16, not {precision!r}")
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
     # bf16 autocast doubles CPU training speed where the CPU has native bf16 (avx512_bf16 / AMX).
@@ -121,7 +122,7 @@ def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
             return 0.1 ** int(t * 3)  # x0.1 at 1/3 and 2/3 of training
         if cfg.schedule == "constant":
             return 1.0
-        raise ValueError(f"schedule must be cosine, step or constant, not {cfg.schedule!r}")
+        raise UserError(f"schedule must be cosine, step or constant, not {cfg.schedule!r}")
 
     return f
 
@@ -313,7 +314,7 @@ def _load_initial_weights(model: AgeGenderNet, path: str) -> dict:
     mismatch = {f: (getattr(source.config, f), getattr(model.config, f)) for f in fields
                 if getattr(source.config, f) != getattr(model.config, f)}
     if mismatch:
-        raise ValueError(f"--init-weights {path} does not fit this run (weights vs run): "
+        raise UserError(f"--init-weights {path} does not fit this run (weights vs run): "
                          + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
     model.load_state_dict({k: v.float() for k, v in source.state_dict().items()})
     return lineage_of(meta)
@@ -326,7 +327,7 @@ def _load_teacher(path: str, student: ModelConfig, device) -> AgeGenderNet:
     mismatch = {f: (getattr(teacher.config, f), getattr(student, f)) for f in fields
                 if getattr(teacher.config, f) != getattr(student, f)}
     if mismatch:
-        raise ValueError(f"--teacher {path} does not fit this run (teacher vs run): "
+        raise UserError(f"--teacher {path} does not fit this run (teacher vs run): "
                          + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
     teacher.eval().float()
     for p in teacher.parameters():

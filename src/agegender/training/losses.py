@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from agegender.errors import UserError
 
-AGE_LOSSES = ("mse", "l1", "smooth_l1", "dldl")
-GENDER_LOSSES = ("ce", "mse")
+from agegender.training.config import AGE_LOSSES, GENDER_LOSSES  # noqa: E402  (the option choices)
 
 
 def gaussian_label_distribution(ages: torch.Tensor, bins: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -31,7 +31,7 @@ def age_loss(out: dict, ages: torch.Tensor, config, kind: str, sigma: float = 2.
     """Age loss for a batch; ``ages`` (B,) in years; ``config`` is the model's ModelConfig."""
     if kind == "dldl":
         if "age_logits" not in out:
-            raise ValueError("age loss 'dldl' needs a model with age_head='distribution'")
+            raise UserError("age loss 'dldl' needs a model with age_head='distribution'")
         bins = torch.arange(config.age_min, config.age_max + 1, device=ages.device, dtype=torch.float32)
         target = gaussian_label_distribution(ages.float(), bins, sigma)
         log_probs = out["age_logits"].log_softmax(1)
@@ -39,7 +39,7 @@ def age_loss(out: dict, ages: torch.Tensor, config, kind: str, sigma: float = 2.
         expectation = (log_probs.exp() * bins).sum(1)  # differentiable, unlike the median the model reports
         return kl + (expectation - ages).abs().mean() / config.age_scale
     if "age_raw" not in out:
-        raise ValueError(f"age loss {kind!r} needs a model with age_head='regression'; use 'dldl'")
+        raise UserError(f"age loss {kind!r} needs a model with age_head='regression'; use 'dldl'")
     target = (ages.float() - config.age_mean) / config.age_scale
     if kind == "mse":
         return F.mse_loss(out["age_raw"], target)
@@ -47,7 +47,7 @@ def age_loss(out: dict, ages: torch.Tensor, config, kind: str, sigma: float = 2.
         return F.l1_loss(out["age_raw"], target)
     if kind == "smooth_l1":
         return F.smooth_l1_loss(out["age_raw"], target, beta=0.5)
-    raise ValueError(f"unknown age loss {kind!r}; choose one of {AGE_LOSSES}")
+    raise UserError(f"unknown age loss {kind!r}; choose one of {AGE_LOSSES}")
 
 
 def gender_loss(logits: torch.Tensor, genders: torch.Tensor, kind: str, label_smoothing: float = 0.0,
@@ -62,7 +62,7 @@ def gender_loss(logits: torch.Tensor, genders: torch.Tensor, kind: str, label_sm
     elif kind == "mse":
         per_face = F.mse_loss(logits.softmax(1), F.one_hot(genders.long(), 2).float(), reduction="none").mean(1)
     else:
-        raise ValueError(f"unknown gender loss {kind!r}; choose one of {GENDER_LOSSES}")
+        raise UserError(f"unknown gender loss {kind!r}; choose one of {GENDER_LOSSES}")
     if weights is not None:
         per_face = per_face * weights
     return per_face.mean()

@@ -13,6 +13,7 @@ square root, so rare cells are seen more often without repeating their few faces
 from __future__ import annotations
 
 import numpy as np
+from agegender.errors import UserError
 
 CELL_YEARS = 10
 
@@ -27,9 +28,9 @@ def parse_shares(text: str) -> dict[str, float]:
                 raise ValueError
             share = float(value)
         except ValueError:
-            raise ValueError(f"dataset share {item!r} is not like 'aaf=0.4'") from None
+            raise UserError(f"dataset share {item!r} is not like 'aaf=0.4'") from None
         if share < 0:
-            raise ValueError(f"dataset share {item!r} is negative")
+            raise UserError(f"dataset share {item!r} is negative")
         shares[name.strip()] = share
     return shares
 
@@ -49,14 +50,14 @@ def draw_probabilities(ages: np.ndarray, genders: np.ndarray, dataset_ids: np.nd
         return None
     unknown = set(shares or {}) - set(names)
     if unknown:
-        raise ValueError(f"shares name dataset(s) {sorted(unknown)} that are not trained on; datasets: {names}")
+        raise UserError(f"shares name dataset(s) {sorted(unknown)} that are not trained on; datasets: {names}")
     n = len(ages)
     sizes = np.bincount(dataset_ids, minlength=len(names)).astype(float)
     share = sizes / n
     if shares:
         share = np.array([shares.get(name, sizes[k] / n) for k, name in enumerate(names)], float)
         if share.sum() <= 0:
-            raise ValueError("dataset shares add up to 0")
+            raise UserError("dataset shares add up to 0")
         share = share / share.sum()
     cells = (dataset_ids.astype(np.int64) * 1000 + np.minimum(ages, 99) // CELL_YEARS * 2 + genders).astype(np.int64)
     _, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
