@@ -21,7 +21,7 @@ def test_import_cache_train_evaluate_report(utkface_dir, tmp_path, capsys):
     for arch in ("vgg16", "resnet50"):
         run = tmp_path / arch
         assert main(["train", "--cache", str(cache), "--arch", arch, "--task", "both", "--epochs", "1",
-                     "--batch-size", "16", "--out", str(run), "--no-progress", "--recipe", "e2e"]) == 0
+                     "--batch-size", "16", "--out", str(run), "--no-progress"]) == 0
         assert main(["evaluate", str(run), "--cache", str(cache), "--name", f"{arch}-both", "--split", "val",
                      "--windows", "18-50", "--out", str(evals)]) == 0
     reports.mkdir()
@@ -35,7 +35,7 @@ def test_import_cache_train_evaluate_report(utkface_dir, tmp_path, capsys):
     assert [(r["name"], r["age_window"]) for r in rows] == [("resnet50-both", "18-50"), ("vgg16-both", "18-50")]
     keys = {"name", "arch", "task", "train_recipe", "dataset", "split", "age_window", "n", "age_mae", "age_cs5",
             "gender_acc"}
-    assert all(set(r) == keys and r["train_recipe"] == "e2e" and r["dataset"] == "utkface" for r in rows)
+    assert all(set(r) == keys and r["train_recipe"] == "custom" and r["dataset"] == "utkface" for r in rows)
     assert (evals / "vgg16-both" / "age_18_50.png").stat().st_size > 1000
     assert "constant guess" in (reports / "README.md").read_text()
     card = tmp_path / "MODEL_CARD.md"

@@ -1,0 +1,24 @@
+"""The command line's contract: exit codes and messages for user errors, tracebacks for bugs."""
+
+import pytest
+
+import agegender.cli_predict
+from agegender.cli import main
+
+
+def test_user_errors_are_one_line_with_exit_2_and_v_adds_the_traceback(tmp_path, capsys):
+    assert main(["predict", str(tmp_path), "--model", "alexnet"]) == 2
+    assert main(["evaluate", str(tmp_path / "none.safetensors"), "--cache", str(tmp_path), "--name", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") <= 3
+    assert main(["-v", "evaluate", str(tmp_path / "none.safetensors"), "--cache", str(tmp_path), "--name", "x"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_bug_is_not_dressed_as_a_user_error(monkeypatch, tmp_path):
+    def broken(args):
+        raise ValueError("an internal inconsistency")
+
+    monkeypatch.setattr(agegender.cli_predict, "run_predict", broken)
+    with pytest.raises(ValueError, match="internal"):  # propagates: Python prints it and exits with 1
+        main(["predict", str(tmp_path)])
