@@ -1,4 +1,5 @@
-"""Shared fixtures: small images written by the tests, and the real UTKFace folder when present."""
+"""Shared fixtures and helpers: small images and caches written by the tests, a tiny backbone for
+loop tests, the shipped example photo, and the real UTKFace folder when present."""
 
 from __future__ import annotations
 
@@ -24,6 +25,67 @@ def write_face(path: Path, seed: int = 0, size: int = 48) -> Path:
     rng = np.random.default_rng(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(path, quality=90)
+    return path
+
+
+TINY_ARCH = "tiny-test"
+
+
+def register_tiny_backbone() -> str:
+    """Register a two-layer backbone (16 features) for tests of training machinery: ~100x cheaper
+    than ResNet50, so loop, calibration and evaluation tests train real (if small) networks fast."""
+    import torch.nn as nn
+
+    from agegender.models.registry import register_backbone
+
+    @register_backbone(TINY_ARCH)
+    def tiny(pretrained: bool = False):
+        net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        return net, 16
+
+    return TINY_ARCH
+
+
+@pytest.fixture(scope="session")
+def tiny_arch() -> str:
+    return register_tiny_backbone()
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tiny_arch, tmp_path_factory) -> Path:
+    """An untrained multi-task weight file of the test backbone (distribution head, 32 px, ages 1-100)."""
+    import torch
+
+    from agegender.models import create_model
+    from agegender.models.weights import save_weights
+
+    torch.manual_seed(0)
+    model = create_model(tiny_arch, task="both", age_head="distribution", input_size=32, age_min=1, age_max=100).eval()
+    path = tmp_path_factory.mktemp("tiny") / "tiny.safetensors"
+    save_weights(model, path, {"recipe": "untrained"})
+    return path
+
+
+def make_cache(path: Path, n: int = 96, size: int = 32, seed: int = 0, dataset: str | None = None) -> Path:
+    """A face cache of synthetic faces whose brightness encodes the gender, so a working loop learns it in a few steps."""
+    import json
+
+    from agegender.data.cache import SPLIT_IDS
+
+    rng = np.random.default_rng(seed)
+    genders = rng.integers(0, 2, n)
+    ages = rng.integers(18, 51, n)
+    base = np.where(genders[:, None, None, None] == 1, 200, 50)
+    images = np.clip(base + rng.integers(-30, 30, (n, size, size, 3)), 0, 255).astype(np.uint8)
+    path.mkdir(parents=True)
+    np.save(path / "images.npy", images)
+    splits = ["train"] * (n * 3 // 4) + ["val"] * (n - n * 3 // 4)
+    (path / "labels.json").write_text(json.dumps({
+        "size": size, "margin": 0.4, "manifest_digest": "synthetic", "ages": ages.tolist(),
+        "genders": genders.tolist(), "races": [0] * n, "splits": [SPLIT_IDS[s] for s in splits],
+        "paths": [f"{i}.jpg" for i in range(n)], "skipped": [], **({"dataset": dataset} if dataset else {})}))
     return path
 
 
@@ -53,18 +115,48 @@ def random_weights(tmp_path_factory) -> dict:
     return files
 
 
+EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "src" / "agegender" / "assets" / "astronaut.jpg"
+
+
 @pytest.fixture(scope="session")
 def face_photo(tmp_path_factory) -> Path:
-    """A 640x480 JPEG with two real UTKFace faces pasted in (needs ../shared)."""
-    if not UTKFACE.is_dir():
-        pytest.skip(f"UTKFace images not found at {UTKFACE}")
+    """A 640x480 JPEG with two real faces: the shipped example photo's face, pasted twice (once turned 10
+    degrees, once mirrored) into a plain scene. Needs nothing outside the repository."""
     from agegender.data.images import read_image
     from agegender.evaluation.scenes import background, paste
 
-    names = sorted(p.name for p in UTKFACE.iterdir() if p.name.startswith(("30_1_0", "45_0_0")))
+    photo = read_image(EXAMPLE_PHOTO)
+    face = photo[20:230, 120:330]  # the astronaut's face with its hair and some background, 210 px square
     scene = background(480, 640, seed=1)
-    paste(scene, read_image(UTKFACE / names[0]), (170, 240), 180)
-    paste(scene, read_image(UTKFACE / names[-1]), (470, 240), 160, angle=10)
+    paste(scene, face, (170, 240), 180)
+    paste(scene, np.ascontiguousarray(face[:, ::-1]), (470, 240), 160, angle=10)
     path = tmp_path_factory.mktemp("photos") / "two_faces.jpg"
     Image.fromarray(scene).save(path, quality=92)
     return path
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many tests ran in each tier (unit: no marker; integration; slow) and how many were skipped, and why."""
+    from collections import Counter
+
+    counts: Counter = Counter()
+    reasons: Counter = Counter()
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for rep in terminalreporter.stats.get(outcome, []):
+            if getattr(rep, "when", "call") != "call" and outcome != "skipped":
+                continue
+            keywords = getattr(rep, "keywords", {})
+            tier = "slow" if "slow" in keywords else "integration" if "integration" in keywords else "unit"
+            counts[tier, outcome] += 1
+            if outcome == "skipped" and isinstance(rep.longrepr, tuple):
+                reasons[rep.longrepr[2].removeprefix("Skipped: ")] += 1
+    deselected = len(terminalreporter.stats.get("deselected", []))
+    lines = [f"{tier}: " + ", ".join(f"{counts[tier, o]} {o}" for o in ("passed", "failed", "skipped", "error")
+                                      if counts[tier, o])
+             for tier in ("unit", "integration", "slow") if any(counts[tier, o] for o in ("passed", "failed", "skipped", "error"))]
+    if deselected:
+        lines.append(f"deselected: {deselected} (slow: make test-all runs them)")
+    lines += [f"skipped {n}x: {why}" for why, n in reasons.most_common()]
+    terminalreporter.write_sep("-", "tiers")
+    for line in lines:
+        terminalreporter.write_line(line)

@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from agegender.cli import main
+
+pytestmark = pytest.mark.integration
 
 
 def test_import_cache_train_evaluate_report(utkface_dir, tmp_path, capsys):

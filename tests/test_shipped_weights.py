@@ -39,8 +39,15 @@ def test_example_photo_one_adult_woman(shipped):
         assert 18 <= p.age <= 55 and p.gender == "female"
 
 
+# Measured on this fixed sample (every 10th test face of 18-50, the first 120) when the weights shipped.
+# A change of preprocessing, engine or read-out that moves them is caught here.
+SAMPLE_FIGURES = {"vgg16": (4.26, 0.992), "resnet50": (4.47, 0.975)}
+
+
+@pytest.mark.integration
 def test_accuracy_on_real_test_faces(shipped, utkface_dir):
-    """On 120 faces of the committed test split (18-50), each shipped model is far better than chance."""
+    """On 120 faces of the committed test split (18-50), each shipped model gives its recorded figures:
+    MAE within 0.3 years, gender accuracy within 2 faces."""
     faces = select(read_manifest(MANIFEST), "test", AgeWindow(18, 50))[::10][:120]
     images = [read_image(utkface_dir / r.path) for r in faces]
     ages = np.array([r.age for r in faces])
@@ -49,5 +56,6 @@ def test_accuracy_on_real_test_faces(shipped, utkface_dir):
         preds = [shipped.analyze(img, crops=True, models=[name]).faces[0].predictions[name] for img in images]
         mae = np.abs(np.array([p.age for p in preds]) - ages).mean()
         acc = (np.array([p.gender == "female" for p in preds]) == female).mean()
-        assert mae < 7.0, f"{name}: MAE {mae:.2f}"
-        assert acc >= 0.85, f"{name}: gender accuracy {acc:.3f}"
+        expected_mae, expected_acc = SAMPLE_FIGURES[name]
+        assert abs(mae - expected_mae) <= 0.3, f"{name}: MAE {mae:.2f}, recorded {expected_mae}"
+        assert abs(acc - expected_acc) <= 2 / len(faces) + 1e-9, f"{name}: gender accuracy {acc:.3f}, recorded {expected_acc}"

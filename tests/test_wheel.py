@@ -14,6 +14,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "agegender"
 EXAMPLE = PACKAGE / "assets" / "astronaut.jpg"
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:

@@ -110,7 +110,7 @@ def test_cache_skips_bad_files_with_reasons_and_keeps_good_ones(tmp_path):
 def test_pack_and_unpack_round_trip(tmp_path):
     from agegender.cli import main
     from agegender.data.cache import open_cache
-    from tests.training.test_loop import make_cache
+    from tests.conftest import make_cache
 
     cache = make_cache(tmp_path / "cache", n=40, size=32)
     ramp = np.linspace(0, 255, 32)[None, :, None]  # smooth, a different picture per channel (catches RGB/BGR swaps)

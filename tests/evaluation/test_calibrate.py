@@ -10,13 +10,13 @@ from agegender.cli import main
 from agegender.models.engines import predict_faces
 from agegender.models import create_model
 from agegender.models.weights import load_model, save_weights
-from tests.training.test_loop import make_cache
+from tests.conftest import make_cache
 
 
-def test_calibrate_sets_spread_scale_and_temperature(tmp_path, capsys):
+def test_calibrate_sets_spread_scale_and_temperature(tiny_arch, tmp_path, capsys):
     cache = make_cache(tmp_path / "cache", n=96, size=32)
     torch.manual_seed(0)
-    model = create_model("vgg16", task="both", age_head="distribution", input_size=32, age_min=1, age_max=100).eval()
+    model = create_model(tiny_arch, task="both", age_head="distribution", input_size=32, age_min=1, age_max=100).eval()
     weights = tmp_path / "w.safetensors"
     save_weights(model, weights, {"recipe": "untrained"})
     assert main(["calibrate", str(weights), "--cache", str(cache), "-o", str(tmp_path / "cal.safetensors")]) == 0

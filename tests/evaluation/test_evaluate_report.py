@@ -4,16 +4,16 @@ import json
 
 from agegender.evaluation.evaluate import evaluate_weights
 from agegender.evaluation.report import write_report
-from tests.training.test_loop import make_cache
+from tests.conftest import make_cache
 
 
-def test_one_model_on_two_test_sets_is_reported_per_set_and_across(tmp_path, random_weights):
+def test_one_model_on_two_test_sets_is_reported_per_set_and_across(tmp_path, tiny_weights):
     utk = make_cache(tmp_path / "utk", n=64, dataset="utkface")
     aaf = make_cache(tmp_path / "aaf", n=64, seed=1, dataset="aaf")
     # make_cache's faces are train/val only: score val as the test split here.
     evals = tmp_path / "evals"
-    a = evaluate_weights(random_weights["vgg16"], utk, "m", split="val", out_dir=evals)
-    b = evaluate_weights(random_weights["vgg16"], aaf, "m-aaf", split="val", out_dir=evals)
+    a = evaluate_weights(tiny_weights, utk, "m", split="val", out_dir=evals)
+    b = evaluate_weights(tiny_weights, aaf, "m-aaf", split="val", out_dir=evals)
     assert [r["dataset"] for r in a["rows"]] == ["utkface", "utkface"] and b["rows"][0]["dataset"] == "aaf"
     assert a["weights_sha256"] == b["weights_sha256"] and a["trained_on"] == ["utkface"]
     cells = b["details"]["all"]["cells"]

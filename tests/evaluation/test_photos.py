@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from agegender.cli import main
+
+pytestmark = pytest.mark.integration
 
 
 def test_evaluate_photos_on_real_faces(utkface_dir, random_weights, tmp_path, capsys):

@@ -75,9 +75,9 @@ def change_weights(weights: Path) -> None:
     save_weights(model, weights, {"recipe": "changed"})
 
 
-def test_a_changed_weight_file_is_never_read_through_its_old_graph(random_weights, tmp_path):
-    weights = tmp_path / "vgg16.safetensors"
-    shutil.copy(random_weights["vgg16"], weights)
+def test_a_changed_weight_file_is_never_read_through_its_old_graph(tiny_weights, tmp_path):
+    weights = tmp_path / "tiny.safetensors"
+    shutil.copy(tiny_weights, weights)
     assert main(["export", "--format", "onnx", str(weights)]) == 0
     assert isinstance(open_engine(weights), OnnxEngine)  # auto picks the graph beside the weights
     change_weights(weights)

@@ -7,7 +7,7 @@ from agegender.training.losses import age_loss
 
 
 def test_registry_lists_both_architectures_and_suggests_close_names():
-    assert list_models() == ["resnet50", "vgg16"]
+    assert {"resnet50", "vgg16"} <= set(list_models())  # (the test suite registers a tiny one too)
     with pytest.raises(ValueError, match="Did you mean 'vgg16'"):
         create_model("vgg61")
 

@@ -9,18 +9,20 @@ from agegender.server.process import serve_in_background
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
+pytestmark = pytest.mark.integration
 
-@pytest.fixture
-def server(random_weights, tmp_path):
+
+@pytest.fixture(scope="module")
+def server(random_weights, tmp_path_factory):
     args = [a for name, path in random_weights.items() for a in ("--weights", f"{name}={path}")]
     try:
-        with serve_in_background(args, log=tmp_path / "server.log") as running:
+        with serve_in_background(args, log=tmp_path_factory.mktemp("server") / "server.log") as running:
             yield running.url
     except RuntimeError as exc:
         pytest.fail(str(exc))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed (make test installs Debian's chromium where apt-get works)")

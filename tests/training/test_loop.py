@@ -1,4 +1,8 @@
-"""The training loop on a tiny synthetic cache: learns, checkpoints, resumes, runs under torchrun."""
+"""The training loop on a tiny synthetic cache: learns, checkpoints, resumes, runs under torchrun.
+
+Most tests train the two-layer test backbone (``tiny_arch``): the loop's behaviour, not a network's, is
+under test. DDP runs real ResNet50 processes (integration).
+"""
 
 import csv
 import json
@@ -10,36 +14,19 @@ import numpy as np
 import pytest
 import torch
 
-from agegender.data.cache import SPLIT_IDS
 from agegender.training.config import TrainConfig
 from agegender.training.loop import train
+from tests.conftest import make_cache
 
 
-def make_cache(path, n=96, size=32, seed=0, dataset=None):
-    """Faces whose brightness encodes the gender, so a working loop learns it in a few steps."""
-    rng = np.random.default_rng(seed)
-    genders = rng.integers(0, 2, n)
-    ages = rng.integers(18, 51, n)
-    base = np.where(genders[:, None, None, None] == 1, 200, 50)
-    images = np.clip(base + rng.integers(-30, 30, (n, size, size, 3)), 0, 255).astype(np.uint8)
-    path.mkdir(parents=True)
-    np.save(path / "images.npy", images)
-    splits = ["train"] * (n * 3 // 4) + ["val"] * (n - n * 3 // 4)
-    (path / "labels.json").write_text(json.dumps({
-        "size": size, "margin": 0.4, "manifest_digest": "synthetic", "ages": ages.tolist(),
-        "genders": genders.tolist(), "races": [0] * n, "splits": [SPLIT_IDS[s] for s in splits],
-        "paths": [f"{i}.jpg" for i in range(n)], "skipped": [], **({"dataset": dataset} if dataset else {})}))
-    return path
-
-
-def test_trains_checkpoints_and_resumes(tmp_path):
+def test_trains_checkpoints_and_resumes(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch="resnet50", task="both", epochs=2,
+    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="both", epochs=2,
                       batch_size=16, lr=1e-3, progress=False, threads=1)
     best = train(cfg)
     run = tmp_path / "run"
     assert {"last.pt", "best.safetensors", "summary.csv", "curves.png", "config.json"} <= {p.name for p in run.iterdir()}
-    assert 0 <= best["gender_acc"] <= 1 and best["age_mae"] > 0
+    assert best["gender_acc"] >= 0.9  # brightness tells the gender: a working loop learns it in 2 epochs
     cfg.epochs, cfg.resume = 3, True
     train(cfg)
     rows = list(csv.DictReader((run / "summary.csv").open()))
@@ -48,7 +35,7 @@ def test_trains_checkpoints_and_resumes(tmp_path):
     from agegender.training.checkpoint import CheckpointError
 
     other = TrainConfig(**{**cfg.to_dict(), "arch": "vgg16", "epochs": 4})
-    with pytest.raises(CheckpointError, match="another network.*arch: 'resnet50' there, 'vgg16' here") as exc:
+    with pytest.raises(CheckpointError, match=f"another network.*arch: '{tiny_arch}' there, 'vgg16' here") as exc:
         train(other)
     assert len(str(exc.value)) < 400  # one line, not a state-dict dump
     last = run / "last.pt"
@@ -58,12 +45,12 @@ def test_trains_checkpoints_and_resumes(tmp_path):
         train(cfg)
 
 
-def test_two_datasets_are_sampled_by_share_and_validated_apart(tmp_path):
+def test_two_datasets_are_sampled_by_share_and_validated_apart(tiny_arch, tmp_path):
     from agegender.models.weights import load_model
 
     a = make_cache(tmp_path / "a", n=96, dataset="utkface")
     b = make_cache(tmp_path / "b", n=64, seed=1, dataset="aaf")
-    cfg = TrainConfig(cache=f"{a},{b}", out=str(tmp_path / "run"), arch="resnet50", task="both", epochs=2,
+    cfg = TrainConfig(cache=f"{a},{b}", out=str(tmp_path / "run"), arch=tiny_arch, task="both", epochs=2,
                       batch_size=16, progress=False, threads=1, dataset_shares="utkface=0.5,aaf=0.5",
                       balance_cells=0.5, epoch_size=48)
     best = train(cfg)
@@ -91,9 +78,9 @@ def test_an_epoch_draws_epoch_size_faces():
     assert epoch_length(TrainConfig(), 1000) == 1000
 
 
-def test_gender_is_learnt_with_the_reference_mse_loss(tmp_path):
+def test_gender_is_learnt_with_the_reference_mse_loss(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache", n=128)
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch="vgg16", task="gender", gender_loss="mse",
+    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="gender", gender_loss="mse",
                       epochs=3, batch_size=16, lr=1e-3, augment=0.0, progress=False, threads=1)
     assert train(cfg)["gender_acc"] >= 0.9
 
@@ -105,6 +92,7 @@ def test_empty_window_names_the_filter(tmp_path):
         train(cfg)
 
 
+@pytest.mark.integration
 def test_ddp_two_processes_with_gloo(tmp_path):
     cache = make_cache(tmp_path / "cache", n=64)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -118,9 +106,9 @@ def test_ddp_two_processes_with_gloo(tmp_path):
     assert len(rows) == 1
 
 
-def test_time_budget_shortens_the_run_after_its_first_epoch(tmp_path):
+def test_time_budget_shortens_the_run_after_its_first_epoch(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch="resnet50", task="gender", epochs=50,
+    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="gender", epochs=50,
                       batch_size=16, progress=False, threads=1, time_budget_s=0.001)
     train(cfg)
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
@@ -128,9 +116,9 @@ def test_time_budget_shortens_the_run_after_its_first_epoch(tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["epochs"] == 1  # what benchmarks read
 
 
-def test_resumed_run_keeps_the_length_its_budget_gave_it(tmp_path):
+def test_resumed_run_keeps_the_length_its_budget_gave_it(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch="resnet50", task="gender", epochs=3,
+    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="gender", epochs=3,
                       batch_size=16, progress=False, threads=1, time_budget_s=1e6)
     cfg.max_steps = 1
     train(cfg)  # the budget does not bind: 3 epochs, and the checkpoint records that length
@@ -164,21 +152,21 @@ def test_weight_average_warms_up():
     assert fn.steps == 5001 and torch.allclose(ema[0], torch.ones(3))
 
 
-def test_training_with_weight_average_resumes(tmp_path):
+def test_training_with_weight_average_resumes(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = dict(cache=str(cache), out=str(tmp_path / "run"), arch="resnet50", task="gender", batch_size=16,
+    cfg = dict(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="gender", batch_size=16,
                progress=False, threads=1, ema=0.99)
     train(TrainConfig(**cfg, epochs=1))
     best = train(TrainConfig(**cfg, epochs=2, resume=True))
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
-    assert [r["epoch"] for r in rows] == ["1", "2"] and 0 <= best["gender_acc"] <= 1
+    assert [r["epoch"] for r in rows] == ["1", "2"] and best["epoch"] in (1, 2)
 
 
-def test_fine_tuning_starts_from_given_weights_and_refuses_ones_that_do_not_fit(tmp_path):
+def test_fine_tuning_starts_from_given_weights_and_refuses_ones_that_do_not_fit(tiny_arch, tmp_path):
     from agegender.models.weights import load_model
 
     cache = make_cache(tmp_path / "cache", n=64)
-    base = TrainConfig(cache=str(cache), out=str(tmp_path / "first"), arch="resnet50", task="both", epochs=1,
+    base = TrainConfig(cache=str(cache), out=str(tmp_path / "first"), arch=tiny_arch, task="both", epochs=1,
                        batch_size=16, progress=False, threads=1)
     train(base)
     first, _ = load_model(tmp_path / "first" / "best.safetensors")
@@ -196,7 +184,7 @@ def test_fine_tuning_starts_from_given_weights_and_refuses_ones_that_do_not_fit(
         train(wrong)
 
 
-def test_gender_child_weight_weights_the_gender_loss_of_children_only(tmp_path, monkeypatch):
+def test_gender_child_weight_weights_the_gender_loss_of_children_only(tiny_arch, tmp_path, monkeypatch):
     cache = make_cache(tmp_path / "cache")
     labels = json.loads((cache / "labels.json").read_text())
     labels["ages"] = [3 if i % 4 == 0 else 30 for i in range(len(labels["ages"]))]  # a quarter are children
@@ -210,7 +198,7 @@ def test_gender_child_weight_weights_the_gender_loss_of_children_only(tmp_path, 
     import agegender.training.loop as loop
     real = loop.gender_loss
     monkeypatch.setattr(loop, "gender_loss", spy)
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch="resnet50", task="both", all_ages=True,
+    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="both", all_ages=True,
                       epochs=1, max_steps=2, batch_size=16, gender_child_weight=3.0, progress=False, threads=1)
     train(cfg)
     weights = torch.cat(seen)
@@ -218,15 +206,15 @@ def test_gender_child_weight_weights_the_gender_loss_of_children_only(tmp_path, 
     assert (weights == 3.0).sum() < (weights == 1.0).sum()  # children, not adults, got the weight
 
 
-def test_distillation_from_a_teacher(tmp_path):
+def test_distillation_from_a_teacher(tiny_arch, tmp_path):
     """A student learns from a teacher's soft targets; a teacher with other age bins is refused."""
     cache = make_cache(tmp_path / "cache")
     common = dict(cache=str(cache), task="both", age_head="distribution", age_loss="dldl", all_ages=False,
                   batch_size=16, lr=1e-3, progress=False, threads=1)
-    train(TrainConfig(**common, out=str(tmp_path / "teacher"), arch="vgg16", epochs=1))
-    student = train(TrainConfig(**common, out=str(tmp_path / "student"), arch="resnet50", epochs=1,
+    train(TrainConfig(**common, out=str(tmp_path / "teacher"), arch=tiny_arch, epochs=1))
+    student = train(TrainConfig(**common, out=str(tmp_path / "student"), arch=tiny_arch, epochs=1,
                                 teacher=str(tmp_path / "teacher" / "best.safetensors"), teacher_share=0.7))
     assert np.isfinite(student["age_mae"])
     with pytest.raises(ValueError, match="age_max"):
-        train(TrainConfig(**{**common, "max_age": 40}, out=str(tmp_path / "bad"), arch="resnet50", epochs=1,
+        train(TrainConfig(**{**common, "max_age": 40}, out=str(tmp_path / "bad"), arch=tiny_arch, epochs=1,
                           teacher=str(tmp_path / "teacher" / "best.safetensors")))
