@@ -26,15 +26,19 @@ from agegender.evaluation.scenes import background, nearest_face, paste
 from agegender.inference import FaceAnalyzer
 
 
+def _predictions(face):
+    return None if face is None else face.predictions
+
+
 def conditions(analyzer):
-    """name -> function(face crop, index) -> that face's predictions under the condition."""
+    """name -> function(face crop, index) -> that face's predictions under the condition (None: not found)."""
     def crop(face, k):
         return analyzer.analyze(face, crops=True).faces[0].predictions
 
     def realigned(face, k):
         pad = face.shape[0] // 2
         big = cv2.copyMakeBorder(face, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        return nearest_face(analyzer.analyze(big).faces, (big.shape[1] / 2, big.shape[0] / 2)).predictions
+        return _predictions(nearest_face(analyzer.analyze(big).faces, (big.shape[1] / 2, big.shape[0] / 2)))
 
     def shrunk(face, k):
         small = cv2.resize(face, (120, 120), interpolation=cv2.INTER_AREA)
@@ -45,7 +49,7 @@ def conditions(analyzer):
         def run(face, k):
             canvas = background(480, 640, seed=k)
             placed = paste(canvas, face, (320, 240), side, angle)
-            return nearest_face(analyzer.analyze(canvas).faces, placed.centre).predictions
+            return _predictions(nearest_face(analyzer.analyze(canvas).faces, placed.centre, within=side / 2))
         return run
 
     return {"crop": crop, "re-aligned crop": realigned, "shrunk to 120 px": shrunk,
@@ -63,6 +67,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", action="append", default=[], metavar="NAME=FILE")
     ap.add_argument("-o", "--out", required=True)
     args = ap.parse_args(argv)
+    if args.limit < 1:
+        ap.error("--limit must be at least 1")
     names, extra = models_to_load(args.model, args.weights)
     analyzer = FaceAnalyzer(models=names, weights=extra or None)
     records = select(read_manifest(args.manifest), args.split)
@@ -73,13 +79,16 @@ def main(argv=None) -> int:
     result = {"split": args.split, "faces": len(records), "conditions": {}}
     for name, predict in conditions(analyzer).items():
         preds = [predict(face, k) for k, face in enumerate(faces)]
-        row = {}
-        for m in analyzer.model_names:
-            age = np.array([p[m].age for p in preds])
-            row[m] = {"age_mae": age_metrics(ages, age)["mae"], "age_bias": float(np.mean(age - ages)),
-                      "gender_acc": gender_metrics(female, [p[m].p_female for p in preds])["accuracy"]}
+        found = [i for i, p in enumerate(preds) if p is not None]  # a face the detector missed is counted, not scored
+        row = {"found": len(found)}
+        if not found:
+            print(f"{name:28s} no face found", flush=True)
+        for m in analyzer.model_names if found else []:
+            age = np.array([preds[i][m].age for i in found])
+            row[m] = {"age_mae": age_metrics(ages[found], age)["mae"], "age_bias": float(np.mean(age - ages[found])),
+                      "gender_acc": gender_metrics(female[found], [preds[i][m].p_female for i in found])["accuracy"]}
             print(f"{name:28s} {m:12s} MAE {row[m]['age_mae']:.2f} bias {row[m]['age_bias']:+.2f} "
-                  f"gender {100 * row[m]['gender_acc']:.1f}%", flush=True)
+                  f"gender {100 * row[m]['gender_acc']:.1f}% ({len(found)} of {len(faces)} found)", flush=True)
         result["conditions"][name] = row
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

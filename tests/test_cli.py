@@ -22,3 +22,14 @@ def test_a_bug_is_not_dressed_as_a_user_error(monkeypatch, tmp_path):
     monkeypatch.setattr(agegender.cli_predict, "run_predict", broken)
     with pytest.raises(ValueError, match="internal"):  # propagates: Python prints it and exits with 1
         main(["predict", str(tmp_path)])
+
+
+def test_photo_conditions_script_refuses_limit_0():
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "photo_conditions.py"
+    main_fn = runpy.run_path(str(script))["main"]
+    with pytest.raises(SystemExit) as exc:
+        main_fn(["--images", ".", "--limit", "0", "-o", "x.json"])
+    assert exc.value.code == 2
