@@ -324,7 +324,8 @@ def _load_for_rewrite(weights: str):
 
     path = _weight_file(weights)
     model, meta = load_model(path)
-    meta.pop("config", None)  # save_weights writes the model's own config
+    meta.pop("config", None)  # save_weights writes the model's own architecture and read-out
+    meta.pop("readout", None)
     return path, model, meta
 
 
@@ -394,7 +395,7 @@ def _cmd_calibrate(args) -> int:
     from agegender.models.weights import save_weights
 
     weights, model, meta = _load_for_rewrite(args.weights)
-    meta["calibration"] = calibrate(model, args.cache)
+    model.readout, meta["calibration"] = calibrate(model, args.cache)
     save_weights(model, args.out or weights, meta)
     print(json.dumps(meta["calibration"], indent=1))
     return 0

@@ -9,7 +9,7 @@ import torch
 from agegender.cli import main
 from agegender.models.engines import predict_faces
 from agegender.models import create_model
-from agegender.models.weights import load_model, save_weights
+from agegender.models.weights import load_model, read_metadata, save_weights
 from tests.conftest import make_cache
 
 
@@ -23,8 +23,10 @@ def test_calibrate_sets_spread_scale_and_temperature(tiny_arch, tmp_path, capsys
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 24 and abs(report["age"]["within_1std_after"] - 0.6827) < 0.1
     calibrated, meta = load_model(tmp_path / "cal.safetensors")
-    assert calibrated.config.age_std_scale == report["age"]["std_scale"] > 0
-    assert calibrated.config.gender_temperature == report["gender"]["temperature"]
+    assert calibrated.readout.age_std_scale == report["age"]["std_scale"] > 0
+    assert calibrated.readout.gender_temperature == report["gender"]["temperature"]
+    assert read_metadata(tmp_path / "cal.safetensors")["readout"]["gender_temperature"] == report["gender"]["temperature"]
+    assert "gender_temperature" not in read_metadata(tmp_path / "cal.safetensors")["config"]  # architecture only
     assert meta["calibration"]["gender"]["nll_after"] <= meta["calibration"]["gender"]["nll_before"] + 1e-9
     faces = np.load(cache / "images.npy")[:16]
     before, after = predict_faces(load_model(weights)[0], faces), predict_faces(calibrated, faces)
@@ -58,7 +60,7 @@ def test_calibrated_bias_map_is_what_predictions_use(tmp_path, capsys):
     calibrated = load_model(weights)[0]
     bias = report["age_bias"]
     assert bias["kept"] == (bias["mae_after_cross_fitted"] < bias["mae_before"])
-    assert list(calibrated.config.age_bias_knots) == (bias["knots"] if bias["kept"] else [])
+    assert list(calibrated.readout.age_bias_knots) == (bias["knots"] if bias["kept"] else [])
     val = np.load(cache / "images.npy")[72:]  # make_cache puts val last
     mae = np.abs(predict_faces(calibrated, val, flip_tta=True)["age"] - np.array(
         json.loads((cache / "labels.json").read_text())["ages"][72:])).mean()

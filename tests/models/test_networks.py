@@ -62,9 +62,32 @@ def test_pretrained_without_local_weights_fails_clearly(tmp_path, monkeypatch):
         create_model("vgg16", pretrained=True)
 
 
-def test_readout_is_saved_with_the_weights_and_checked(tmp_path):
-    model = create_model("resnet50", task="age", age_head="distribution", input_size=32, age_readout="mean")
+def test_readout_is_saved_beside_the_architecture_and_checked(tmp_path):
+    import dataclasses
+
+    from agegender.models.readout import ReadOut
+
+    model = create_model("resnet50", task="age", age_head="distribution", input_size=32)
+    model.readout = dataclasses.replace(model.readout, age_readout="mean", age_std_scale=0.8)
     save_weights(model, tmp_path / "w.safetensors", {})
-    assert load_model(tmp_path / "w.safetensors")[0].config.age_readout == "mean"
+    loaded = load_model(tmp_path / "w.safetensors")[0]
+    assert (loaded.readout.age_readout, loaded.readout.age_std_scale) == ("mean", 0.8)
+    assert loaded.config == model.config  # the architecture alone, compared as a whole
     with pytest.raises(ValueError, match="age_readout"):
-        create_model("resnet50", age_head="distribution", age_readout="mode")
+        ReadOut(age_head="distribution", age_readout="mode")
+
+
+def test_weight_files_from_before_the_split_still_load(tmp_path):
+    """Files whose config held the calibration (every weight file until session 9) keep their calibration."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    model = create_model("resnet50", task="age", age_head="distribution", input_size=32)
+    save_weights(model, tmp_path / "new.safetensors", {})
+    flat = {**model.config.to_dict(), "gender_temperature": 1.2, "age_std_scale": 0.9, "age_readout": "median",
+            "age_bias_knots": [10.0, 40.0], "age_bias_shifts": [1.0, -2.0]}
+    save_file(load_file(tmp_path / "new.safetensors"), tmp_path / "old.safetensors", metadata={"config": json.dumps(flat)})
+    old = load_model(tmp_path / "old.safetensors")[0]
+    assert old.readout.age_std_scale == 0.9 and old.readout.age_bias_shifts == (1.0, -2.0)
+    assert old.config == model.config

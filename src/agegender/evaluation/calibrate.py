@@ -13,6 +13,8 @@ not flatter it, and the map is kept only when that cross-fitted MAE is lower. Th
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from agegender.data.cache import open_cache
@@ -26,8 +28,9 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 161))
 ONE_SIGMA = 0.6827
 
 
-def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: bool = True) -> dict:
-    """Fit the calibration on ``split`` (all ages), set it in ``model.config``; return before/after figures.
+def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: bool = True) -> tuple[ReadOut, dict]:
+    """Fit the calibration on ``split`` (all ages): return the calibrated read-out (the model is left as
+    it is; its read-out choice is kept, any earlier calibration refitted from scratch) and before/after figures.
 
     ``cache_dirs``: one cache folder, or several (a list, or folders separated by commas) whose
     ``split`` faces are pooled: a model trained on several datasets is calibrated on all of them.
@@ -42,9 +45,8 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
         counts[cache.dataset] = int(len(idx))
     faces = np.concatenate([p[0] for p in parts])
     ages, female = np.concatenate([p[1] for p in parts]).astype(float), np.concatenate([p[2] for p in parts]).astype(int)
-    model.config.gender_temperature, model.config.age_std_scale = 1.0, 1.0
-    model.config.age_bias_knots, model.config.age_bias_shifts = (), ()
-    readout = ReadOut.from_config(model.config)
+    readout = model.readout.uncalibrated()
+    fitted = {}
     # One pass, uncalibrated: temperatures are tried on the views' logits, the spread scales linearly.
     pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta, readout=readout, return_views=True)
     report: dict = {"split": split, "n": int(len(ages)), "datasets": counts}
@@ -60,7 +62,7 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
                             "nll_after": float(min(nll)),
                             "ece_before": expected_calibration_error(female, p_female(1.0)),
                             "ece_after": expected_calibration_error(female, p_female(best))}
-        model.config.gender_temperature = best
+        fitted["gender_temperature"] = best
     if model.config.has_age:
         knots, shifts = age_bias_map(pred["age"], ages)
         corrected = readout.correct(pred["age"], knots, shifts)
@@ -77,7 +79,7 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
         # Kept only where it helps faces it was not fitted on (all ages): otherwise it is noise.
         report["age_bias"]["kept"] = report["age_bias"]["mae_after_cross_fitted"] < report["age_bias"]["mae_before"]
         if report["age_bias"]["kept"]:
-            model.config.age_bias_knots, model.config.age_bias_shifts = tuple(knots), tuple(shifts)
+            fitted["age_bias_knots"], fitted["age_bias_shifts"] = tuple(knots), tuple(shifts)
             pred["age"] = corrected
     if model.config.has_age and model.config.age_head == "distribution":
         ratio = np.abs(pred["age"] - ages) / np.maximum(pred["age_std"], 1e-3)
@@ -85,8 +87,8 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
         report["age"] = {"std_scale": scale, "within_1std_before": float((ratio <= 1).mean()),
                          "within_1std_after": float((ratio <= scale).mean()),
                          "within_2std_after": float((ratio <= 2 * scale).mean())}
-        model.config.age_std_scale = scale
-    return report
+        fitted["age_std_scale"] = scale
+    return dataclasses.replace(readout, **fitted), report
 
 
 def age_bias_map(predicted: np.ndarray, ages: np.ndarray, width: int = 10,

@@ -43,13 +43,13 @@ def require(module: str, extra: str | None, purpose: str):
 
 
 class Engine:
-    """A network ready to run: ``config`` (dict), ``readout``, ``input_size``, and ``__call__``."""
+    """A network ready to run: ``config`` (its architecture, a dict), ``readout``, ``input_size``, and ``__call__``."""
 
     name = "engine"
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, readout: ReadOut | None = None):
         self.config = dict(config)
-        self.readout = ReadOut.from_config(self.config)
+        self.readout = readout or ReadOut.from_config(self.config)
         self.input_size = int(self.config.get("input_size", 64))
 
     def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:  # pragma: no cover - interface
@@ -64,7 +64,7 @@ class TorchEngine(Engine):
     def __init__(self, model, device=None, autocast_dtype=None):
         import torch
 
-        super().__init__(model.config.to_dict())
+        super().__init__(model.config.to_dict(), getattr(model, "readout", None))
         self.model = model.eval()
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.autocast_dtype = autocast_dtype
@@ -98,6 +98,7 @@ class OnnxEngine(Engine):
         if "agegender_config" not in meta:
             raise UserError(f"{graph}: not an agegender ONNX graph (no 'agegender_config' in its metadata)")
         config = json.loads(meta["agegender_config"])
+        calibration = json.loads(meta["agegender_readout"]) if "agegender_readout" in meta else None
         linked = meta.get("weights_file")
         if linked:
             weights = graph.parent / linked
@@ -106,8 +107,9 @@ class OnnxEngine(Engine):
             if file_sha256(weights) != meta.get("weights_sha256"):
                 raise StaleGraphError(f"{graph} was exported from another version of {weights.name}; export it "
                                       f"again: agegender export --format onnx {weights}")
-            config = read_metadata(weights)["config"]  # the weight file is the source of truth
-        super().__init__(config)
+            stored = read_metadata(weights)  # the weight file is the source of truth
+            config, calibration = stored["config"], stored.get("readout")
+        super().__init__(config, ReadOut.from_config(config, calibration))
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)

@@ -10,12 +10,12 @@ in numpy, whichever engine ran the network.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn as nn
 
-from agegender.models.readout import AGE_READOUTS
+from agegender.models.readout import ReadOut
 from agegender.errors import UserError
 
 from agegender.models.architecture import AGE_HEADS, TASKS  # noqa: E402  (re-exported)
@@ -26,7 +26,10 @@ from agegender.models.architecture import AGE_HEADS, TASKS  # noqa: E402  (re-ex
 
 @dataclass
 class ModelConfig:
-    """Everything needed to rebuild a network and read its outputs; stored with its weights."""
+    """The architecture: everything needed to rebuild a network; stored with its weights as "config".
+
+    How its outputs become answers (read-out choice and calibration) is a ReadOut, stored beside it.
+    """
 
     arch: str = "resnet50"
     task: str = "both"
@@ -41,28 +44,21 @@ class ModelConfig:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
     pretrained: bool = False
-    # Post-hoc calibration fitted on the val split (agegender calibrate); 1.0 = none.
-    gender_temperature: float = 1.0  # gender logits are divided by it
-    age_std_scale: float = 1.0  # the predicted age spread is multiplied by it
-    age_readout: str = "median"  # distribution heads: "median" (whole years) or "mean" of the distribution
-    # Years added to a predicted age, interpolated between knots (predicted ages): undoes the pull
-    # towards the training set's mean age, fitted on val by agegender calibrate. Empty = none.
-    age_bias_knots: tuple[float, ...] = ()
-    age_bias_shifts: tuple[float, ...] = ()
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> "ModelConfig":
+        """From a weight file's "config"; the calibration keys that older files keep there are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in names})
 
     def __post_init__(self):
         if self.task not in TASKS:
             raise UserError(f"task must be one of {TASKS}, not {self.task!r}")
         if self.age_head not in AGE_HEADS:
             raise UserError(f"age_head must be one of {AGE_HEADS}, not {self.age_head!r}")
-        if self.age_readout not in AGE_READOUTS:
-            raise UserError(f"age_readout must be one of {AGE_READOUTS}, not {self.age_readout!r}")
         if self.age_min >= self.age_max:
             raise UserError(f"age_min ({self.age_min}) must be below age_max ({self.age_max})")
-        if len(self.age_bias_knots) != len(self.age_bias_shifts):
-            raise UserError("age_bias_knots and age_bias_shifts must have the same length")
         self.mean, self.std = tuple(self.mean), tuple(self.std)
-        self.age_bias_knots, self.age_bias_shifts = tuple(self.age_bias_knots), tuple(self.age_bias_shifts)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +84,9 @@ class AgeGenderNet(nn.Module):
         from agegender.models.registry import get_backbone
 
         self.config = config
+        # How outputs become answers: uncalibrated here; load_model sets the weight file's own, and
+        # agegender calibrate replaces it with a new one. Not a parameter: it never trains.
+        self.readout = ReadOut.from_config(config)
         self.backbone, dim = get_backbone(config.arch, pretrained=config.pretrained)
         self.register_buffer("pixel_mean", torch.tensor(config.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(config.std).view(1, 3, 1, 1), persistent=False)

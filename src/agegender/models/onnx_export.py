@@ -166,7 +166,8 @@ def quantize_int8(weights: str | Path, faces, out: str | Path | None = None) -> 
 
 def _graph_props(model, outputs: list[str], meta: dict) -> dict[str, str]:
     """What every graph records: the config (the engine's read-out comes from it), outputs and recipe."""
-    return {"agegender_config": json.dumps(model.config.to_dict()), "agegender_outputs": json.dumps(outputs),
+    return {"agegender_config": json.dumps(model.config.to_dict()),
+            "agegender_readout": json.dumps(model.readout.calibration()), "agegender_outputs": json.dumps(outputs),
             "recipe": json.dumps(meta.get("recipe", ""))}
 
 

@@ -2,17 +2,20 @@
 
 One implementation in numpy, used by every engine (PyTorch and ONNX Runtime), by evaluation and
 by calibration, so that a number in a report is the number a user gets. It imports no torch.
-Its parameters (age range, read-out, calibration) are stored in the weight file's config.
+The network's architecture gives its age range and head; the calibration (read-out choice,
+temperature, spread scale, bias map) is stored beside it in the weight file, under "readout".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from agegender.errors import UserError
 
 AGE_READOUTS = ("median", "mean")
+CALIBRATION_FIELDS = ("age_readout", "gender_temperature", "age_std_scale", "age_bias_knots", "age_bias_shifts")
+"""What calibration sets (a weight file's "readout"); the other fields follow from the architecture."""
 
 
 @dataclass(frozen=True)
@@ -30,16 +33,34 @@ class ReadOut:
     age_bias_knots: tuple[float, ...] = ()  # years added to a predicted age, interpolated between knots
     age_bias_shifts: tuple[float, ...] = ()
 
+    def __post_init__(self):
+        if self.age_readout not in AGE_READOUTS:
+            raise UserError(f"age_readout must be one of {AGE_READOUTS}, not {self.age_readout!r}")
+        if len(self.age_bias_knots) != len(self.age_bias_shifts):
+            raise UserError("age_bias_knots and age_bias_shifts must have the same length")
+
     @classmethod
-    def from_config(cls, config) -> "ReadOut":
-        """From a ModelConfig or its dict (as stored in weight files); other keys are ignored."""
+    def from_config(cls, config, calibration: dict | None = None) -> "ReadOut":
+        """From an architecture (a ModelConfig or its dict) and a calibration dict (a weight file's
+        "readout"; absent: uncalibrated). Files written before the two were split keep the
+        calibration inside the config: it is read from there too. Other keys are ignored."""
         d = config if isinstance(config, dict) else config.to_dict()
+        d = {**d, **(calibration or {})}
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         for k in ("age_bias_knots", "age_bias_shifts"):
             if k in kw:
                 kw[k] = tuple(float(v) for v in kw[k])
         return cls(**kw)
+
+    def calibration(self) -> dict:
+        """The calibration part, as a weight file stores it."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in
+                ((k, getattr(self, k)) for k in CALIBRATION_FIELDS)}
+
+    def uncalibrated(self) -> "ReadOut":
+        """The same read-out without temperature, spread scale or bias map (the read-out choice stays)."""
+        return replace(self, gender_temperature=1.0, age_std_scale=1.0, age_bias_knots=(), age_bias_shifts=())
 
     @property
     def whole_years(self) -> bool:

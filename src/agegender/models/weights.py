@@ -19,6 +19,7 @@ from safetensors.torch import save as st_save_bytes
 from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on  # noqa: F401  (re-exported)
 from agegender.errors import UserError
+from agegender.models.readout import ReadOut
 
 
 def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = None, fp16: bool = True,
@@ -28,8 +29,10 @@ def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = 
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: (v.half() if fp16 and v.is_floating_point() else v).contiguous().cpu()
                for k, v in model.state_dict().items()}
-    meta = {"config": json.dumps(model.config.to_dict())}
+    meta = {"config": json.dumps(model.config.to_dict()), "readout": json.dumps(model.readout.calibration())}
     for k, v in (metadata or {}).items():
+        if k in ("config", "readout"):  # the model's own architecture and read-out are what is saved
+            continue
         meta[k] = v if isinstance(v, str) else json.dumps(v)
     blob = st_save_bytes(tensors, metadata=meta)
     for old in path.parent.glob(path.name + ".part*"):
@@ -55,8 +58,9 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Ag
     meta = read_metadata(path)
     if "config" not in meta:
         raise UserError(f"{path}: no 'config' in the weight file's metadata; not an agegender weight file")
-    config = ModelConfig(**{**meta["config"], "pretrained": False})
+    config = ModelConfig.from_stored({**meta["config"], "pretrained": False})
     model = AgeGenderNet(config)
+    model.readout = ReadOut.from_config(meta["config"], meta.get("readout"))
     state = {k: v.float() if v.is_floating_point() else v for k, v in st_load_bytes(blob).items()}
     model.load_state_dict(state)
     return model.to(device).eval(), meta

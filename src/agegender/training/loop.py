@@ -310,9 +310,9 @@ def _load_initial_weights(model: AgeGenderNet, path: str) -> dict:
     Returns what the new weights record of where they came from: the source's recipe and epochs.
     """
     source, meta = load_model(path)
-    fields = ("arch", "task", "age_head", "age_min", "age_max", "input_size", "hidden")
-    mismatch = {f: (getattr(source.config, f), getattr(model.config, f)) for f in fields
-                if getattr(source.config, f) != getattr(model.config, f)}
+    # The whole architecture must match (not a hand-picked list of fields): the same network is trained on.
+    theirs, ours = source.config.to_dict(), model.config.to_dict()
+    mismatch = {f: (theirs[f], ours[f]) for f in ours if theirs.get(f) != ours[f]}
     if mismatch:
         raise UserError(f"--init-weights {path} does not fit this run (weights vs run): "
                          + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
