@@ -112,7 +112,7 @@ def test_time_budget_shortens_the_run_after_its_first_epoch(tiny_arch, tmp_path)
                       batch_size=16, progress=False, threads=1, time_budget_s=0.001)
     train(cfg)
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
-    assert len(rows) == 1 and cfg.epochs == 1
+    assert len(rows) == 1 and cfg.epochs == 50  # the schedule owns the run's length; the config is not touched
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["epochs"] == 1  # what benchmarks read
 
 
@@ -125,17 +125,25 @@ def test_resumed_run_keeps_the_length_its_budget_gave_it(tiny_arch, tmp_path):
     cfg2 = TrainConfig(**{**cfg.to_dict(), "epochs": 50, "resume": True})
     train(cfg2)  # an interrupted run restarted with the same command must not grow to 50 epochs
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
-    assert len(rows) == 3 and cfg2.epochs == 3
+    assert len(rows) == 3
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["epochs"] == 3
 
 
-def test_schedule_follows_a_shortened_run():
-    from agegender.training.loop import _lr_lambda
+def test_schedule_follows_a_shortened_run_and_resumes_with_its_length():
+    import torch
 
-    cfg = TrainConfig(epochs=50, warmup_epochs=0, schedule="cosine")
-    f = _lr_lambda(cfg, steps_per_epoch=10)
+    from agegender.training.loop import LrSchedule
+
+    f = LrSchedule("cosine", epochs=50, steps_per_epoch=10, warmup_epochs=0)
     assert f(49) > 0.9 and f(199) > 0.5
-    cfg.epochs = 20  # as a time budget does after the first epoch
+    f.set_epochs(20)  # as a time budget does after the first epoch
     assert f(199) < 1e-3 and f(100) == pytest.approx(0.5, abs=0.02)
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    saved = torch.optim.lr_scheduler.LambdaLR(opt, f).state_dict()
+    g = LrSchedule("cosine", epochs=50, steps_per_epoch=10, warmup_epochs=0)
+    torch.optim.lr_scheduler.LambdaLR(opt, g).load_state_dict(saved)
+    assert g.epochs == 20  # the length travels with the checkpoint
+    assert LrSchedule("step", 9, 10, 0)(89) == pytest.approx(0.01)
 
 
 def test_weight_average_warms_up():

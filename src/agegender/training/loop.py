@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.weights import load_model, save_weights, trained_on
 from agegender.training.augment import augment, to_float_images
 from agegender.training.checkpoint import CheckpointError, check_same_network, load_checkpoint, save_checkpoint
-from agegender.training.config import CHILD_MAX_AGE, TrainConfig
+from agegender.training.config import CHILD_MAX_AGE, SCHEDULES, TrainConfig
 from agegender.training.data import TrainingData, ValidationSet, load_training_data, split_cache_list
 from agegender.training.losses import age_loss, distillation_loss, gender_loss
 from agegender.training.sampling import draw_probabilities, parse_shares
@@ -107,24 +108,34 @@ def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
         return None
 
 
-def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
-    warm = int(cfg.warmup_epochs * steps_per_epoch)
+class LrSchedule:
+    """The learning-rate factor per step (for LambdaLR): linear warm-up, then cosine, step or constant.
 
-    def f(step: int) -> float:
-        # cfg.epochs is read at each step: a time budget may shorten the run after its first epoch.
-        total = max(1, cfg.epochs * steps_per_epoch)
-        if step < warm:
-            return (step + 1) / warm
-        t = (step - warm) / max(1, total - warm)
-        if cfg.schedule == "cosine":
-            return 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
-        if cfg.schedule == "step":
-            return 0.1 ** int(t * 3)  # x0.1 at 1/3 and 2/3 of training
-        if cfg.schedule == "constant":
-            return 1.0
-        raise UserError(f"schedule must be cosine, step or constant, not {cfg.schedule!r}")
+    It owns the run's length: ``set_epochs`` shortens it (a time budget does after the first epoch)
+    and the decay follows. Being an object, its length is saved in the scheduler's state_dict and
+    restored with it on resume.
+    """
 
-    return f
+    def __init__(self, kind: str, epochs: int, steps_per_epoch: int, warmup_epochs: float):
+        if kind not in SCHEDULES:
+            raise UserError(f"schedule must be one of {', '.join(SCHEDULES)}, not {kind!r}")
+        self.kind, self.steps_per_epoch = kind, max(1, steps_per_epoch)
+        self.warmup_steps = int(warmup_epochs * self.steps_per_epoch)
+        self.epochs = epochs
+
+    def set_epochs(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def __call__(self, step: int) -> float:
+        total = max(1, self.epochs * self.steps_per_epoch)
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        t = min(1.0, (step - self.warmup_steps) / max(1, total - self.warmup_steps))
+        if self.kind == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * t))
+        if self.kind == "step":
+            return 0.1 ** min(2, int(t * 3))  # x0.1 at 1/3 and 2/3 of training
+        return 1.0
 
 
 class EmaWithWarmup:
@@ -208,7 +219,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
     sums = {k: torch.zeros((), device=device) for k in ("loss", "age_loss", "gender_loss")}
     seen, start = 0, time.perf_counter()
     shown = start - 1.0
-    bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
+    bar = tqdm(range(steps), desc=f"epoch {epoch + 1}", unit="batch",
                disable=not cfg.progress or rank != 0, dynamic_ncols=True)
     for step in bar:
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
@@ -261,18 +272,18 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
             "lr": scheduler.get_last_lr()[0]}
 
 
-def _fit_time_budget(cfg: TrainConfig, epoch: int, first_epoch_s: float, world: int) -> None:
-    """Shorten the run so that it ends within ``cfg.time_budget_s`` (the cosine schedule follows)."""
+def fit_time_budget(cfg: TrainConfig, epochs: int, epoch: int, first_epoch_s: float, world: int) -> int:
+    """The number of epochs that ends the run within ``cfg.time_budget_s``, given the first epoch's time."""
     fit = int((cfg.time_budget_s - first_epoch_s) // max(first_epoch_s, 1e-6))
-    epochs = max(epoch + 1, min(cfg.epochs, epoch + 1 + fit))
+    fitted = max(epoch + 1, min(epochs, epoch + 1 + fit))
     if world > 1:  # every process must agree
-        t = torch.tensor([epochs], dtype=torch.int64, device="cuda" if dist.get_backend() == "nccl" else "cpu")
+        t = torch.tensor([fitted], dtype=torch.int64, device="cuda" if dist.get_backend() == "nccl" else "cpu")
         dist.broadcast(t, 0)
-        epochs = int(t.item())
-    if epochs < cfg.epochs:
+        fitted = int(t.item())
+    if fitted < epochs:
         log.info("time budget %.0f s: one epoch takes %.1f s, so %d epochs instead of %d",
-                 cfg.time_budget_s, first_epoch_s, epochs, cfg.epochs)
-        cfg.epochs = epochs
+                 cfg.time_budget_s, first_epoch_s, fitted, epochs)
+    return fitted
 
 
 def _plot_curves(history: list[dict], path: Path) -> None:
@@ -344,8 +355,22 @@ def lineage_of(meta: dict) -> dict:
             "epochs": int(before.get("epochs", 0)) + int(epochs), "datasets": trained_on(meta)}
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Run (or resume) a training run; returns the best validation metrics."""
+@dataclass
+class Process:
+    """Where this process trains: its device, its rank among ``world`` processes, its autocast type."""
+
+    device: torch.device
+    rank: int
+    world: int
+    autocast_dtype: torch.dtype | None
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def set_up_process(cfg: TrainConfig) -> Process:
+    """Device, distributed group (under torchrun), threads and seed."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     device = _resolve_device(cfg.device)
@@ -357,117 +382,165 @@ def train(cfg: TrainConfig) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    autocast_dtype = _autocast_dtype(cfg.precision, device)
-    out = Path(cfg.out)
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+    return Process(device, rank, world, _autocast_dtype(cfg.precision, device))
 
-    window = AgeWindow.all() if cfg.all_ages else AgeWindow(cfg.min_age, cfg.max_age)
-    data = load_training_data(split_cache_list(cfg.cache), window)
-    probabilities = epoch_draw_probabilities(cfg, data)
+
+def build_model(cfg: TrainConfig, data: TrainingData, window: AgeWindow, device) -> AgeGenderNet:
+    """The network for this data: its age bins span the training ages (all ages) or the window."""
     lo, hi = (int(data.ages.min()), int(data.ages.max())) if cfg.all_ages else (window.min_age, window.max_age)
     net_cfg = ModelConfig(arch=cfg.arch, task=cfg.task, age_head=cfg.age_head, age_min=lo, age_max=hi,
                           age_mean=(lo + hi) / 2, age_scale=max(1.0, (hi - lo) / 2),
                           input_size=cfg.input_size or data.size)
-    model = AgeGenderNet(net_cfg).to(device)
-    lineage = None  # fine-tuning: the recipe and epochs of the weights this run started from
-    if cfg.init_weights and not (cfg.resume and (out / "last.pt").is_file()):
-        lineage = _load_initial_weights(model, cfg.init_weights)
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    # Whole training set as one tensor (on the GPU when training there): no loader, no JPEG decoding.
-    images = torch.from_numpy(data.images).to(device)
-    ages = torch.from_numpy(data.ages).to(device)
-    genders = torch.from_numpy(data.genders).to(device)
+    return AgeGenderNet(net_cfg).to(device)
 
+
+@dataclass
+class Optimisation:
+    """What updates the weights: the optimizer, its schedule (which owns the run's length) and the weight average."""
+
+    optimizer: torch.optim.Optimizer
+    schedule: LrSchedule
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    ema: object | None = None
+    ema_fn: EmaWithWarmup | None = None
+
+
+def build_optimisation(cfg: TrainConfig, model: AgeGenderNet, steps_per_epoch: int) -> Optimisation:
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = epoch_length(cfg, len(data.ages)) // (cfg.batch_size * world)
-    if cfg.max_steps:
-        steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, max(1, steps_per_epoch)))
-    ema = None
+    schedule = LrSchedule(cfg.schedule, cfg.epochs, steps_per_epoch, cfg.warmup_epochs)
+    opt = Optimisation(optimizer, schedule, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule))
     if cfg.ema > 0:
         from torch.optim.swa_utils import AveragedModel
 
-        ema_fn = EmaWithWarmup(cfg.ema)
-        ema = AveragedModel(model, multi_avg_fn=ema_fn, use_buffers=True)
+        opt.ema_fn = EmaWithWarmup(cfg.ema)
+        opt.ema = AveragedModel(model, multi_avg_fn=opt.ema_fn, use_buffers=True)
+    return opt
 
-    start_epoch, history, best = 0, [], {"score": float("inf")}
-    budget_fitted = False
+
+@dataclass
+class Progress:
+    """Where a run stands: the next epoch, the history, the best validation so far, and its lineage."""
+
+    start_epoch: int = 0
+    history: list = field(default_factory=list)
+    best: dict = field(default_factory=lambda: {"score": float("inf")})
+    lineage: dict | None = None  # fine-tuning: the recipe and epochs of the weights the run started from
+    budget_fitted: bool = False
+
+
+def resume(last: Path, model: AgeGenderNet, opt: Optimisation, device) -> Progress:
+    """Continue from ``last`` (a checkpoint of the same network): weights, optimizer, schedule (with its
+    length), weight average and history."""
+    ckpt = load_checkpoint(last, map_location=device)
+    check_same_network(ckpt.get("model_config") or {}, model.config.to_dict(), last)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:  # shapes that the config check did not foresee: say so in one line
+        raise CheckpointError(f"{last} does not fit this run's network ({str(exc).splitlines()[0][:200]}); "
+                              f"resume with the same options, or give this run another --out") from None
+    opt.optimizer.load_state_dict(ckpt["optimizer"])
+    opt.scheduler.load_state_dict(ckpt["scheduler"])  # restores the schedule's length too
+    if ckpt.get("budget_epochs"):  # checkpoints from before the schedule owned its length
+        opt.schedule.set_epochs(min(opt.schedule.epochs, ckpt["budget_epochs"]))
+    if opt.ema is not None and ckpt.get("ema") is not None:
+        opt.ema.load_state_dict(ckpt["ema"])
+        opt.ema_fn.steps = int(opt.ema.n_averaged)
+    return Progress(ckpt["epoch"] + 1, ckpt["history"], ckpt["best"], ckpt.get("fine_tuned_from"),
+                    budget_fitted=bool(ckpt.get("budget_fitted", ckpt.get("budget_epochs"))))
+
+
+def save_epoch(cfg: TrainConfig, out: Path, model: AgeGenderNet, opt: Optimisation, progress: Progress,
+               epoch: int, improved: bool, data: TrainingData, window: AgeWindow) -> None:
+    """The checkpoint (every epoch, atomically) and the weights (when validation improved)."""
+    eval_model = opt.ema.module if opt.ema is not None else model
+    state = {"model": model.state_dict(), "optimizer": opt.optimizer.state_dict(),
+             "scheduler": opt.scheduler.state_dict(), "ema": opt.ema.state_dict() if opt.ema is not None else None,
+             "epoch": epoch, "history": progress.history, "best": progress.best, "config": cfg.to_dict(),
+             "model_config": model.config.to_dict(), "budget_fitted": progress.budget_fitted,
+             "fine_tuned_from": progress.lineage}
+    save_checkpoint(state, out / "last.pt")
+    if improved:
+        save_weights(eval_model, out / "best.safetensors",
+                     {"recipe": cfg.recipe or "custom", "train": {**cfg.to_dict(), "epochs": opt.schedule.epochs},
+                      "val": progress.best, "age_window_trained": window.label, "datasets": data.datasets,
+                      **({"fine_tuned_from": progress.lineage} if progress.lineage else {})})
+    _write_summary(progress.history, out / "summary.csv")
+    _plot_curves(progress.history, out / "curves.png")
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run (or resume) a training run; returns the best validation metrics."""
+    cfg.validate()
+    proc = set_up_process(cfg)
+    out = Path(cfg.out)
+    if proc.main:
+        out.mkdir(parents=True, exist_ok=True)
+    window = AgeWindow.all() if cfg.all_ages else AgeWindow(cfg.min_age, cfg.max_age)
+    data = load_training_data(split_cache_list(cfg.cache), window)
+    probabilities = epoch_draw_probabilities(cfg, data)
+    model = build_model(cfg, data, window, proc.device)
     last = out / "last.pt"
-    if cfg.resume and last.is_file():
-        ckpt = load_checkpoint(last, map_location=device)
-        check_same_network(ckpt.get("model_config") or {}, net_cfg.to_dict(), last)
-        try:
-            model.load_state_dict(ckpt["model"])
-        except RuntimeError as exc:  # shapes that the config check did not foresee: say so in one line
-            raise CheckpointError(f"{last} does not fit this run's network ({str(exc).splitlines()[0][:200]}); "
-                                  f"resume with the same options, or give this run another --out") from None
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        if ema is not None and ckpt.get("ema") is not None:
-            ema.load_state_dict(ckpt["ema"])
-            ema_fn.steps = int(ema.n_averaged)
-        start_epoch, history, best = ckpt["epoch"] + 1, ckpt["history"], ckpt["best"]
-        lineage = ckpt.get("fine_tuned_from")
-        if cfg.time_budget_s > 0 and ckpt.get("budget_epochs"):
-            # A resumed run keeps the length its budget gave it: refitting from here would count only
-            # the time left to this process and stretch the cosine schedule it is halfway down.
-            cfg.epochs, budget_fitted = min(cfg.epochs, ckpt["budget_epochs"]), True
-        if rank == 0:
-            log.info("resumed from %s at epoch %d", last, start_epoch + 1)
-    elif rank == 0 and (cfg.resume or cfg.init_weights):
-        log.info("%sstarting from %s", f"nothing to resume in {out}; " if cfg.resume else "",
-                 cfg.init_weights or "scratch")
+    resuming = cfg.resume and last.is_file()
+    lineage = _load_initial_weights(model, cfg.init_weights) if cfg.init_weights and not resuming else None
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    # Whole training set as one tensor (on the GPU when training there): no loader, no JPEG decoding.
+    images, ages, genders = (torch.from_numpy(a).to(proc.device) for a in (data.images, data.ages, data.genders))
+    steps_per_epoch = epoch_length(cfg, len(data.ages)) // (cfg.batch_size * proc.world)
+    if cfg.max_steps:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
+    opt = build_optimisation(cfg, model, steps_per_epoch)
+    if resuming:
+        progress = resume(last, model, opt, proc.device)
+        if not cfg.time_budget_s:  # a run without a budget may be lengthened (or shortened) on resume
+            opt.schedule.set_epochs(cfg.epochs)
+        if proc.main:
+            log.info("resumed from %s at epoch %d of %d", last, progress.start_epoch + 1, opt.schedule.epochs)
+    else:
+        progress = Progress(lineage=lineage)
+        if proc.main and (cfg.resume or cfg.init_weights):
+            log.info("%sstarting from %s", f"nothing to resume in {out}; " if cfg.resume else "",
+                     cfg.init_weights or "scratch")
+
     def write_config():  # again once a time budget has fitted the run's length
-        (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "model": net_cfg.to_dict(),
-                                                        "machine": _machine(device, world)}, indent=2))
+        (out / "config.json").write_text(json.dumps(
+            {"train": {**cfg.to_dict(), "epochs": opt.schedule.epochs}, "model": model.config.to_dict(),
+             "machine": _machine(proc.device, proc.world)}, indent=2))
 
-    if rank == 0:
+    if proc.main:
         write_config()
-
-    teacher = _load_teacher(cfg.teacher, net_cfg, device) if cfg.teacher else None
-    if device.type == "cuda":
+    teacher = _load_teacher(cfg.teacher, model.config, proc.device) if cfg.teacher else None
+    if proc.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    net = torch.nn.parallel.DistributedDataParallel(model) if proc.world > 1 else model
     run_start = time.perf_counter()
-    epoch = start_epoch
-    while epoch < cfg.epochs:
-        stats = train_one_epoch(net, ema, optimizer, scheduler, images, ages, genders, cfg, epoch, device,
-                                autocast_dtype, rank, world, probabilities, teacher)
-        if rank == 0:
-            eval_model = ema.module if ema is not None else model
+    epoch = progress.start_epoch
+    while epoch < opt.schedule.epochs:
+        stats = train_one_epoch(net, opt.ema, opt.optimizer, opt.scheduler, images, ages, genders, cfg, epoch,
+                                proc.device, proc.autocast_dtype, proc.rank, proc.world, probabilities, teacher)
+        if proc.main:
             val_start = time.perf_counter()
-            val = validate(eval_model, data.val, device, cfg.flip_tta, autocast_dtype)
+            val = validate(opt.ema.module if opt.ema is not None else model, data.val, proc.device, cfg.flip_tta,
+                           proc.autocast_dtype)
             stats["val_seconds"] = time.perf_counter() - val_start
             row = {"epoch": epoch + 1, **stats, **_flat_validation_row(val)}
-            history.append(row)
-            improved = val["score"] < best["score"]
+            progress.history.append(row)
+            improved = val["score"] < progress.best["score"]
             if improved:
-                best = {"epoch": epoch + 1, **val}
-            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "ema": ema.state_dict() if ema is not None else None,
-                     "epoch": epoch, "history": history, "best": best, "config": cfg.to_dict(),
-                     "model_config": net_cfg.to_dict(), "budget_epochs": cfg.epochs if budget_fitted else None,
-                     "fine_tuned_from": lineage}
-            save_checkpoint(state, last)
-            if improved:
-                save_weights(eval_model, out / "best.safetensors",
-                             {"recipe": cfg.recipe or "custom", "train": cfg.to_dict(), "val": best,
-                              "age_window_trained": window.label, "datasets": data.datasets,
-                              **({"fine_tuned_from": lineage} if lineage else {})})
-            _write_summary(history, out / "summary.csv")
-            _plot_curves(history, out / "curves.png")
-            msg = " ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float))
-            log.info("epoch %d/%d %s%s", epoch + 1, cfg.epochs, msg, " (best)" if improved else "")
-        if cfg.time_budget_s > 0 and not budget_fitted:
-            _fit_time_budget(cfg, epoch, time.perf_counter() - run_start, world)
-            budget_fitted = True
-            if rank == 0:
+                progress.best = {"epoch": epoch + 1, **val}
+        if cfg.time_budget_s > 0 and not progress.budget_fitted:
+            opt.schedule.set_epochs(fit_time_budget(cfg, opt.schedule.epochs, epoch, time.perf_counter() - run_start,
+                                                    proc.world))
+            progress.budget_fitted = True
+            if proc.main:
                 write_config()
-        if world > 1:
+        if proc.main:
+            save_epoch(cfg, out, model, opt, progress, epoch, improved, data, window)
+            msg = " ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float))
+            log.info("epoch %d/%d %s%s", epoch + 1, opt.schedule.epochs, msg, " (best)" if improved else "")
+        if proc.world > 1:
             dist.barrier()
         epoch += 1
-    if world > 1:
+    if proc.world > 1:
         dist.destroy_process_group()
-    return best
+    return progress.best
