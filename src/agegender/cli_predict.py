@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from pathlib import Path
+
 from agegender.errors import UserError
 
 CSV_COLUMNS = ["path", "face", "x1", "y1", "x2", "y2", "det_score", "model", "age", "gender", "p_female"]

@@ -20,11 +20,11 @@ import numpy as np
 
 from agegender.data.cache import prepare_face
 from agegender.data.images import ImageError, decode_image, read_image, to_rgb_array
+from agegender.errors import UserError
 from agegender.faces.align import AlignmentTemplate, align_face, default_template
 from agegender.faces.detect import FaceDetector
 from agegender.models.engines import open_engine, predict_faces
 from agegender.models.weight_files import read_metadata
-from agegender.errors import UserError
 
 SHIPPED_MODELS = ("vgg16", "resnet50")
 MIN_CROP_PX = 16  # the detector's smallest face (--min-face default): a smaller "crop" holds no readable face

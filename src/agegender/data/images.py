@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
 from agegender.errors import UserError
 
 MAX_PIXELS = 80_000_000

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from agegender.errors import UserError
 
 LANDMARK_NAMES = ("right_eye", "left_eye", "nose", "mouth_right", "mouth_left")

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from agegender.errors import UserError
 from agegender.faces.align import AlignmentTemplate, align_face, default_template
 from agegender.faces.detect import FaceDetector
-from agegender.errors import UserError
 
 
 class NoSingleFaceError(UserError):

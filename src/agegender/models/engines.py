@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from agegender.data.cache import prepare_face
+from agegender.errors import UserError
 from agegender.models.readout import ReadOut
 from agegender.models.weight_files import read_metadata
-from agegender.errors import UserError
 
 ENGINES = ("auto", "onnx-int8", "onnx", "torch")
 RAW_OUTPUTS = ("age_logits", "age_raw", "gender_logits")

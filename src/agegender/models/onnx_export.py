@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from agegender.errors import UserError
 from agegender.models.engines import file_sha256, graph_path, require
 from agegender.models.weight_files import read_header
-from agegender.errors import UserError
 
 OPSET = 17
 _DTYPES = {"F16": np.float16, "F32": np.float32}

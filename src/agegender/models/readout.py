@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
+
 from agegender.errors import UserError
 
 AGE_READOUTS = ("median", "mean")
@@ -27,7 +28,9 @@ class ReadOut:
     age_max: int = 50
     age_mean: float = 30.0  # regression heads: age = raw * age_scale + age_mean
     age_scale: float = 10.0
-    age_readout: str = "median"  # distribution heads: "median" (whole years) or "mean"
+    # Distribution heads: "median" (whole years) or "mean". The median minimises the expected absolute
+    # error (what MAE scores); on val it beat the mean by 0.15 years (reports/ABLATIONS.md).
+    age_readout: str = "median"
     gender_temperature: float = 1.0  # gender logits are divided by it
     age_std_scale: float = 1.0  # the distribution's spread is multiplied by it
     age_bias_knots: tuple[float, ...] = ()  # years added to a predicted age, interpolated between knots

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch.nn as nn
+
 from agegender.errors import UserError
 
 _BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {}

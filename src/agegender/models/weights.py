@@ -16,9 +16,9 @@ import torch
 from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
+from agegender.errors import UserError
 from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on  # noqa: F401  (re-exported)
-from agegender.errors import UserError
 from agegender.models.readout import ReadOut
 
 

@@ -24,6 +24,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from agegender.data.manifest import AgeWindow, EmptyDatasetError
+from agegender.errors import UserError
 from agegender.evaluation.metrics import age_metrics, gender_metrics
 from agegender.models.engines import predict_faces
 from agegender.models.networks import AgeGenderNet, ModelConfig
@@ -34,7 +35,6 @@ from agegender.training.config import CHILD_MAX_AGE, SCHEDULES, TrainConfig
 from agegender.training.data import TrainingData, ValidationSet, load_training_data, split_cache_list
 from agegender.training.losses import age_loss, distillation_loss, gender_loss
 from agegender.training.sampling import draw_probabilities, parse_shares
-from agegender.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from agegender.errors import UserError
 
-from agegender.training.config import AGE_LOSSES, GENDER_LOSSES  # noqa: E402  (the option choices)
+from agegender.errors import UserError
+from agegender.training.config import AGE_LOSSES, GENDER_LOSSES  # noqa: F401  (the option choices, re-exported)
 
 
 def gaussian_label_distribution(ages: torch.Tensor, bins: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -13,6 +13,7 @@ from importlib import resources
 
 from agegender.errors import UserError
 
+
 # What every multi-task recipe shares: all ages, the age as a distribution over years (DLDL),
 # gender by cross-entropy, Adam with a cosine schedule, batch 64.
 _MULTITASK = {"all_ages": True, "task": "both", "age_head": "distribution", "age_loss": "dldl",

@@ -13,6 +13,7 @@ square root, so rare cells are seen more often without repeating their few faces
 from __future__ import annotations
 
 import numpy as np
+
 from agegender.errors import UserError
 
 CELL_YEARS = 10
