@@ -42,6 +42,9 @@ def test_json_table_and_annotate(random_weights, face_photo, tmp_path, capsys):
     assert main(["predict", str(face_photo), *_weights_args(random_weights), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data) == 1 and len(data[0]["faces"]) == 2
+    assert main(["predict", str(face_photo), str(face_photo), *_weights_args(random_weights), "--format", "jsonl"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and [json.loads(x)["faces"] for x in lines] == [data[0]["faces"]] * 2
     assert main(["predict", str(face_photo), *_weights_args(random_weights), "--annotate", str(tmp_path / "ann")]) == 0
     table = capsys.readouterr().out
     assert table.splitlines()[0].split()[:4] == ["path", "face", "model", "age"] and len(table.splitlines()) == 5

@@ -21,9 +21,10 @@ def add_predict(sub):
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
                    help="use your own weights (repeatable), e.g. mine=runs/r50/best.safetensors")
     p.add_argument("--crops", action="store_true", help="inputs are already aligned face crops: no detection")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table",
-                   help="table (default, for reading), csv (one row per face and model) or json (one object per "
-                        "image, with boxes, landmarks and timings); rows are written as images finish")
+    p.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table",
+                   help="table (default, for reading), csv (one row per face and model), json (an array of one "
+                        "object per image, with boxes, landmarks and timings) or jsonl (the same objects, one per "
+                        "line); rows are written as images finish")
     p.add_argument("-o", "--output", help="write results to this file instead of stdout")
     p.add_argument("--annotate", metavar="OUTDIR", help="write each image with boxes and labels here")
     p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face (faster)")
@@ -165,8 +166,9 @@ def run_predict(args) -> int:
 
 
 class _RowWriter:
-    """Writes results as they come: CSV rows, or a JSON array element by element; the table at the end
-    (its columns are as wide as their widest value)."""
+    """Writes results as they come: CSV rows, JSON Lines (one object per image and line, readable while
+    the run goes on), or a JSON array element by element; the table at the end (its columns are as
+    wide as their widest value)."""
 
     def __init__(self, out, fmt: str):
         self.out, self.fmt, self.rows, self.count = out, fmt, [], 0
@@ -181,6 +183,8 @@ class _RowWriter:
             self.csv.writerows(rows)
         elif self.fmt == "json":
             self.out.write(("," if self.count else "") + "\n" + json.dumps(result))
+        elif self.fmt == "jsonl":
+            self.out.write(json.dumps(result) + "\n")
         else:
             self.rows += rows
         self.count += 1
