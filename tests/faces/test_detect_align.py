@@ -16,9 +16,19 @@ def detector():
 
 
 @pytest.fixture(scope="module")
-def crops(utkface_dir_module):
-    names = sorted(p.name for p in utkface_dir_module.iterdir() if 20 <= int(p.name.split("_")[0]) <= 60)[::400][:12]
-    return [read_image(utkface_dir_module / n) for n in names]
+def crops(detector):
+    """Twelve real UTKFace crops (../shared) of adults; without ../shared, the shipped example photo's face
+    aligned to the same template (a UTKFace-like crop), with its mirror image and lighter and darker copies."""
+    from tests.conftest import EXAMPLE_PHOTO, UTKFACE
+
+    if UTKFACE.is_dir():
+        names = sorted(p.name for p in UTKFACE.iterdir() if 20 <= int(p.name.split("_")[0]) <= 60)[::400][:12]
+        return [read_image(UTKFACE / n) for n in names]
+    photo = read_image(EXAMPLE_PHOTO)
+    face = align_face(photo, detector.detect(photo)[0].landmarks, default_template(), 200)
+    variants = [face, np.ascontiguousarray(face[:, ::-1])]
+    variants += [np.clip(v.astype(int) + d, 0, 255).astype(np.uint8) for d in (-40, 40) for v in variants[:2]]
+    return (variants * 3)[:12]
 
 
 def test_similarity_transform_recovers_a_known_transform():
