@@ -155,7 +155,7 @@ def pytest_terminal_summary(terminalreporter):
                                       if counts[tier, o])
              for tier in ("unit", "integration", "slow") if any(counts[tier, o] for o in ("passed", "failed", "skipped", "error"))]
     if deselected:
-        lines.append(f"deselected: {deselected} (slow: make test-all runs them)")
+        lines.append(f"deselected: {deselected} (by -m or -k; make test leaves out the slow ones, make test-all runs them)")
     lines += [f"skipped {n}x: {why}" for why, n in reasons.most_common()]
     terminalreporter.write_sep("-", "tiers")
     for line in lines:
