@@ -33,3 +33,8 @@ def test_photo_conditions_script_refuses_limit_0():
     with pytest.raises(SystemExit) as exc:
         main_fn(["--images", ".", "--limit", "0", "-o", "x.json"])
     assert exc.value.code == 2
+
+
+def test_ray_needs_csv_output(tmp_path, capsys):
+    assert main(["predict", str(tmp_path), "--ray", "--format", "table"]) == 2
+    assert "--ray writes CSV rows" in capsys.readouterr().err

@@ -61,7 +61,8 @@ def test_wheel_without_extras_predicts_without_torch_and_names_the_extras(wheel,
     faces = json.loads(run.stdout)[0]["faces"]
     assert len(faces) == 1 and {p["gender"] for p in faces[0]["predictions"].values()} == {"female"}
     for command, extra in ((["train", "--cache", "c", "--arch", "vgg16", "--out", "o"], "train"),
-                           (["serve"], "server"), (["predict", str(EXAMPLE), "--engine", "torch"], "train")):
+                           (["serve"], "server"), (["predict", str(EXAMPLE), "--engine", "torch"], "train"),
+                           (["predict", str(EXAMPLE), "--ray", "--format", "csv"], "ray")):
         run = subprocess.run([str(bin_dir / "agegender"), *command], capture_output=True, text=True, timeout=120,
                              cwd=tmp_path)
         assert run.returncode == 3 and f"pip install 'agegender[{extra}]'" in run.stderr, (command, run.stderr)

@@ -440,7 +440,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 # Optional packages and the extra that brings each (pyproject.toml); predicting needs none of them.
 EXTRA_OF_MODULE = {"torch": "train", "torchvision": "train", "safetensors": "train", "scipy": "train",
                    "matplotlib": "train", "onnx": "train", "fastapi": "server", "uvicorn": "server",
-                   "multipart": "server", "python_multipart": "server"}
+                   "multipart": "server", "python_multipart": "server", "fastapi_offline": "server", "ray": "ray"}
 
 
 USER_OS_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)

@@ -33,6 +33,10 @@ def add_predict(sub):
     p.add_argument("--det-threshold", type=float, default=0.6, help="detector score threshold (default 0.6)")
     p.add_argument("--workers", type=int, default=2,
                    help="threads that decode and detect while the networks run (default 2)")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run on Ray Data: 'auto' (the running cluster), an address, or nothing (a local instance); "
+                        "CSV output only; needs pip install 'agegender[ray]' and photos every worker can read")
+    p.add_argument("--ray-workers", type=int, default=2, help="with --ray: analyzer workers (default 2)")
     p.set_defaults(handler=run_predict)
 
 
@@ -114,6 +118,8 @@ def run_predict(args) -> int:
     from agegender.inference import FaceAnalyzer
 
     names, extra = models_to_load(args.model, args.weights)
+    if args.ray and (args.format != "csv" or args.annotate or args.crops):
+        raise UserError("--ray writes CSV rows: use it with --format csv, without --annotate or --crops")
     files, ignored = expand_paths(args.paths)
     if ignored:
         print(f"ignored {len(ignored)} file(s) in the folder(s) that are not images by their extension (e.g. "
@@ -131,6 +137,8 @@ def run_predict(args) -> int:
     # Opened before any work, so that a bad path fails at once; rows are written as images finish,
     # so an interrupted run keeps what it has done.
     out = open(args.output, "w", newline="") if args.output else sys.stdout
+    if args.ray:
+        return _predict_on_ray(args, files, names, extra, out, len(missing))
     analyzer = FaceAnalyzer(models=names, weights=extra or None, flip_tta=not args.no_flip_tta,
                             engine=args.engine, threads=args.threads or None,
                             detector=FaceDetector(score_threshold=args.det_threshold, min_face=args.min_face))
@@ -163,6 +171,36 @@ def run_predict(args) -> int:
           + (f", {len(ignored)} non-image file(s) ignored" if ignored else "")
           + (f"; annotated images in {annotate}" if annotate else ""), file=sys.stderr)
     return 0 if n_read else 1
+
+
+def _predict_on_ray(args, files, names, extra, out, bad: int) -> int:
+    """predict's rows computed by Ray workers (agegender.distributed), written as batches finish."""
+    from agegender.distributed import RayPlan, predict_rows
+
+    options = {"models": names, "weights": {k: str(Path(v).resolve()) for k, v in extra.items()} or None,
+               "flip_tta": not args.no_flip_tta, "engine": args.engine, "threads": args.threads or None,
+               "min_face": args.min_face, "det_threshold": args.det_threshold}
+    plan = RayPlan(address=None if args.ray == "local" else args.ray, workers=args.ray_workers,
+                   analyzer_options=options)
+    writer = _RowWriter(out, "csv")
+    read, faces = set(), set()
+    try:
+        for row, error in predict_rows(files, plan):
+            if error:
+                print(f"skipped: {error}", file=sys.stderr)
+                bad += 1
+                continue
+            read.add(row["path"])
+            if row["face"] != "":
+                faces.add((row["path"], row["face"]))
+            writer.add([row], {})
+    finally:
+        writer.close()
+        if out is not sys.stdout:
+            out.close()
+    print(f"{len(read)} image(s) read, {len(faces)} face(s) found, {bad} file(s) skipped (on Ray, "
+          f"{args.ray_workers} workers)", file=sys.stderr)
+    return 0 if read else 1
 
 
 class _RowWriter:

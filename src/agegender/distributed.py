@@ -1,0 +1,82 @@
+"""Past one machine: `agegender predict --ray` analyses photos on a Ray cluster (or a local Ray instance).
+
+Ray Data reads the list of paths, and :class:`AnalyzerBatches` (a ``map_batches`` class: one
+FaceAnalyzer per Ray worker, loaded once) turns each batch of paths into the same CSV rows the
+single-process ``predict`` writes. The driver streams those rows to the output as batches finish,
+so memory stays bounded whatever the number of photos. Needs the ``ray`` extra:
+``pip install 'agegender[ray]'``. Photos must be readable at the same path by every worker
+(a shared file system on a cluster).
+
+    ray start --head            # or none: a local instance is started
+    agegender predict /data/photos --ray auto --ray-workers 8 --format csv -o faces.csv
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agegender.models.engines import require
+
+ERROR_COLUMN = "error"
+
+
+@dataclass
+class RayPlan:
+    """How a Ray run is laid out: where the cluster is, how many workers, how many photos per batch."""
+
+    address: str | None = None  # None: start a local instance; "auto": the running cluster
+    workers: int = 2
+    batch_size: int = 16
+    cpus_per_worker: float = 1.0
+    analyzer_options: dict = field(default_factory=dict)  # FaceAnalyzer keyword arguments
+
+
+class AnalyzerBatches:
+    """``map_batches`` callable: {"path": [...], "shown": [...]} -> the CSV rows of those photos, each
+    named as the user gave it (``shown``); an ``error`` column carries the message of a photo that
+    could not be read, for the driver to report."""
+
+    def __init__(self, analyzer_options: dict):
+        from agegender.faces.detect import FaceDetector
+        from agegender.inference import FaceAnalyzer
+
+        options = dict(analyzer_options)
+        threshold, min_face = options.pop("det_threshold", 0.6), options.pop("min_face", None)
+        self.analyzer = FaceAnalyzer(**options, detector=FaceDetector(score_threshold=threshold, min_face=min_face))
+
+    def __call__(self, batch: dict) -> dict:
+        from agegender.cli_predict import CSV_COLUMNS, result_rows
+        from agegender.data.images import ImageError
+
+        rows = []
+        for path, shown in zip(batch["path"], batch["shown"]):
+            try:
+                result = self.analyzer.analyze(str(path))
+            except ImageError as exc:
+                message = str(exc).replace(str(path), str(shown))
+                rows.append({**dict.fromkeys(CSV_COLUMNS, ""), "path": str(shown), ERROR_COLUMN: message})
+                continue
+            rows += [{**{k: str(v) for k, v in r.items()}, ERROR_COLUMN: ""}
+                     for r in result_rows(str(shown), result, self.analyzer.model_names)]
+        return {k: [r[k] for r in rows] for k in [*CSV_COLUMNS, ERROR_COLUMN]}
+
+
+def predict_rows(paths: list[Path], plan: RayPlan):
+    """Yield (row, error) for every photo's CSV rows, as Ray batches finish (any order). Workers read each
+    photo by its absolute path; rows name it as given."""
+    ray = require("ray", "ray", "agegender predict --ray")
+    require("ray.data", "ray", "agegender predict --ray")
+    if not ray.is_initialized():
+        ray.init(address=plan.address, num_cpus=None if plan.address else max(1, int(plan.workers * plan.cpus_per_worker)),
+                 include_dashboard=False, log_to_driver=False, configure_logging=False)
+    items = [{"path": str(Path(p).resolve()), "shown": str(p)} for p in paths]
+    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), plan.workers * 4)))
+    ds = ds.map_batches(AnalyzerBatches, fn_constructor_kwargs={"analyzer_options": plan.analyzer_options},
+                        batch_size=plan.batch_size, concurrency=plan.workers, num_cpus=plan.cpus_per_worker,
+                        batch_format="numpy")
+    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        columns = list(batch)
+        for i in range(len(batch[ERROR_COLUMN])):
+            row = {k: str(batch[k][i]) for k in columns if k != ERROR_COLUMN}
+            yield row, str(batch[ERROR_COLUMN][i])

@@ -1,0 +1,37 @@
+"""predict --ray: Ray Data on a local instance with two workers gives the single-process run's rows (any order).
+
+Slow (a Ray instance starts, ~30-60 s on 2 cores): `pytest -m slow tests/test_ray.py`; skipped with a
+message where Ray is not installed (pip install 'agegender[ray]').
+"""
+
+import csv
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agegender.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_ray_rows_equal_the_single_process_rows(random_weights, face_photo, tmp_path, capsys):
+    pytest.importorskip("ray.data", reason="Ray is not installed: pip install 'agegender[ray]'")
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(200):
+        shutil.copy(face_photo, folder / f"p{i:03d}.jpg")
+    for i in range(20):
+        Image.fromarray(np.full((120, 160, 3), 10 * i, np.uint8)).save(folder / "sub" / f"wall{i}.png")
+    (folder / "sub" / "broken.jpg").write_bytes(face_photo.read_bytes()[:300])
+    weights = [a for name, path in random_weights.items() for a in ("--weights", f"{name}={path}")]
+    single, on_ray = tmp_path / "single.csv", tmp_path / "ray.csv"
+    assert main(["predict", str(folder), *weights, "--format", "csv", "-o", str(single)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(folder), *weights, "--format", "csv", "-o", str(on_ray), "--ray",
+                 "--ray-workers", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "broken.jpg" in err and "220 image(s) read" in err and "on Ray, 2 workers" in err
+    rows = lambda path: sorted(tuple(r.values()) for r in csv.DictReader(path.open()))  # noqa: E731
+    assert rows(on_ray) == rows(single) and len(rows(single)) == 200 * 2 * 2 + 20
