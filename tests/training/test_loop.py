@@ -93,11 +93,13 @@ def test_empty_window_names_the_filter(tmp_path):
 
 
 @pytest.mark.integration
-def test_ddp_two_processes_with_gloo(tmp_path):
+def test_ddp_two_processes_with_gloo(tiny_arch, tmp_path):
+    """Two real processes under torchrun (gloo), each training the test backbone on its half of the data."""
     cache = make_cache(tmp_path / "cache", n=64)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "agegender", "train", "--cache", str(cache), "--out", str(tmp_path / "run"), "--arch", "resnet50",
+    entry = os.path.join(os.path.dirname(__file__), "_ddp_entry.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", entry,
+           "train", "--cache", str(cache), "--out", str(tmp_path / "run"), "--arch", tiny_arch,
            "--epochs", "1", "--batch-size", "8", "--no-progress", "--device", "cpu", "--threads", "1"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
