@@ -41,7 +41,7 @@ def test_example_photo_one_adult_woman(shipped):
 
 # Measured on this fixed sample (every 10th test face of 18-50, the first 120) when the weights shipped.
 # A change of preprocessing, engine or read-out that moves them is caught here.
-SAMPLE_FIGURES = {"vgg16": (4.26, 0.992), "resnet50": (4.47, 0.975)}
+SAMPLE_FIGURES = {"vgg16": (4.26, 0.992), "resnet50": (4.29, 0.958)}
 
 
 @pytest.mark.integration
