@@ -12,6 +12,7 @@ import logging
 import sys
 from dataclasses import fields
 from pathlib import Path
+
 from agegender.cli_predict import add_predict, add_serve
 from agegender.errors import UserError
 
@@ -174,7 +175,7 @@ def _add_train(sub, preset: dict | None = None):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
                            help=f"{help_text} (default {default}{origin})")
         else:
-            p.add_argument(flag, type=type(getattr(TrainConfig, f.name, default)) if f.name != "recipe" else str,
+            p.add_argument(flag, type=type(getattr(TrainConfig, f.name)),  # the field's type, whatever a recipe sets
                            default=default, choices=CHOICES.get(f.name), required=f.name == "cache",
                            help=f"{help_text} (default {default!r}{origin})")
     return p
@@ -201,8 +202,7 @@ def _cmd_train(args) -> int:
     from agegender.training.loop import train
 
     cfg = TrainConfig(**{k: getattr(args, k) for k in TrainConfig.field_names()})
-    cfg.validate()
-    best = train(cfg)
+    best = train(cfg)  # validates every option before reading any data
     print(json.dumps({"best": best}, indent=2))
     return 0
 

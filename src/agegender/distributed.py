@@ -38,12 +38,9 @@ class AnalyzerBatches:
     could not be read, for the driver to report."""
 
     def __init__(self, analyzer_options: dict):
-        from agegender.faces.detect import FaceDetector
         from agegender.inference import FaceAnalyzer
 
-        options = dict(analyzer_options)
-        threshold, min_face = options.pop("det_threshold", 0.6), options.pop("min_face", None)
-        self.analyzer = FaceAnalyzer(**options, detector=FaceDetector(score_threshold=threshold, min_face=min_face))
+        self.analyzer = FaceAnalyzer(**analyzer_options)
 
     def __call__(self, batch: dict) -> dict:
         from agegender.cli_predict import CSV_COLUMNS, result_rows

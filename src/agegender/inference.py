@@ -131,14 +131,15 @@ class FaceAnalyzer:
     ``engine``: "auto" runs ONNX Runtime where a graph is beside the weights (an up-to-date int8
     graph first, then the fp32 one; the shipped models have the fp32 one) and PyTorch otherwise;
     "onnx-int8", "onnx" or "torch" insist. ``threads``: CPU threads
-    per model call (default: the engine's own choice). ``min_face``: smallest face side to find,
-    px (default: 16, or 1/150 of a big photo's longer side; see FaceDetector).
+    per model call (default: the engine's own choice). ``min_face`` and ``det_threshold``, for the
+    default detector: smallest face side to find, px (default: 16, or 1/150 of a big photo's longer
+    side), and detection score threshold (see FaceDetector).
     """
 
     def __init__(self, models=SHIPPED_MODELS, weights: dict[str, str | Path] | None = None,
                  detector: FaceDetector | None = None, device: str = "cpu", batch_size: int = 32,
                  flip_tta: bool = True, engine: str = "auto", threads: int | None = None,
-                 min_face: float | None = None):
+                 min_face: float | None = None, det_threshold: float = 0.6):
         paths: dict[str, Path] = {}
         for name in models:
             if weights and name in weights:
@@ -163,7 +164,7 @@ class FaceAnalyzer:
         first = next(iter(self.metadata.values()))
         tpl = first.get("alignment_template")
         self.template = AlignmentTemplate.from_dict(tpl) if isinstance(tpl, dict) else default_template()
-        self.detector = detector or FaceDetector(min_face=min_face)
+        self.detector = detector or FaceDetector(score_threshold=det_threshold, min_face=min_face)
         self.batch_size, self.flip_tta = batch_size, flip_tta
 
     @property

@@ -104,8 +104,11 @@ class FaceDetector:
             raise RuntimeError(f"OpenCV {cv2.__version__} lacks cv2.FaceDetectorYN; install opencv-python-headless>=4.8")
         if min_face is not None and min_face <= 0:
             raise UserError(f"min_face must be a positive number of pixels, not {min_face}")
-        if tile_overlap < 4 * DETECTABLE_PX or tile_side < 2 * tile_overlap:
-            raise UserError(f"tile_overlap must be at least {4 * DETECTABLE_PX} px and tile_side twice the overlap")
+        # A face larger than the overlap may be cut in every tile; the next level (LEVEL_STEP times smaller)
+        # must then still see it at a detectable size.
+        if tile_overlap < LEVEL_STEP * DETECTABLE_PX or tile_side < 2 * tile_overlap:
+            raise UserError(f"tile_overlap must be at least {LEVEL_STEP * DETECTABLE_PX} px and tile_side twice "
+                            f"the overlap")
         self.score_threshold, self.nms_threshold, self.min_face = score_threshold, nms_threshold, min_face
         self.tile_side, self.tile_overlap = tile_side, tile_overlap
         self._create_args = (str(path), "", (320, 320), score_threshold, nms_threshold, top_k)

@@ -47,6 +47,16 @@ class ModelConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in stored.items() if k in names})
 
+    def differences(self, stored: dict, names=None) -> dict[str, tuple]:
+        """{field: (stored value, this value)} where a saved config (a dict, as files and checkpoints hold it)
+        differs from this one, over ``names`` (default: every field the saved config has)."""
+        ours = self.to_dict()
+
+        def same(a, b):
+            return (tuple(a) if isinstance(a, list) else a) == (tuple(b) if isinstance(b, list) else b)
+
+        return {k: (stored[k], ours[k]) for k in (names or ours) if k in stored and not same(stored[k], ours[k])}
+
     def __post_init__(self):
         if self.task not in TASKS:
             raise UserError(f"task must be one of {TASKS}, not {self.task!r}")

@@ -18,8 +18,8 @@ from safetensors.torch import save as st_save_bytes
 
 from agegender.errors import UserError
 from agegender.models.networks import AgeGenderNet, ModelConfig
-from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on  # noqa: F401  (re-exported)
 from agegender.models.readout import ReadOut
+from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on  # noqa: F401  (re-exported)
 
 
 def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = None, fp16: bool = True,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import math
 from collections import deque
 from contextlib import asynccontextmanager
@@ -133,7 +134,9 @@ def prefer_mmap_for_large_blocks(threshold_bytes: int = 1 << 20) -> None:
         libc.mallopt(-3, threshold_bytes)  # M_MMAP_THRESHOLD
 
 
+@functools.lru_cache(maxsize=1)
 def _libc():
+    """glibc, looked up once (find_library runs ldconfig): None elsewhere."""
     name = ctypes.util.find_library("c")
     if not name:
         return None

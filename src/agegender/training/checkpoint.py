@@ -38,11 +38,10 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
                               f"program ({first}). Move it away to start the run over.") from None
 
 
-def check_same_network(saved: dict, current: dict, path: str | Path) -> None:
-    """Raise CheckpointError naming the differences if a checkpoint's network config differs from this run's."""
-    keys = ("arch", "task", "age_head", "input_size", "age_min", "age_max", "dropout")
-    diff = [f"{k}: {saved.get(k)!r} there, {current.get(k)!r} here" for k in keys
-            if k in saved and k in current and saved[k] != current[k]]
+def check_same_network(saved: dict, current, path: str | Path) -> None:
+    """Raise CheckpointError naming the differences if a checkpoint's architecture (a dict) differs from this
+    run's ``current`` ModelConfig, compared as a whole."""
+    diff = [f"{k}: {a!r} there, {b!r} here" for k, (a, b) in current.differences(saved).items()]
     if diff:
         raise CheckpointError(f"{path} belongs to a run with another network ({'; '.join(diff)}): resume with "
                               f"the same options, or give this run another --out")

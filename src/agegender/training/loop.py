@@ -322,8 +322,7 @@ def _load_initial_weights(model: AgeGenderNet, path: str) -> dict:
     """
     source, meta = load_model(path)
     # The whole architecture must match (not a hand-picked list of fields): the same network is trained on.
-    theirs, ours = source.config.to_dict(), model.config.to_dict()
-    mismatch = {f: (theirs[f], ours[f]) for f in ours if theirs.get(f) != ours[f]}
+    mismatch = model.config.differences(source.config.to_dict())
     if mismatch:
         raise UserError(f"--init-weights {path} does not fit this run (weights vs run): "
                          + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
@@ -334,9 +333,8 @@ def _load_initial_weights(model: AgeGenderNet, path: str) -> dict:
 def _load_teacher(path: str, student: ModelConfig, device) -> AgeGenderNet:
     """A frozen model whose outputs are soft targets; its age bins and input size must be the student's."""
     teacher, _ = load_model(path, device)
-    fields = ("task", "age_head", "age_min", "age_max", "input_size")
-    mismatch = {f: (getattr(teacher.config, f), getattr(student, f)) for f in fields
-                if getattr(teacher.config, f) != getattr(student, f)}
+    # Only what the soft targets depend on: the teacher may be another architecture.
+    mismatch = student.differences(teacher.config.to_dict(), ("task", "age_head", "age_min", "age_max", "input_size"))
     if mismatch:
         raise UserError(f"--teacher {path} does not fit this run (teacher vs run): "
                          + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
@@ -432,7 +430,7 @@ def resume(last: Path, model: AgeGenderNet, opt: Optimisation, device) -> Progre
     """Continue from ``last`` (a checkpoint of the same network): weights, optimizer, schedule (with its
     length), weight average and history."""
     ckpt = load_checkpoint(last, map_location=device)
-    check_same_network(ckpt.get("model_config") or {}, model.config.to_dict(), last)
+    check_same_network(ckpt.get("model_config") or {}, model.config, last)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as exc:  # shapes that the config check did not foresee: say so in one line
