@@ -149,3 +149,40 @@ def test_shipped_models_run_fp32_onnx_by_default():
     for name in SHIPPED_MODELS:
         assert not int8_graph_path(shipped_weights_path(name)).exists()
         assert open_engine(shipped_weights_path(name)).name == "onnx"
+
+
+def test_int8_graph_keeps_the_first_convolution_and_the_heads_in_float(tiny_weights, tmp_path):
+    import onnx
+
+    from agegender.models.onnx_export import quantize_int8
+
+    weights = tmp_path / "tiny.safetensors"
+    shutil.copy(tiny_weights, weights)
+    faces = np.random.default_rng(0).integers(0, 255, (64, 32, 32, 3), dtype=np.uint8)
+    graph = onnx.load(str(quantize_int8(weights, faces)))
+    made_by = {o: n for n in graph.graph.node for o in n.output}
+    quantized = lambda n: any(made_by.get(i) is not None and made_by[i].op_type == "DequantizeLinear"  # noqa: E731
+                              for i in n.input[1:2])
+    convs = [n for n in graph.graph.node if n.op_type == "Conv"]
+    heads = [n for n in graph.graph.node if n.op_type in ("Gemm", "MatMul")]
+    assert heads and not quantized(convs[0]) and not any(quantized(n) for n in heads)
+    assert any(quantized(n) for n in convs[1:])
+
+
+def test_float_weights_stored_as_fp16_give_the_same_outputs(tiny_weights):
+    import onnx
+    import onnxruntime as ort
+
+    from agegender.models.onnx_export import _store_float_weights_as_fp16, _trace
+
+    from agegender.models.weights import load_model
+
+    blob, outputs = _trace(load_model(tiny_weights)[0], fold_constants=True)
+    graph = onnx.load_from_string(blob)
+    _store_float_weights_as_fp16(graph, min_elements=1)
+    assert not [t.name for t in graph.graph.initializer if t.data_type == onnx.TensorProto.FLOAT and t.dims]
+    x = np.random.default_rng(0).random((4, 3, 32, 32), dtype=np.float32)
+    before, after = (ort.InferenceSession(b, providers=["CPUExecutionProvider"]).run(outputs, {"images": x})
+                     for b in (blob, graph.SerializeToString()))
+    for a, b in zip(before, after):
+        np.testing.assert_allclose(a, b, atol=2e-2, rtol=1e-2)

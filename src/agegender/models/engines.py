@@ -110,11 +110,7 @@ class OnnxEngine(Engine):
             stored = read_metadata(weights)  # the weight file is the source of truth
             config, calibration = stored["config"], stored.get("readout")
         super().__init__(config, ReadOut.from_config(config, calibration))
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = int(threads)
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(graph), session_options(threads), providers=["CPUExecutionProvider"])
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.input_name = self.session.get_inputs()[0].name
         self.graph = graph
@@ -124,6 +120,25 @@ class OnnxEngine(Engine):
     def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
         outs = self.session.run(self.output_names, {self.input_name: np.ascontiguousarray(images, dtype=np.float32)})
         return dict(zip(self.output_names, outs))
+
+
+def session_options(threads: int | None = None):
+    """ONNX Runtime options for every session here (networks and the face detector).
+
+    Spinning is off: by default a session's threads keep spinning on the cores for a while after
+    each run, and the detector and the networks run one after another (or at once, from the read-
+    ahead threads), so each session's spinning threads slowed the next one down: one 640x480
+    photo end to end took 23-33 ms with spinning and 16-19 ms without, at the same batch-32
+    throughput (benchmarks/results/inference_cpu.json).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return options
 
 
 class StaleGraphError(UserError):

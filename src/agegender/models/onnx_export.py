@@ -112,13 +112,21 @@ def _trace(model, fold_constants: bool) -> tuple[bytes, list[str]]:
     return buf.getvalue(), outputs
 
 
-def quantize_int8(weights: str | Path, faces, out: str | Path | None = None) -> Path:
+INT8_FLOAT_LAYERS = {"resnet50": ("layer4.2",), "vgg16": ()}
+"""Layers an int8 graph keeps in floating point (besides the first convolution and the heads), by
+backbone: chosen on val by fidelity to the fp32 model against speed and size (reports/ABLATIONS.md)."""
+
+
+def quantize_int8(weights: str | Path, faces, out: str | Path | None = None,
+                  float_layers: tuple[str, ...] | None = None) -> Path:
     """Write ``NAME.int8.onnx`` beside ``weights``: a standalone graph with int8 weights and activations.
 
     Static quantisation by ONNX Runtime (QDQ format, per-channel weights), its activation ranges
     calibrated on ``faces`` ((N, S, S, 3) uint8 aligned faces from the val split) by the
     percentile method: on val it changed fewer gender decisions of the fp32 model than min-max or
-    entropy calibration, or than keeping the heads in fp32 (reports/ABLATIONS.md). The graph
+    entropy calibration (reports/ABLATIONS.md). The first convolution, the heads and the layers
+    named in ``float_layers`` (default: :data:`INT8_FLOAT_LAYERS` for the backbone) stay in
+    floating point, their weights stored as fp16 (cast at load) to keep the file small. The graph
     records the SHA-256 of the weight file it was made from, so a replaced weight file is never
     answered by an old int8 graph. Whether int8 is accurate enough is measured, not assumed:
     ``agegender evaluate --engine onnx-int8``.
@@ -136,6 +144,8 @@ def quantize_int8(weights: str | Path, faces, out: str | Path | None = None) -> 
     weights = Path(weights)
     out = Path(out) if out is not None else int8_graph_path(weights)
     model, meta = load_model(weights)
+    if float_layers is None:
+        float_layers = INT8_FLOAT_LAYERS.get(model.config.arch, ())
     size = model.config.input_size
     blob, outputs = _trace(model, fold_constants=True)
 
@@ -154,14 +164,43 @@ def quantize_int8(weights: str | Path, faces, out: str | Path | None = None) -> 
         fp32, prepared, quantized = (Path(tmp) / n for n in ("fp32.onnx", "prepared.onnx", "int8.onnx"))
         fp32.write_bytes(blob)
         quant_pre_process(str(fp32), str(prepared))
+        nodes = onnx.load(str(prepared)).graph.node
+        convs = [n.name for n in nodes if n.op_type == "Conv"]
+        keep = convs[:1] + [n.name for n in nodes if n.op_type in ("Gemm", "MatMul")
+                            or any(f"/{layer}/" in n.name for layer in float_layers)]
         quantize_static(str(prepared), str(quantized), Faces(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.Percentile)
+                        calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=keep)
         graph = onnx.load(str(quantized))
+    _store_float_weights_as_fp16(graph)
     props = {**_graph_props(model, outputs, meta), "precision": "int8", "calibration": "percentile",
+             "float_layers": json.dumps(["first convolution", "heads", *float_layers]),
              "source_weights_file": weights.name, "source_weights_sha256": file_sha256(weights),
              "calibration_faces": str(len(faces))}
     return _save_graph(graph, props, out)
+
+
+def _store_float_weights_as_fp16(graph, min_elements: int = 4096) -> None:
+    """Store the graph's large fp32 initializers as fp16, cast back to fp32 when ONNX Runtime loads it.
+
+    The weights come from fp16 weight files (batch norms folded in), so this halves their size at a
+    cost far below int8's rounding.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    tensors, casts = [], []
+    for init in graph.graph.initializer:
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements:
+            tensors.append(init)
+            continue
+        half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "::fp16")
+        tensors.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT))
+    nodes = casts + list(graph.graph.node)
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(tensors)
+    del graph.graph.node[:]
+    graph.graph.node.extend(nodes)
 
 
 def _graph_props(model, outputs: list[str], meta: dict) -> dict[str, str]:
