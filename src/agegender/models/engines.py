@@ -128,8 +128,8 @@ def session_options(threads: int | None = None):
     Spinning is off: by default a session's threads keep spinning on the cores for a while after
     each run, and the detector and the networks run one after another (or at once, from the read-
     ahead threads), so each session's spinning threads slowed the next one down: one 640x480
-    photo end to end took 23-33 ms with spinning and 16-19 ms without, at the same batch-32
-    throughput (benchmarks/results/inference_cpu.json).
+    photo from JPEG to answer (ResNet50) took 22-30 ms with spinning and 14-20 ms without, at the
+    same batch-32 throughput (benchmarks/README.md).
     """
     import onnxruntime as ort
 
