@@ -170,3 +170,14 @@ def test_onnx_runtime_yunet_matches_opencvs_runner(detector, crops):
         np.testing.assert_allclose(order(ours), order(theirs), atol=0.05)
         found += len(ours)
     assert found >= 8
+
+
+def test_missing_or_damaged_detector_model_is_a_clear_error(tmp_path):
+    from agegender.errors import UserError
+
+    with pytest.raises(FileNotFoundError, match="face detector model not found"):
+        FaceDetector(model_path=tmp_path / "absent.onnx")
+    damaged = tmp_path / "damaged.onnx"
+    damaged.write_bytes(b"\x08\x07not an onnx graph" * 50)
+    with pytest.raises(UserError, match="could not be loaded"):
+        FaceDetector(model_path=damaged)
