@@ -72,11 +72,7 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
                 entry.key, entry.value = k, v
         tensors.append(t)
         casts.append(helper.make_node("Cast", [t.name], [init.name], to=TensorProto.FLOAT))
-    nodes = casts + list(graph.graph.node)
-    del graph.graph.initializer[:]
-    graph.graph.initializer.extend(tensors)
-    del graph.graph.node[:]
-    graph.graph.node.extend(nodes)
+    _replace_tensors(graph, tensors, casts)
     props = _graph_props(model, outputs, meta)
     if not standalone:
         props.update(weights_file=weights.name, weights_sha256=file_sha256(weights))
@@ -196,6 +192,12 @@ def _store_float_weights_as_fp16(graph, min_elements: int = 4096) -> None:
         half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "::fp16")
         tensors.append(half)
         casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT))
+    _replace_tensors(graph, tensors, casts)
+
+
+def _replace_tensors(graph, tensors: list, casts: list) -> None:
+    """Make ``tensors`` the graph's initializers and run ``casts`` (which turn them into the tensors
+    the layers read) before every other node."""
     nodes = casts + list(graph.graph.node)
     del graph.graph.initializer[:]
     graph.graph.initializer.extend(tensors)
