@@ -13,6 +13,7 @@ so memory stays bounded whatever the number of photos. Needs the ``ray`` extra:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,11 +68,16 @@ def predict_rows(paths: list[Path], plan: RayPlan):
     if not ray.is_initialized():
         ray.init(address=plan.address, num_cpus=None if plan.address else max(1, int(plan.workers * plan.cpus_per_worker)),
                  include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # The CLI reports its own summary and every skipped photo: Ray Data's execution banners and
+    # progress lines (several per second) would bury them on stderr. Its errors still show.
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     items = [{"path": str(Path(p).resolve()), "shown": str(p)} for p in paths]
     ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), plan.workers * 4)))
     ds = ds.map_batches(AnalyzerBatches, fn_constructor_kwargs={"analyzer_options": plan.analyzer_options},
-                        batch_size=plan.batch_size, concurrency=plan.workers, num_cpus=plan.cpus_per_worker,
-                        batch_format="numpy")
+                        batch_size=plan.batch_size, compute=ray.data.ActorPoolStrategy(size=plan.workers),
+                        num_cpus=plan.cpus_per_worker, batch_format="numpy")
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
         columns = list(batch)
         for i in range(len(batch[ERROR_COLUMN])):
