@@ -4,7 +4,9 @@ Why YuNet: a 230 kB ONNX file (OpenCV Zoo, MIT) that returns the 5 landmarks ali
 and finds faces of ~40 to ~600 px. It runs in ONNX Runtime, the engine that runs the age and
 gender networks: ~5-10 ms per 640x480 photo on 2 CPU cores, half the time of OpenCV's runner
 (``cv2.FaceDetectorYN``), whose decoding of the network's outputs :func:`decode_yunet` follows
-(the tests compare both on the same photos; benchmarks/results/detection.json). Photos are searched over a small image pyramid so that
+(the tests compare both on the same photos; benchmarks/results/detection.json).
+
+Photos are searched over a small image pyramid so that
 every face from ``min_face`` px up falls in that range at one level: the finest level is
 detected in overlapping tiles (bounded memory: YuNet needs ~80 bytes per input pixel), the
 coarser ones whole, and the detections are merged by non-maximum suppression. Coordinates
