@@ -142,12 +142,11 @@ def run_predict(args) -> int:
     analyzer = FaceAnalyzer(models=names, weights=extra or None, flip_tta=not args.no_flip_tta,
                             engine=args.engine, threads=args.threads or None, min_face=args.min_face,
                             det_threshold=args.det_threshold)
-    writer = _RowWriter(out, args.format)
     n_read = n_faces = 0
     bad = len(missing)
     annotated_names: set[str] = set()
     roots = [Path(p) for p in args.paths if Path(p).is_dir()]
-    try:
+    with _RowWriter(out, args.format) as writer:
         stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
                                        workers=args.workers)
         for path, result in tqdm(stream, total=len(files), desc="images", unit="img", disable=len(files) < 10,
@@ -163,13 +162,13 @@ def run_predict(args) -> int:
             writer.add(result_rows(str(path), result, analyzer.model_names), result.to_dict())
             if annotate:
                 _save_annotated(result, annotate, path, annotated_names, roots)
-    finally:
-        writer.close()
-        if out is not sys.stdout:
-            out.close()
-    print(f"{n_read} image(s) read, {n_faces} face(s) found, {bad} file(s) skipped"
-          + (f", {len(ignored)} non-image file(s) ignored" if ignored else "")
-          + (f"; annotated images in {annotate}" if annotate else ""), file=sys.stderr)
+    return _summary(n_read, n_faces, bad, (f", {len(ignored)} non-image file(s) ignored" if ignored else "")
+                    + (f"; annotated images in {annotate}" if annotate else ""))
+
+
+def _summary(n_read: int, n_faces: int, bad: int, more: str = "") -> int:
+    """Say what a run did on stderr; the exit status: 0 if any image was read."""
+    print(f"{n_read} image(s) read, {n_faces} face(s) found, {bad} file(s) skipped{more}", file=sys.stderr)
     return 0 if n_read else 1
 
 
@@ -182,9 +181,8 @@ def _predict_on_ray(args, files, names, extra, out, bad: int) -> int:
                "min_face": args.min_face, "det_threshold": args.det_threshold}
     plan = RayPlan(address=None if args.ray == "local" else args.ray, workers=args.ray_workers,
                    analyzer_options=options)
-    writer = _RowWriter(out, "csv")
     read, faces = set(), set()
-    try:
+    with _RowWriter(out, "csv") as writer:
         for row, error in predict_rows(files, plan):
             if error:
                 print(f"skipped: {error}", file=sys.stderr)
@@ -194,13 +192,7 @@ def _predict_on_ray(args, files, names, extra, out, bad: int) -> int:
             if row["face"] != "":
                 faces.add((row["path"], row["face"]))
             writer.add([row], {})
-    finally:
-        writer.close()
-        if out is not sys.stdout:
-            out.close()
-    print(f"{len(read)} image(s) read, {len(faces)} face(s) found, {bad} file(s) skipped (on Ray, "
-          f"{args.ray_workers} workers)", file=sys.stderr)
-    return 0 if read else 1
+    return _summary(len(read), len(faces), bad, f" (on Ray, {args.ray_workers} workers)")
 
 
 class _RowWriter:
@@ -234,6 +226,17 @@ class _RowWriter:
         elif self.fmt == "table":
             self.out.write(_table(self.rows))
         self.out.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Close the rows (an interrupted run keeps the rows written) and the file, if not stdout."""
+        try:
+            self.close()
+        finally:
+            if self.out is not sys.stdout:
+                self.out.close()
 
 
 def _save_annotated(result, outdir: Path, path: Path, taken: set[str], roots: list[Path]) -> None:
