@@ -114,7 +114,8 @@ class FaceDetector:
 
     ``min_face``: smallest face side to find and keep, in pixels of the original image; None
     (the default) = 16 px, or 1/150 of the photo's longer side if that is more (40 px in a
-    24-megapixel photo). Detection cost grows with the pixels searched: (40 / min_face)^2 of
+    24-megapixel photo). Images are never upscaled, so faces under DETECTABLE_PX are found
+    only in part (75% at 32 px, 17% at 24 px: benchmarks/results/detection.json). Detection cost grows with the pixels searched: (40 / min_face)^2 of
     the photo's pixels at the finest level (measured in benchmarks/results/detection_tiling.json).
     ``tile_side``/``tile_overlap``: the finest level is searched in tiles of at most this side
     (px at that level) sharing this overlap, so memory stays ~80 bytes x tile_side^2 however
