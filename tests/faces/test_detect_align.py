@@ -181,3 +181,18 @@ def test_missing_or_damaged_detector_model_is_a_clear_error(tmp_path):
     damaged.write_bytes(b"\x08\x07not an onnx graph" * 50)
     with pytest.raises(UserError, match="could not be loaded"):
         FaceDetector(model_path=damaged)
+
+
+def test_an_explicit_small_min_face_upscales_tile_by_tile_and_finds_small_faces(crops):
+    """Faces of 22 px: below what YuNet finds at the photo's own scale; min_face=16 upscales (2.5x, in
+    tiles: the 2000x1500 photo becomes a 5000x3750 level) and finds them at their places."""
+    scene = background(1500, 2000, seed=4)
+    centres = [(150 + 230 * k, 300 + 420 * (k % 3)) for k in range(8)]
+    for crop, centre in zip(crops, centres):
+        paste(scene, crop, centre, 22)
+    detector = FaceDetector(min_face=16)
+    assert detector.levels(1500, 2000)[0] == pytest.approx(2.5)
+    found = detector.detect(scene)
+    hits = [c for c in centres if any(np.linalg.norm(centre_of(d.box) - np.asarray(c)) < 0.25 * 22 for d in found)]
+    assert len(hits) >= 7 and len(found) <= len(centres) + 1
+    assert FaceDetector().levels(1500, 2000)[0] == 1.0  # by default photos are never upscaled

@@ -30,6 +30,8 @@ LANDMARK_NAMES = ("right_eye", "left_eye", "nose", "mouth_right", "mouth_left")
 
 DETECTABLE_PX = 40
 """Smallest face side YuNet finds reliably (recall 1.0 at 40 px, 0.68 at 32 px on pasted UTKFace faces)."""
+MAX_UPSCALE = DETECTABLE_PX / 16
+"""The most a photo is upscaled, for an explicit ``min_face`` of 16 px (never by default)."""
 LEVEL_STEP = 4
 """Scale ratio between pyramid levels: YuNet's reliable range (40-600 px) spans much more than 4x."""
 SMALLEST_LEVEL_SIDE = 640
@@ -114,8 +116,10 @@ class FaceDetector:
 
     ``min_face``: smallest face side to find and keep, in pixels of the original image; None
     (the default) = 16 px, or 1/150 of the photo's longer side if that is more (40 px in a
-    24-megapixel photo). Images are never upscaled, so faces under DETECTABLE_PX are found
-    only in part (75% at 32 px, 17% at 24 px: benchmarks/results/detection.json). Detection cost grows with the pixels searched: (40 / min_face)^2 of
+    24-megapixel photo). By default images are never upscaled, so faces under DETECTABLE_PX are
+    found only in part (75% at 32 px, 17% at 24 px: benchmarks/results/detection.json); a
+    ``min_face`` under DETECTABLE_PX given explicitly upscales the photo (tile by tile, at most
+    MAX_UPSCALE times) so that such faces are found too. Detection cost grows with the pixels searched: (40 / min_face)^2 of
     the photo's pixels at the finest level (measured in benchmarks/results/detection_tiling.json).
     ``tile_side``/``tile_overlap``: the finest level is searched in tiles of at most this side
     (px at that level) sharing this overlap, so memory stays ~80 bytes x tile_side^2 however
@@ -155,9 +159,14 @@ class FaceDetector:
         return max(16.0, RELATIVE_MIN_FACE * max(height, width))
 
     def levels(self, height: int, width: int) -> list[float]:
-        """Scales searched, finest first: faces of ``smallest_face`` px become DETECTABLE_PX at the first."""
-        scale = min(1.0, DETECTABLE_PX / self.smallest_face(height, width))
-        out = [scale]
+        """Scales searched, finest first: faces of ``smallest_face`` px become DETECTABLE_PX at the first.
+
+        Photos are upscaled (at most MAX_UPSCALE times) only for a ``min_face`` under DETECTABLE_PX
+        given explicitly: it multiplies the detection time by the square of the scale.
+        """
+        largest = MAX_UPSCALE if self.min_face is not None else 1.0
+        scale = min(largest, DETECTABLE_PX / self.smallest_face(height, width))
+        out = [scale, 1.0] if scale > 1.0 else [scale]  # an upscaled level looks only for the small faces
         while max(height, width) * out[-1] > SMALLEST_LEVEL_SIDE:
             out.append(out[-1] / LEVEL_STEP)
         return out
@@ -170,30 +179,42 @@ class FaceDetector:
         found: list[Detection] = []
         scales = self.levels(h, w)
         for i, scale in enumerate(scales):
-            level = image if scale == 1.0 else cv2.resize(
-                image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-            found += self._detect_level(level, scale, (w, h), coarser_follows=i + 1 < len(scales))
+            found += self._detect_level(image, scale, coarser_follows=i + 1 < len(scales))
         smallest = self.smallest_face(h, w)
         merged = non_max_suppression(found, self.nms_threshold) if len(scales) > 1 else found  # one level: YuNet's own NMS
         return [d for d in merged if d.size >= smallest]
 
-    def _detect_level(self, level: np.ndarray, scale: float, full_size, coarser_follows: bool) -> list[Detection]:
-        lh, lw = level.shape[:2]
+    def _detect_level(self, image: np.ndarray, scale: float, coarser_follows: bool) -> list[Detection]:
+        h, w = image.shape[:2]
+        lw, lh = max(1, round(w * scale)), max(1, round(h * scale))
+        if scale <= 1.0:
+            level = image if scale == 1.0 else cv2.resize(image, (lw, lh), interpolation=cv2.INTER_AREA)
+
+            def tile(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+                return level[y0:y1, x0:x1]
+        else:  # an upscaled level is made a tile at a time, so memory stays that of one tile
+
+            def tile(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+                shift = 0.5 * (scale - 1)  # pixel centres, as cv2.resize
+                to_tile = np.float32([[scale, 0, shift - x0], [0, scale, shift - y0]])
+                return cv2.warpAffine(image, to_tile, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REPLICATE)
         ys, xs = tile_starts(lh, self.tile_side, self.tile_overlap), tile_starts(lw, self.tile_side, self.tile_overlap)
         tiled = len(ys) * len(xs) > 1
         out = []
         for y0, y1 in ys:
             for x0, x1 in xs:
-                for f in self._run(level[y0:y1, x0:x1]):
+                for f in self._run(tile(y0, y1, x0, x1)):
                     x, y, bw, bh = (float(v) for v in f[:4])
-                    if tiled:
+                    if tiled or scale > 1.0:
                         # A face cut by an inner tile edge is whole in the neighbouring tile (the overlap
-                        # holds faces up to tile_overlap px) or, if larger, at the next coarser level.
+                        # holds faces up to tile_overlap px) or, if larger, at the next coarser level
+                        # (after an upscaled level: the photo itself, searched as without upscaling).
                         cut = ((x0 > 0 and x < 2) or (y0 > 0 and y < 2) or (x1 < lw and x + bw > x1 - x0 - 2)
                                or (y1 < lh and y + bh > y1 - y0 - 2))
                         if cut or (coarser_follows and max(bw, bh) > self.tile_overlap):
                             continue
-                    out.append(self._to_original(f, x0, y0, scale, full_size))
+                    out.append(self._to_original(f, x0, y0, scale, (w, h)))
         return out
 
     def _run(self, rgb: np.ndarray) -> np.ndarray:
