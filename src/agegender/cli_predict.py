@@ -137,11 +137,11 @@ def run_predict(args) -> int:
     # Opened before any work, so that a bad path fails at once; rows are written as images finish,
     # so an interrupted run keeps what it has done.
     out = open(args.output, "w", newline="") if args.output else sys.stdout
-    if args.ray:
-        return _predict_on_ray(args, files, names, extra, out, len(missing))
-    analyzer = FaceAnalyzer(models=names, weights=extra or None, flip_tta=not args.no_flip_tta,
-                            engine=args.engine, threads=args.threads or None, min_face=args.min_face,
-                            det_threshold=args.det_threshold)
+    options = {"models": names, "weights": extra or None, "flip_tta": not args.no_flip_tta, "engine": args.engine,
+               "threads": args.threads or None, "min_face": args.min_face, "det_threshold": args.det_threshold}
+    if args.ray:  # each Ray worker builds its own analyzer from the same options
+        return _predict_on_ray(args, files, options, out, len(missing))
+    analyzer = FaceAnalyzer(**options)
     n_read = n_faces = 0
     bad = len(missing)
     annotated_names: set[str] = set()
@@ -172,15 +172,13 @@ def _summary(n_read: int, n_faces: int, bad: int, more: str = "") -> int:
     return 0 if n_read else 1
 
 
-def _predict_on_ray(args, files, names, extra, out, bad: int) -> int:
+def _predict_on_ray(args, files, options: dict, out, bad: int) -> int:
     """predict's rows computed by Ray workers (agegender.distributed), written as batches finish."""
     from agegender.distributed import RayPlan, predict_rows
 
-    options = {"models": names, "weights": {k: str(Path(v).resolve()) for k, v in extra.items()} or None,
-               "flip_tta": not args.no_flip_tta, "engine": args.engine, "threads": args.threads or None,
-               "min_face": args.min_face, "det_threshold": args.det_threshold}
+    weights = {k: str(Path(v).resolve()) for k, v in (options["weights"] or {}).items()} or None  # workers' own cwd
     plan = RayPlan(address=None if args.ray == "local" else args.ray, workers=args.ray_workers,
-                   analyzer_options=options)
+                   analyzer_options={**options, "weights": weights})
     read, faces = set(), set()
     with _RowWriter(out, "csv") as writer:
         for row, error in predict_rows(files, plan):

@@ -322,22 +322,24 @@ def _load_initial_weights(model: AgeGenderNet, path: str) -> dict:
     """
     source, meta = load_model(path)
     # The whole architecture must match (not a hand-picked list of fields): the same network is trained on.
-    mismatch = model.config.differences(source.config.to_dict())
-    if mismatch:
-        raise UserError(f"--init-weights {path} does not fit this run (weights vs run): "
-                         + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
+    _refuse_misfit("--init-weights", path, "weights", model.config.differences(source.config.to_dict()))
     model.load_state_dict({k: v.float() for k, v in source.state_dict().items()})
     return lineage_of(meta)
+
+
+def _refuse_misfit(option: str, path: str, whose: str, mismatch: dict) -> None:
+    """Raise UserError naming each field where the model given by ``option`` differs from this run's."""
+    if mismatch:
+        raise UserError(f"{option} {path} does not fit this run ({whose} vs run): "
+                        + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
 
 
 def _load_teacher(path: str, student: ModelConfig, device) -> AgeGenderNet:
     """A frozen model whose outputs are soft targets; its age bins and input size must be the student's."""
     teacher, _ = load_model(path, device)
     # Only what the soft targets depend on: the teacher may be another architecture.
-    mismatch = student.differences(teacher.config.to_dict(), ("task", "age_head", "age_min", "age_max", "input_size"))
-    if mismatch:
-        raise UserError(f"--teacher {path} does not fit this run (teacher vs run): "
-                         + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
+    _refuse_misfit("--teacher", path, "teacher",
+                   student.differences(teacher.config.to_dict(), ("task", "age_head", "age_min", "age_max", "input_size")))
     teacher.eval().float()
     for p in teacher.parameters():
         p.requires_grad_(False)
