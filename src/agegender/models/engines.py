@@ -128,8 +128,9 @@ def session_options(threads: int | None = None):
     Spinning is off: by default a session's threads keep spinning on the cores for a while after
     each run, and the detector and the networks run one after another (or at once, from the read-
     ahead threads), so each session's spinning threads slowed the next one down: one 640x480
-    photo from JPEG to answer (ResNet50) took 22-30 ms with spinning and 14-20 ms without, at the
-    same batch-32 throughput (benchmarks/README.md).
+    photo from JPEG to answer (ResNet50, no flip averaging) took 31 ms with spinning and 19 ms
+    without (medians of four alternating rounds), at the same batch-32 throughput
+    (benchmarks/results/spinning.json).
     """
     import onnxruntime as ort
 

@@ -1,0 +1,77 @@
+"""ONNX Runtime thread spinning on or off, for one photo end to end and for batches, side by side in one run.
+
+    python benchmarks/bench_spinning.py --out benchmarks/results
+
+The shipped sessions (``agegender.models.engines.session_options``) turn spinning off. This script
+swaps the detector's and ResNet50's sessions of one FaceAnalyzer between the two settings,
+alternating over ``--rounds`` rounds (this machine's speed drifts), and times: one 640x480 photo
+with one face from JPEG bytes to answer, with and without flip averaging; and ResNet50 alone on
+32 faces. Writes spinning.json (the median round and every round).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bench_inference import timed
+from scenes_util import background, paste, test_faces
+
+
+def main():
+    import onnxruntime as ort
+
+    from agegender.faces.detect import default_model_path
+    from agegender.inference import FaceAnalyzer
+    from agegender.models.engines import predict_faces, session_options
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--utkface", default="../shared/data/utkface/images")
+    ap.add_argument("--manifest", default="data/utkface_manifest.csv")
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--out", default="benchmarks/results")
+    args = ap.parse_args()
+
+    faces = test_faces(args.manifest, args.utkface, 32, every=7)
+    scene = background(480, 640, seed=2)
+    paste(scene, np.ascontiguousarray(faces[0][0]), (320, 240), 160)
+    jpeg = cv2.imencode(".jpg", scene[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    crops = np.stack([cv2.resize(c, (64, 64), interpolation=cv2.INTER_AREA) for c, _ in faces])
+    analyzer = FaceAnalyzer(models=["resnet50"])
+    engine = analyzer.models["resnet50"]
+
+    def spinning():
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        return options
+
+    def sessions(options_of):
+        return (ort.InferenceSession(str(default_model_path()), options_of(), providers=["CPUExecutionProvider"]),
+                ort.InferenceSession(str(engine.graph), options_of(), providers=["CPUExecutionProvider"]))
+
+    settings = {"spinning (ONNX Runtime's default)": sessions(spinning), "no spinning (shipped)": sessions(session_options)}
+    rounds = {name: {"photo_jpeg_flip_ms": [], "photo_jpeg_no_flip_ms": [], "resnet50_batch32_faces_per_s": []}
+              for name in settings}
+    for _ in range(args.rounds):
+        for name, (detector_session, network_session) in settings.items():
+            analyzer.detector._session, engine.session = detector_session, network_session
+            for flip, key in ((True, "photo_jpeg_flip_ms"), (False, "photo_jpeg_no_flip_ms")):
+                analyzer.flip_tta = flip
+                rounds[name][key].append(round(timed(lambda: analyzer.analyze(jpeg), args.repeat), 2))
+            ms = timed(lambda: predict_faces(engine, crops, batch_size=32), max(5, args.repeat // 3))
+            rounds[name]["resnet50_batch32_faces_per_s"].append(round(32 / ms * 1000, 1))
+    out = {"rounds": args.rounds, "settings": {
+        name: {key: {"median": float(np.median(v)), "rounds": v} for key, v in figures.items()}
+        for name, figures in rounds.items()}}
+    print(json.dumps(out, indent=1))
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "spinning.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
