@@ -147,13 +147,14 @@ def test_missing_paths_are_said_before_any_model_loads(tmp_path, capsys, monkeyp
     monkeypatch.setattr(agegender.inference, "FaceAnalyzer", no_loading)
     assert main(["predict", str(tmp_path / "nope.jpg"), str(tmp_path / "gone")]) == 1
     err = capsys.readouterr().err
-    assert "nope.jpg: file not found" in err and "no image files found" in err
+    assert "nope.jpg: file not found" in err and "no image or video files found" in err
 
 
 def test_a_folder_with_3gb_non_images_costs_no_memory_and_keeps_every_good_row(random_weights, face_photo, tmp_path,
                                                                                  capsys):
-    """Issue 14's target: a 3 GB video beside the photos (never opened: not an image by its extension) and a
-    3 GB file named like a photo (refused from its first bytes); peak memory stays far below 1.2 GB."""
+    """Issue 14's target: a 3 GB file named like a video and a 3 GB file named like a photo, both a video's
+    signature followed by nothing a decoder can read, beside the photos: each refused as a video that cannot
+    be opened, one line each; peak memory stays far below 1.2 GB and the photo's rows are all there."""
     import resource
 
     folder = tmp_path / "mixed"
@@ -168,7 +169,8 @@ def test_a_folder_with_3gb_non_images_costs_no_memory_and_keeps_every_good_row(r
     assert main(["predict", str(folder), *_weights_args(random_weights), "--format", "csv", "-o", str(out)]) == 0
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     err = capsys.readouterr().err
-    assert "ignored 1 file(s)" in err and "not_really.jpg: not an image" in err
+    assert "clip.mp4: the video cannot be opened" in err and "not_really.jpg: the video cannot be opened" in err
+    assert "2 file(s) skipped" in err
     rows = list(csv.DictReader(out.open()))
     assert {r["path"] for r in rows} == {str(folder / "faces.jpg")} and len(rows) == 4  # 2 faces x 2 models
     assert grown_mb < 300, grown_mb

@@ -14,15 +14,17 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def face_label(face, model: str) -> str:
+    """``resnet50: 31y F 93%``; in a video ``#4 resnet50: ...`` (the face's track id: one person)."""
     p = face.predictions.get(model)
+    person = "" if getattr(face, "track_id", None) is None else f"#{face.track_id} "
     if p is None:
-        return model
+        return (person + model).strip()
     parts = []
     if p.age is not None:
         parts.append(f"{p.age:.0f}y")
     if p.gender is not None:
         parts.append(f"{p.gender[0].upper()} {max(p.p_female, 1 - p.p_female):.0%}")
-    return f"{model}: {' '.join(parts)}"
+    return f"{person}{model}: {' '.join(parts)}"
 
 
 def _style(shape) -> tuple[float, int]:
@@ -44,7 +46,7 @@ def label_blocks(faces, shape) -> list[tuple[int, int, int, int]]:
     boxes = [tuple(int(round(v)) for v in f.box) for f in faces]
     placed: list[tuple[int, int, int, int]] = []
     for i, face in enumerate(faces):
-        sizes = [cv2.getTextSize(face_label(face, m), FONT, 0.5 * scale, thick)[0] for m in face.predictions] or [(0, 0)]
+        sizes = [cv2.getTextSize(face_label(face, m), FONT, 0.5 * scale, thick)[0] for m in _labelled(face)] or [(0, 0)]
         bw = max(s[0] for s in sizes) + 4
         bh = sum(s[1] + 10 for s in sizes)
         x1, y1, x2, y2 = boxes[i]
@@ -68,10 +70,17 @@ def draw_faces(image: np.ndarray, faces) -> np.ndarray:
         x1, y1, x2, y2 = (int(round(v)) for v in face.box)
         cv2.rectangle(out, (x1, y1), (x2, y2), colour, thick)
         y = by
-        for model in face.predictions:
+        for model in _labelled(face):
             text = face_label(face, model)
             (tw, th), _ = cv2.getTextSize(text, FONT, 0.5 * scale, thick)
             cv2.rectangle(out, (bx, y), (bx + tw + 4, y + th + 8), colour, -1)
             cv2.putText(out, text, (bx + 2, y + th + 3), FONT, 0.5 * scale, (255, 255, 255), thick, cv2.LINE_AA)
             y += th + 10
     return out
+
+
+def _labelled(face) -> list[str]:
+    """The models whose lines a face gets; a tracked face not yet predicted still gets its track id."""
+    if face.predictions or getattr(face, "track_id", None) is None:
+        return list(face.predictions)
+    return [""]

@@ -13,20 +13,33 @@ CSV_COLUMNS = ["path", "face", "x1", "y1", "x2", "y2", "det_score", "model", "ag
 
 
 def add_predict(sub):
-    p = sub.add_parser("predict", help="age and gender of every face in images or folders",
-                       description="Analyse images (folders recurse). Unreadable files are named on stderr and "
-                                   "skipped; the exit code is non-zero only if no file could be read.")
-    p.add_argument("paths", nargs="+", help="image files or folders")
+    p = sub.add_parser("predict", help="age and gender of every face in images, videos, streams or folders",
+                       description="Analyse images and videos (folders recurse), streams and cameras. For a video, "
+                                   "faces are tracked and each person gets one answer (one row per person and "
+                                   "model), written as the person leaves the picture. Unreadable files are named "
+                                   "on stderr and skipped; the exit code is non-zero only if nothing could be read.")
+    p.add_argument("paths", nargs="*", help="image or video files, folders, or stream URLs (rtsp://, http://, ...)")
+    p.add_argument("--camera", type=int, action="append", default=[], metavar="INDEX",
+                   help="analyse a live camera (0: the first); runs until Ctrl-C, which writes the people seen")
     p.add_argument("--model", default="both", help="vgg16, resnet50 or both (default both)")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
                    help="use your own weights (repeatable), e.g. mine=runs/r50/best.safetensors")
     p.add_argument("--crops", action="store_true", help="inputs are already aligned face crops: no detection")
     p.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table",
-                   help="table (default, for reading), csv (one row per face and model), json (an array of one "
-                        "object per image, with boxes, landmarks and timings) or jsonl (the same objects, one per "
-                        "line); rows are written as images finish")
+                   help="table (default, for reading), csv (one row per face and model; for a video one per "
+                        "person and model), json (an array of one object per image, or per person of a video, with "
+                        "boxes, landmarks and timings) or jsonl (the same objects, one per line); rows are written "
+                        "as images finish and as people leave a video")
     p.add_argument("-o", "--output", help="write results to this file instead of stdout")
-    p.add_argument("--annotate", metavar="OUTDIR", help="write each image with boxes and labels here")
+    p.add_argument("--stride", type=int, default=1, metavar="N",
+                   help="videos: analyse every Nth frame (default 1: every frame)")
+    p.add_argument("--per-frame", action="store_true",
+                   help="videos: also write a row for every face of every analysed frame (kind 'frame'), with "
+                        "its track's answer so far")
+    p.add_argument("--thumbnails", metavar="OUTDIR", help="videos: save each person's best face here")
+    p.add_argument("--annotate", metavar="OUTDIR",
+                   help="write each image (and video) with boxes and labels here; videos get track ids and "
+                        "each person's fused answer (MP4: H.264 where OpenCV has it, else MPEG-4 Part 2)")
     p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face (faster)")
     add_engine_options(p)
     add_min_face_option(p)
@@ -55,15 +68,16 @@ def model_names(choice: str) -> tuple[str, ...]:
 
 def expand_paths(paths) -> tuple[list[Path], list[Path]]:
     """(files to read, files ignored): files as given (a missing one is kept so it is reported), folders
-    recursed (sorted) for image files only, by extension, so that a video or an archive beside the
-    photos is never opened; the decoder then checks each file's signature and size before reading it."""
+    recursed (sorted) for image and video files only, by extension, so that an archive or a document beside
+    the photos is never opened; each file's signature and size are then checked before it is decoded."""
     from agegender.data.images import IMAGE_SUFFIXES
+    from agegender.video.source import VIDEO_SUFFIXES
 
     out, ignored = [], []
     for p in map(Path, paths):
         if p.is_dir():
             for q in sorted(q for q in p.rglob("*") if q.is_file()):
-                (out if q.suffix.lower() in IMAGE_SUFFIXES else ignored).append(q)
+                (out if q.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES else ignored).append(q)
         else:
             out.append(p)
     return out, ignored
@@ -85,8 +99,10 @@ def result_rows(path: str, result, names) -> list[dict]:
     return rows
 
 
-def _table(rows) -> str:
-    cols = ["path", "face", "model", "age", "gender", "p_female", "det_score", "x1", "y1", "x2", "y2"]
+TABLE_COLUMNS = ["path", "face", "model", "age", "gender", "p_female", "det_score", "x1", "y1", "x2", "y2"]
+
+
+def _table(rows, cols) -> str:
     data = [[str(r[c]) for c in cols] for r in rows]
     widths = [max(len(c), *(len(d[i]) for d in data)) if data else len(c) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
@@ -115,22 +131,36 @@ def run_predict(args) -> int:
 
     from agegender.data.images import ImageError
     from agegender.inference import FaceAnalyzer
+    from agegender.cli_video import photo_rows, run_video
+    from agegender.video.source import VideoError, describe, is_stream_url, is_video_file
 
     names, extra = models_to_load(args.model, args.weights)
+    if args.stride < 1:
+        raise UserError(f"--stride must be at least 1, not {args.stride}")
     if args.ray and (args.format != "csv" or args.annotate or args.crops):
         raise UserError("--ray writes CSV rows: use it with --format csv, without --annotate or --crops")
-    files, ignored = expand_paths(args.paths)
+    if not args.paths and not args.camera:
+        raise UserError("nothing to analyse: give image or video files, folders, stream URLs or --camera N")
+    streams = [p for p in args.paths if is_stream_url(p)]
+    files, ignored = expand_paths([p for p in args.paths if not is_stream_url(p)])
     if ignored:
-        print(f"ignored {len(ignored)} file(s) in the folder(s) that are not images by their extension (e.g. "
-              f"{ignored[0]}); name a file on the command line to try it anyway", file=sys.stderr)
+        print(f"ignored {len(ignored)} file(s) in the folder(s) that are not images or videos by their extension "
+              f"(e.g. {ignored[0]}); name a file on the command line to try it anyway", file=sys.stderr)
     present = [f.exists() for f in files]
     missing = [f for f, ok in zip(files, present) if not ok]
     for f in missing:  # said before the models load (seconds), not after
         print(f"skipped: {f}: file not found", file=sys.stderr)
     files = [f for f, ok in zip(files, present) if ok]
-    if not files:
-        print("agegender predict: no image files found in " + ", ".join(args.paths), file=sys.stderr)
+    videos = [f for f in files if is_video_file(f)]  # by signature, whatever the name says
+    files = [f for f in files if f not in set(videos)]
+    live = [*streams, *args.camera]
+    if not files and not videos and not live:
+        print("agegender predict: no image or video files found in " + ", ".join(args.paths), file=sys.stderr)
         return 1
+    if args.ray and live:
+        raise UserError("--ray takes files: analyse cameras and streams without --ray")
+    if args.crops and (videos or live):
+        raise UserError("--crops is for photos of single aligned faces, not for videos")
     annotate = Path(args.annotate) if args.annotate else None
     if annotate:
         annotate.mkdir(parents=True, exist_ok=True)
@@ -140,13 +170,16 @@ def run_predict(args) -> int:
     options = {"models": names, "weights": extra or None, "flip_tta": not args.no_flip_tta, "engine": args.engine,
                "threads": args.threads or None, "min_face": args.min_face, "det_threshold": args.det_threshold}
     if args.ray:  # each Ray worker builds its own analyzer from the same options
-        return _predict_on_ray(args, files, options, out, len(missing))
+        return _predict_on_ray(args, files, videos, options, out, len(missing))
     analyzer = FaceAnalyzer(**options)
-    n_read = n_faces = 0
+    n_read = n_faces = n_people = n_videos = 0
     bad = len(missing)
     annotated_names: set[str] = set()
     roots = [Path(p) for p in args.paths if Path(p).is_dir()]
-    with _RowWriter(out, args.format) as writer:
+    thumbnails = Path(args.thumbnails) if args.thumbnails else None
+    # Videos' rows have their own layout; photos in the same run are written in it too.
+    video_layout = bool(videos or live)
+    with _RowWriter(out, args.format, video=video_layout) as writer:
         stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
                                        workers=args.workers)
         for path, result in tqdm(stream, total=len(files), desc="images", unit="img", disable=len(files) < 10,
@@ -159,29 +192,42 @@ def run_predict(args) -> int:
             n_faces += len(result.faces)
             for note in result.notes:
                 print(f"note: {path}: {note}", file=sys.stderr)
-            writer.add(result_rows(str(path), result, analyzer.model_names), result.to_dict())
+            rows = (photo_rows if video_layout else result_rows)(str(path), result, analyzer.model_names)
+            writer.add(rows, result.to_dict())
             if annotate:
                 _save_annotated(result, annotate, path, annotated_names, roots)
-    return _summary(n_read, n_faces, bad, (f", {len(ignored)} non-image file(s) ignored" if ignored else "")
-                    + (f"; annotated images in {annotate}" if annotate else ""))
+        for source in [*videos, *live]:
+            try:
+                n_people += run_video(analyzer, source, describe(source), args, writer, annotate, thumbnails)
+                n_videos += 1
+            except VideoError as exc:
+                print(f"skipped: {exc}", file=sys.stderr)
+                bad += 1
+    more = (f", {len(ignored)} other file(s) ignored" if ignored else "")
+    if video_layout:
+        more += f"; {n_videos} video(s) or stream(s) read, {n_people} person(s) tracked"
+    return _summary(n_read, n_faces, bad, more + (f"; annotated images in {annotate}" if annotate else ""),
+                    anything=n_videos > 0)
 
 
-def _summary(n_read: int, n_faces: int, bad: int, more: str = "") -> int:
-    """Say what a run did on stderr; the exit status: 0 if any image was read."""
+def _summary(n_read: int, n_faces: int, bad: int, more: str = "", anything: bool = False) -> int:
+    """Say what a run did on stderr; the exit status: 0 if any image (or, with ``anything``, video) was read."""
     print(f"{n_read} image(s) read, {n_faces} face(s) found, {bad} file(s) skipped{more}", file=sys.stderr)
-    return 0 if n_read else 1
+    return 0 if n_read or anything else 1
 
 
-def _predict_on_ray(args, files, options: dict, out, bad: int) -> int:
-    """predict's rows computed by Ray workers (agegender.distributed), written as batches finish."""
-    from agegender.distributed import RayPlan, predict_rows
+def _predict_on_ray(args, files, videos, options: dict, out, bad: int) -> int:
+    """predict's rows computed by Ray workers (agegender.distributed), written as batches and videos finish."""
+    from agegender.cli_video import VIDEO_CSV_COLUMNS
+    from agegender.distributed import RayPlan, predict_rows, predict_video_rows
 
     weights = {k: str(Path(v).resolve()) for k, v in (options["weights"] or {}).items()} or None  # workers' own cwd
     plan = RayPlan(address=None if args.ray == "local" else args.ray, workers=args.ray_workers,
                    analyzer_options={**options, "weights": weights})
     read, faces = set(), set()
-    with _RowWriter(out, "csv") as writer:
-        for row, error in predict_rows(files, plan):
+    people = n_videos = 0
+    with _RowWriter(out, "csv", video=bool(videos)) as writer:
+        for row, error in (predict_rows(files, plan) if files else ()):
             if error:
                 print(f"skipped: {error}", file=sys.stderr)
                 bad += 1
@@ -189,8 +235,22 @@ def _predict_on_ray(args, files, options: dict, out, bad: int) -> int:
             read.add(row["path"])
             if row["face"] != "":
                 faces.add((row["path"], row["face"]))
+            if videos:  # the photo's row in the videos' layout
+                row = {**dict.fromkeys(VIDEO_CSV_COLUMNS, ""), **{k: v for k, v in row.items() if k in VIDEO_CSV_COLUMNS},
+                       "kind": "photo", "track": row["face"]}
             writer.add([row], {})
-    return _summary(len(read), len(faces), bad, f" (on Ray, {args.ray_workers} workers)")
+        for shown, rows, error, notes in (predict_video_rows(videos, plan, args.stride) if videos else ()):
+            if error:
+                print(f"skipped: {error}", file=sys.stderr)
+                bad += 1
+                continue
+            for note in notes:
+                print(f"note: {shown}: {note}", file=sys.stderr)
+            n_videos += 1
+            people += len({r["track"] for r in rows})
+            writer.add(rows, {})
+    more = f"; {n_videos} video(s) read, {people} person(s) tracked" if videos else ""
+    return _summary(len(read), len(faces), bad, more + f" (on Ray, {args.ray_workers} workers)", anything=n_videos > 0)
 
 
 class _RowWriter:
@@ -198,10 +258,14 @@ class _RowWriter:
     the run goes on), or a JSON array element by element; the table at the end (its columns are as
     wide as their widest value)."""
 
-    def __init__(self, out, fmt: str):
+    def __init__(self, out, fmt: str, video: bool = False):
+        from agegender.cli_video import VIDEO_CSV_COLUMNS, VIDEO_TABLE_COLUMNS
+
         self.out, self.fmt, self.rows, self.count = out, fmt, [], 0
+        self.table_columns = VIDEO_TABLE_COLUMNS if video else TABLE_COLUMNS
         if fmt == "csv":
-            self.csv = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+            self.csv = csv.DictWriter(out, fieldnames=VIDEO_CSV_COLUMNS if video else CSV_COLUMNS,
+                                      lineterminator="\n")
             self.csv.writeheader()
         elif fmt == "json":
             out.write("[")
@@ -222,7 +286,7 @@ class _RowWriter:
         if self.fmt == "json":
             self.out.write("\n]\n")
         elif self.fmt == "table":
-            self.out.write(_table(self.rows))
+            self.out.write(_table(self.rows, self.table_columns))
         self.out.flush()
 
     def __enter__(self):

@@ -1,8 +1,9 @@
-"""Past one machine: `agegender predict --ray` analyses photos on a Ray cluster (or a local Ray instance).
+"""Past one machine: `agegender predict --ray` analyses photos and videos on a Ray cluster (or a local Ray instance).
 
-Ray Data reads the list of paths, and :class:`AnalyzerBatches` (a ``map_batches`` class: one
+Ray Data reads the list of photo paths, and :class:`AnalyzerBatches` (a ``map_batches`` class: one
 FaceAnalyzer per Ray worker, loaded once) turns each batch of paths into the same CSV rows the
-single-process ``predict`` writes. The driver streams those rows to the output as batches finish,
+single-process ``predict`` writes. Each video is one Ray task (:func:`analyse_video`) that returns
+its people's rows. The driver streams those rows to the output as batches and videos finish,
 so memory stays bounded whatever the number of photos. Needs the ``ray`` extra:
 ``pip install 'agegender[ray]'``. Photos must be readable at the same path by every worker
 (a shared file system on a cluster).
@@ -59,14 +60,47 @@ class AnalyzerBatches:
         return {k: [r[k] for r in rows] for k in [*CSV_COLUMNS, ERROR_COLUMN]}
 
 
-def predict_rows(paths: list[Path], plan: RayPlan):
-    """Yield (row, error) for every photo's CSV rows, as Ray batches finish (any order). Workers read each
-    photo by its absolute path; rows name it as given."""
+def _start(plan: RayPlan):
     ray = require("ray", "ray", "agegender predict --ray")
     require("ray.data", "ray", "agegender predict --ray")
     if not ray.is_initialized():
         ray.init(address=plan.address, num_cpus=None if plan.address else max(1, int(plan.workers * plan.cpus_per_worker)),
                  include_dashboard=False, log_to_driver=False, configure_logging=False)
+    return ray
+
+
+def analyse_video(path: str, shown: str, analyzer_options: dict, stride: int) -> tuple[list[dict], str, list[str]]:
+    """One video in one Ray task: (its track rows, an error message or "", notes), the video named as given."""
+    from agegender.cli_video import track_rows
+    from agegender.inference import FaceAnalyzer
+    from agegender.video.source import VideoError
+
+    analyzer = FaceAnalyzer(**analyzer_options)
+    try:
+        analysis = analyzer.analyze_video(path, stride=stride)
+        rows = [{k: str(v) for k, v in r.items()} for track in analysis
+                for r in track_rows(shown, track, analyzer.model_names)]
+    except VideoError as exc:
+        return [], str(exc).replace(path, shown), []
+    return rows, "", [n for n in analysis.notes]
+
+
+def predict_video_rows(paths: list[Path], plan: RayPlan, stride: int = 1):
+    """Yield (shown path, track rows, error, notes) for each video, one Ray task per file, as tasks finish."""
+    ray = _start(plan)
+    task = ray.remote(num_cpus=plan.cpus_per_worker)(analyse_video)
+    pending = {task.remote(str(Path(p).resolve()), str(p), plan.analyzer_options, stride): str(p) for p in paths}
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        shown = pending.pop(done[0])
+        rows, error, notes = ray.get(done[0])
+        yield shown, rows, error, notes
+
+
+def predict_rows(paths: list[Path], plan: RayPlan):
+    """Yield (row, error) for every photo's CSV rows, as Ray batches finish (any order). Workers read each
+    photo by its absolute path; rows name it as given."""
+    ray = _start(plan)
     # The CLI reports its own summary and every skipped photo: Ray Data's execution banners and
     # progress lines (several per second) would bury them on stderr. Its errors still show.
     context = ray.data.DataContext.get_current()

@@ -51,12 +51,16 @@ class Face:
     det_score: float | None = None
     landmarks: list[list[float]] | None = None
     predictions: dict[str, Prediction] = field(default_factory=dict)
+    track_id: int | None = None  # in a video: the person this face belongs to
 
     def to_dict(self) -> dict:
-        return {"box": [round(v, 1) for v in self.box],
-                "det_score": None if self.det_score is None else round(self.det_score, 4),
-                "landmarks": self.landmarks,
-                "predictions": {k: v.to_dict() for k, v in self.predictions.items()}}
+        out = {"box": [round(v, 1) for v in self.box],
+               "det_score": None if self.det_score is None else round(self.det_score, 4),
+               "landmarks": self.landmarks,
+               "predictions": {k: v.to_dict() for k, v in self.predictions.items()}}
+        if self.track_id is not None:
+            out["track"] = self.track_id
+        return out
 
 
 @dataclass
@@ -240,6 +244,22 @@ class FaceAnalyzer:
                     yield from predicted(pending)
                     pending, n_faces = [], 0
 
+    def analyze_video(self, source, models=None, frames: bool = False, **options):
+        """Analyse a video file (path), a camera (int index) or a stream (rtsp/http URL), one frame at a time.
+
+        Returns a :class:`agegender.video.analyze.VideoAnalysis`: iterate over it for one
+        :class:`~agegender.video.analyze.Track` per person (fused age and gender, times, best box)
+        as each person leaves the picture, and, with ``frames=True``, a ``VideoFrame`` per analysed
+        frame. ``options`` are :class:`~agegender.video.analyze.VideoOptions` fields, e.g.
+        ``stride=2``. Raises :class:`agegender.video.source.VideoError` for a source that cannot be read.
+
+            >>> for track in analyzer.analyze_video("clip.mp4"):       # doctest: +SKIP
+            ...     print(track.id, track.start_s, track.predictions["resnet50"].age)
+        """
+        from agegender.video.analyze import VideoAnalysis, VideoOptions
+
+        return VideoAnalysis(self, source, VideoOptions(**options), models=models, frames=frames)
+
     def _model_names(self, models) -> list[str]:
         names = list(models) if models is not None else self.model_names
         unknown = [m for m in names if m not in self.models]
@@ -268,33 +288,45 @@ class FaceAnalyzer:
             t = time.perf_counter()
             faces = [Face(box=tuple(round(v, 1) for v in d.box), det_score=d.score,
                           landmarks=np.round(d.landmarks, 1).tolist()) for d in detections]
-            aligned = [align_face(image, d.landmarks, self.template, self.template.crop_size) for d in detections]
+            aligned = [self.align(image, d.landmarks) for d in detections]
             speed["align"] = (time.perf_counter() - t) * 1000
         result = Result(source=name, width=w, height=h, faces=faces, speed=speed, notes=notes,
                         image=image if keep_image else None)
         result._aligned = aligned
         return result
 
+    def align(self, image: np.ndarray, landmarks) -> np.ndarray:
+        """The face at ``landmarks`` (5, 2) of an RGB ``image``, aligned as the models were trained."""
+        return align_face(image, np.asarray(landmarks, np.float32), self.template, self.template.crop_size)
+
+    def predict_aligned(self, aligned: list[np.ndarray], model: str) -> list[Prediction]:
+        """One model's answers for faces already aligned (see :meth:`align`), in one batched call."""
+        if not aligned:
+            return []
+        engine = self.models[model]
+        batch = np.stack([prepare_face(a, engine.input_size) for a in aligned])
+        pred = predict_faces(engine, batch, batch_size=self.batch_size, flip_tta=self.flip_tta)
+        out = []
+        for i in range(len(aligned)):
+            p = Prediction()
+            if "age" in pred:
+                p.age = round(float(pred["age"][i]), 2)
+            if "age_std" in pred:
+                p.age_std = round(float(pred["age_std"][i]), 2)
+            if "p_female" in pred:
+                p.p_female = round(float(pred["p_female"][i]), 4)
+                p.gender = "female" if p.p_female >= 0.5 else "male"
+            out.append(p)
+        return out
+
     def _predict(self, results: list[Result], names) -> None:
         """Run each model once over the faces of all ``results``; each image is charged its share of the time."""
         aligned = [a for r in results for a in r._aligned]
         faces = [f for r in results for f in r.faces]
         for name in names:
-            engine = self.models[name]
             t = time.perf_counter()
-            if faces:
-                batch = np.stack([prepare_face(a, engine.input_size) for a in aligned])
-                pred = predict_faces(engine, batch, batch_size=self.batch_size, flip_tta=self.flip_tta)
-                for i, face in enumerate(faces):
-                    p = Prediction()
-                    if "age" in pred:
-                        p.age = round(float(pred["age"][i]), 2)
-                    if "age_std" in pred:
-                        p.age_std = round(float(pred["age_std"][i]), 2)
-                    if "p_female" in pred:
-                        p.p_female = round(float(pred["p_female"][i]), 4)
-                        p.gender = "female" if p.p_female >= 0.5 else "male"
-                    face.predictions[name] = p
+            for face, p in zip(faces, self.predict_aligned(aligned, name)):
+                face.predictions[name] = p
             elapsed = (time.perf_counter() - t) * 1000
             for r in results:
                 r.speed[name] = elapsed * len(r.faces) / len(faces) if faces else 0.0
