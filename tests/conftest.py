@@ -135,6 +135,28 @@ def face_photo(tmp_path_factory) -> Path:
     return path
 
 
+def astronaut_face() -> np.ndarray:
+    """The shipped example photo's face with its hair and some background, 210 px square (RGB)."""
+    from agegender.data.images import read_image
+
+    return np.ascontiguousarray(read_image(EXAMPLE_PHOTO)[20:230, 120:330])
+
+
+@pytest.fixture(scope="session")
+def walking_clip(tmp_path_factory):
+    """A 640x480 25 fps MPEG-4 clip of 3.7 s: two pairs of people (the example face, one of each pair
+    mirrored) walking across, 0.5 s apart; the third person is out of sight for 0.4 s halfway.
+    Returns (path, walkers)."""
+    from agegender.evaluation.clips import two_at_a_time, write_clip
+
+    face = astronaut_face()
+    mirrored = np.ascontiguousarray(face[:, ::-1])
+    walkers = two_at_a_time([(face, 30.0, "female"), (mirrored, 30.0, "female")] * 2, seconds_each=1.6, gap_s=0.5)
+    path = tmp_path_factory.mktemp("clips") / "walking.mp4"
+    write_clip(path, walkers)
+    return path, walkers
+
+
 def pytest_terminal_summary(terminalreporter):
     """How many tests ran in each tier (unit: no marker; integration; slow) and how many were skipped, and why."""
     from collections import Counter

@@ -203,11 +203,13 @@ def run_predict(args) -> int:
             except VideoError as exc:
                 print(f"skipped: {exc}", file=sys.stderr)
                 bad += 1
-    more = (f", {len(ignored)} other file(s) ignored" if ignored else "")
+    more = (f", {len(ignored)} other file(s) ignored" if ignored else "") + (f"; annotated {'output' if video_layout else 'images'} in {annotate}" if annotate else "")
     if video_layout:
-        more += f"; {n_videos} video(s) or stream(s) read, {n_people} person(s) tracked"
-    return _summary(n_read, n_faces, bad, more + (f"; annotated images in {annotate}" if annotate else ""),
-                    anything=n_videos > 0)
+        images = f"{n_read} image(s) read, {n_faces} face(s) found, " if files else ""
+        print(f"{images}{n_videos} video(s) or stream(s) read, {n_people} person(s) tracked, {bad} file(s) "
+              f"skipped{more}", file=sys.stderr)
+        return 0 if n_read or n_videos else 1
+    return _summary(n_read, n_faces, bad, more)
 
 
 def _summary(n_read: int, n_faces: int, bad: int, more: str = "", anything: bool = False) -> int:

@@ -160,10 +160,11 @@ class VideoReader:
         return VideoInfo(self.name, w, h, fps, max(0, count), self.live, notes)
 
     def __iter__(self):
-        """Yield every ``stride``-th frame, then end; a live source that stops is reopened for up to
-        ``reconnect_s`` seconds first (its frame index goes on counting)."""
+        """Yield every ``stride``-th frame, then end; a live source that stops sending is reopened until
+        ``reconnect_s`` seconds have passed since its last frame (its frame index goes on counting)."""
         index = 0
-        start = time.monotonic()
+        start = last_frame_at = time.monotonic()
+        outage, recovered = False, 0
         try:
             while True:
                 keep = index % self.stride == 0
@@ -172,17 +173,23 @@ class VideoReader:
                     ok, bgr = self._cap.retrieve()
                     if ok and bgr is not None and bgr.ndim == 3:
                         self.frames_read += 1
-                        t = index / self.info.fps if not self.live else time.monotonic() - start
+                        last_frame_at = time.monotonic()
+                        if outage:
+                            outage, recovered = False, recovered + 1
+                        t = index / self.info.fps if not self.live else last_frame_at - start
                         yield Frame(index, t, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
                     elif ok:
                         ok = False
                 if not ok:
-                    if self.live and self._reconnect():
+                    if self.live and self._reconnect(last_frame_at + self.reconnect_s):
+                        outage = True
                         continue
                     break
                 index += 1
         finally:
             self.close()
+            if recovered:
+                self.info.notes.append(f"the stream stopped {recovered} time(s) and was reopened")
         if not self.frames_read:
             raise VideoError(f"{self.name}: no frame could be decoded (empty, damaged, or a codec this "
                              f"program's FFmpeg lacks)")
@@ -191,20 +198,17 @@ class VideoReader:
             self.info.notes.append(f"the video ended at frame {index} of the {expected} it declares "
                                    f"(truncated or damaged): frames up to there were analysed")
 
-    def _reconnect(self) -> bool:
-        """Reopen a camera or stream that stopped, for up to ``reconnect_s`` seconds."""
+    def _reconnect(self, deadline: float) -> bool:
+        """Reopen a camera or stream that stopped, trying until ``deadline`` (time.monotonic())."""
         self._cap.release()
-        deadline = time.monotonic() + self.reconnect_s
-        delay = 0.5
+        delay = 0.25
         while time.monotonic() < deadline:
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             try:
                 self._cap = self._open()
+                return True
             except VideoError:
-                delay = min(2 * delay, 4.0)
-                continue
-            self.info.notes.append("the stream stopped and was reopened")
-            return True
+                delay = min(2 * delay, 2.0)
         return False
 
     def close(self) -> None:
