@@ -340,6 +340,10 @@ def add_serve(sub):
                         "request holds only its upload bytes)")
     p.add_argument("--pixel-budget-mp", type=float, default=100.0,
                    help="decoded megapixels held by all running analyses together (default 100, about 1 GB of work)")
+    p.add_argument("--live-max-connections", type=int, default=4,
+                   help="live webcam views at once (default 4; 503 beyond)")
+    p.add_argument("--live-max-fps", type=float, default=15.0,
+                   help="frames a second analysed per live view (default 15; faster senders are slowed down)")
     add_min_face_option(p)
     add_engine_options(p)
     p.set_defaults(handler=run_serve)
@@ -373,6 +377,7 @@ def run_serve(args) -> int:
                           max_pixels=int(args.max_megapixels * 1e6), max_active=args.max_active or None,
                           max_waiting=None if args.max_waiting < 0 else args.max_waiting,
                           pixel_budget=int(args.pixel_budget_mp * 1e6), min_face=args.min_face,
-                          engine=args.engine, threads=args.threads or None)
+                          engine=args.engine, threads=args.threads or None,
+                          live_max_connections=args.live_max_connections, live_max_fps=args.live_max_fps)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
     return 0

@@ -1,4 +1,5 @@
-"""FastAPI app: ``POST /api/analyze``, ``GET /api/health``, the page at ``/`` and docs at ``/docs`` (offline).
+"""FastAPI app: ``POST /api/analyze``, ``GET /api/health``, the live view's WebSocket ``/api/live``, the
+page at ``/`` and docs at ``/docs`` (offline).
 
 The analyzer is created in the app's lifespan and owned by the app (no module state). Every
 error, of every status, is ``{"error": "<plain words>"}``: 400 for what is not a readable
@@ -16,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -26,6 +27,7 @@ from agegender import __version__
 from agegender.data.images import ImageError, decode_image, image_size
 from agegender.server import schema
 from agegender.server.admission import Admission, Busy, Limits, prefer_mmap_for_large_blocks, release_memory_to_os
+from agegender.server.live import LiveConnections, LiveLimits, serve_live
 
 PREVIEW_SIDE = 1024  # longest side of the preview JPEG sent back for formats a browser cannot show
 TRIM_AFTER_PIXELS = 4_000_000  # hand memory back to the OS after requests at least this large
@@ -48,6 +50,12 @@ class ServerConfig:
     engine: str = "auto"  # see FaceAnalyzer
     threads: int | None = None
     min_face: float | None = None  # see FaceDetector
+    live_max_connections: int = 4  # live webcam views at once (/api/live); more get 503
+    live_max_fps: float = 15.0  # frames a second analysed per live view
+
+    def live_limits(self) -> LiveLimits:
+        return LiveLimits(max_connections=self.live_max_connections, max_fps=self.live_max_fps,
+                          max_frame_pixels=min(self.max_pixels, LiveLimits.max_frame_pixels))
 
     def limits(self) -> Limits:
         active = self.max_active or max(1, os.cpu_count() or 1)
@@ -128,6 +136,7 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         else:
             app.state.analyzer = analyzer
         app.state.admission = Admission(limits)
+        app.state.live = LiveConnections()
         yield
 
     app = FastAPIOffline(title="agegender", version=__version__, lifespan=lifespan,
@@ -157,7 +166,8 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         a, adm = request.app.state.analyzer, request.app.state.admission
         return {"status": "ok", "version": __version__, "models": a.model_names, "engines": a.engines,
                 "busy": {"active": adm.active, "waiting": adm.waiting, "max_active": limits.max_active,
-                         "max_waiting": limits.max_waiting}}
+                         "max_waiting": limits.max_waiting, "live": request.app.state.live.open,
+                         "max_live": config.live_max_connections}}
 
     @app.post("/api/analyze", summary="Age and gender of every face in an uploaded image",
               description=schema.ANALYZE_DESCRIPTION, response_model=None,
@@ -189,6 +199,18 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         finally:
             admission.release_upload(reserved)
         return out
+
+    @app.websocket("/api/live")
+    async def live(websocket: WebSocket, model: str = "both"):
+        """Live webcam view: binary JPEG/PNG frames in, JSON answers out (see agegender.server.live)."""
+        a = websocket.app.state.analyzer
+        names = a.model_names if model == "both" else [model]
+        if any(n not in a.model_names for n in names):
+            await websocket.send_denial_response(JSONResponse(
+                {"error": f"model must be one of {', '.join(a.model_names)} or both, not {model!r}"}, status_code=422))
+            return
+        await serve_live(websocket, a, websocket.app.state.admission, websocket.app.state.live,
+                         config.live_limits(), names)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():

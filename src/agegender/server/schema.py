@@ -46,6 +46,8 @@ class Busy(BaseModel):
     waiting: int
     max_active: int
     max_waiting: int
+    live: int = Field(description="live webcam views open (/api/live)")
+    max_live: int
 
 
 class Health(BaseModel):
@@ -93,5 +95,8 @@ def description(config, limits) -> str:
         f"- {limits.max_active} analyses at once, {limits.max_waiting} more queued for at most "
         f"{limits.max_wait_s:.0f} s\n"
         f"- {limits.pixel_budget:,} decoded pixels and {limits.upload_budget:,} upload bytes held by all "
-        "requests together\n\n"
+        "requests together\n"
+        f"- live view (WebSocket `/api/live?model=both`): at most {config.live_max_connections} at once (503 at the "
+        f"handshake beyond), {config.live_max_fps:g} frames a second each; send each frame as a binary JPEG or PNG "
+        "message and wait for its JSON answer (each face's `track` id and its answer fused over the frames so far)\n\n"
         "Every error answer is `{\"error\": \"...\"}`.")

@@ -116,6 +116,86 @@ class _Person:
         return all(f.settled(options.settle_frames, options.settle_std) for f in self.fused.values())
 
 
+class TrackedFaces:
+    """The per-frame work, fed one frame at a time (by :class:`VideoAnalysis`, or a live connection of the
+    web app): detect, track, run the networks on the faces that need it, fuse, hand out ended tracks."""
+
+    def __init__(self, analyzer, names, options: VideoOptions, source: str = ""):
+        self.analyzer, self.names, self.options, self.source = analyzer, list(names), options, source
+        self.tracker = FaceTracker(max_lost_s=options.max_lost_s)
+        self._people: dict[int, _Person] = {}
+        self._finished = False
+
+    def process(self, image: np.ndarray, index: int, time_s: float) -> tuple[VideoFrame, list[Track]]:
+        """One RGB frame: (the frame's faces with their track ids and answers so far, the tracks that ended)."""
+        detections = self.analyzer.detector.detect(image)
+        ids, ended = self.tracker.update(np.array([d.box for d in detections]).reshape(-1, 4), time_s)
+        faces, todo = [], []
+        for det, track_id in zip(detections, ids):
+            person = self._people.get(track_id)
+            if person is None:
+                person = self._people[track_id] = _Person(track_id, time_s, {n: FusedPrediction() for n in self.names})
+            person.frames += 1
+            person.last_seen_s = time_s
+            quality = frame_weight(det.box, det.score)
+            if quality > person.best_quality:
+                person.best_quality, person.best_frame = quality, index
+                person.best_box, person.best_score = tuple(round(float(v), 1) for v in det.box), round(det.score, 4)
+                if self.options.thumbnails:
+                    person.thumbnail = _thumbnail(image, det.box)
+            face = Face(box=tuple(round(float(v), 1) for v in det.box), det_score=round(det.score, 4),
+                        landmarks=np.round(det.landmarks, 1).tolist(), track_id=track_id)
+            faces.append(face)
+            if self._wants_prediction(person, det, time_s):
+                todo.append((person, det))
+        sampled: dict[int, dict[str, Prediction]] = {}
+        if todo:
+            aligned = [self.analyzer.align(image, det.landmarks) for _, det in todo]
+            for name in self.names:
+                for (person, det), p in zip(todo, self.analyzer.predict_aligned(aligned, name)):
+                    person.fused[name].add(p, frame_weight(det.box, det.score))
+                    sampled.setdefault(person.id, {})[name] = p
+            for person, det in todo:
+                person.predicted_frames += 1
+                person.last_predicted_s = time_s
+                person.largest_predicted = max(person.largest_predicted, det.size)
+        for face in faces:
+            person = self._people[face.track_id]
+            if person.predicted_frames:
+                face.predictions = {name: f.prediction() for name, f in person.fused.items()}
+        frame = VideoFrame(self.source, index, time_s, faces, sampled, image if self.options.keep_images else None)
+        return frame, self._tracks(ended)
+
+    def settled(self, track_id: int) -> bool:
+        """Whether a running track's answer has settled (more frames would change it little)."""
+        person = self._people.get(track_id)
+        return bool(person and person.predicted_frames and person.settled(self.options))
+
+    def finish(self) -> list[Track]:
+        """End every open track and return the ones that count (seen twice or more, with an answer)."""
+        if self._finished:
+            return []
+        self._finished = True
+        return self._tracks(self.tracker.finish())
+
+    def _tracks(self, ended) -> list[Track]:
+        out = []
+        for state in ended:
+            person = self._people.pop(state.id, None)
+            if person is None or not self.tracker.confirmed(state) or not person.predicted_frames:
+                continue
+            out.append(Track(person.id, self.source, person.start_s, person.last_seen_s, person.frames,
+                             person.predicted_frames, person.best_frame, person.best_box, person.best_score,
+                             {name: f.prediction() for name, f in person.fused.items()}, person.thumbnail))
+        return out
+
+    def _wants_prediction(self, person: _Person, det, time_s: float) -> bool:
+        o = self.options
+        if o.every_frame or not person.predicted_frames or not person.settled(o):
+            return True
+        return time_s - person.last_predicted_s >= o.resample_s or det.size >= o.regrow * person.largest_predicted
+
+
 class VideoAnalysis:
     """Iterate over it to analyse a video, camera or stream: it yields :class:`Track` objects as
     people leave (and at the end), and, with ``frames=True``, a :class:`VideoFrame` for every
@@ -126,17 +206,13 @@ class VideoAnalysis:
     """
 
     def __init__(self, analyzer, source, options: VideoOptions | None = None, models=None, frames: bool = False):
-        self.analyzer = analyzer
         self.options = options or VideoOptions()
-        self.names = analyzer._model_names(models)
         self.frames = frames
         self.reader = VideoReader(source, stride=self.options.stride, reconnect_s=self.options.reconnect_s)
         self.info = self.reader.info
-        self.tracker = FaceTracker(max_lost_s=self.options.max_lost_s)
-        self._people: dict[int, _Person] = {}
+        self.tracked = TrackedFaces(analyzer, analyzer._model_names(models), self.options, self.info.name)
         self.frames_analysed = 0
         self.seconds = 0.0  # time spent analysing (decoding included)
-        self._finished = False
 
     @property
     def notes(self) -> list[str]:
@@ -145,81 +221,19 @@ class VideoAnalysis:
     def __iter__(self):
         t0 = time.perf_counter()
         for frame in self.reader:
-            faces, sampled, ended = self._analyse(frame)
+            analysed, ended = self.tracked.process(frame.image, frame.index, frame.time_s)
             self.frames_analysed += 1
             self.seconds = time.perf_counter() - t0
             if self.frames:
-                yield VideoFrame(self.info.name, frame.index, frame.time_s, faces, sampled,
-                                 frame.image if self.options.keep_images else None)
-            yield from self._tracks(ended)
-            t0 = time.perf_counter() - self.seconds
+                yield analysed
+            yield from ended
+            t0 = time.perf_counter() - self.seconds  # time spent by the caller is not the analysis'
         yield from self.finish()
 
     def finish(self) -> list[Track]:
         """End every open track and return the ones that count (seen twice or more, with an answer)."""
-        if self._finished:
-            return []
-        self._finished = True
         self.reader.close()
-        return list(self._tracks(self.tracker.finish()))
-
-    def _tracks(self, ended) -> list[Track]:
-        out = []
-        for state in ended:
-            person = self._people.pop(state.id, None)
-            if person is None or not self.tracker.confirmed(state) or not person.predicted_frames:
-                continue
-            out.append(Track(person.id, self.info.name, person.start_s, person.last_seen_s, person.frames,
-                             person.predicted_frames, person.best_frame, person.best_box, person.best_score,
-                             {name: f.prediction() for name, f in person.fused.items()}, person.thumbnail))
-        return out
-
-    def _analyse(self, frame):
-        """Detect, track, predict the faces that need it; return the frame's faces, its fresh
-        predictions (per track id) and the tracks that ended at it."""
-        detections = self.analyzer.detector.detect(frame.image)
-        ids, ended = self.tracker.update(np.array([d.box for d in detections]).reshape(-1, 4), frame.time_s)
-        faces, todo = [], []
-        for det, track_id in zip(detections, ids):
-            person = self._people.get(track_id)
-            if person is None:
-                person = self._people[track_id] = _Person(track_id, frame.time_s,
-                                                          {n: FusedPrediction() for n in self.names})
-            person.frames += 1
-            person.last_seen_s = frame.time_s
-            quality = frame_weight(det.box, det.score)
-            if quality > person.best_quality:
-                person.best_quality, person.best_frame = quality, frame.index
-                person.best_box, person.best_score = tuple(round(float(v), 1) for v in det.box), round(det.score, 4)
-                if self.options.thumbnails:
-                    person.thumbnail = _thumbnail(frame.image, det.box)
-            face = Face(box=tuple(round(float(v), 1) for v in det.box), det_score=round(det.score, 4),
-                        landmarks=np.round(det.landmarks, 1).tolist(), track_id=track_id)
-            faces.append(face)
-            if self._wants_prediction(person, det, frame.time_s):
-                todo.append((person, det, face))
-        sampled: dict[int, dict[str, Prediction]] = {}
-        if todo:
-            aligned = [self.analyzer.align(frame.image, det.landmarks) for _, det, _ in todo]
-            for name in self.names:
-                for (person, det, _), p in zip(todo, self.analyzer.predict_aligned(aligned, name)):
-                    person.fused[name].add(p, frame_weight(det.box, det.score))
-                    sampled.setdefault(person.id, {})[name] = p
-            for person, det, _ in todo:
-                person.predicted_frames += 1
-                person.last_predicted_s = frame.time_s
-                person.largest_predicted = max(person.largest_predicted, det.size)
-        for face in faces:
-            person = self._people[face.track_id]
-            if person.predicted_frames:
-                face.predictions = {name: f.prediction() for name, f in person.fused.items()}
-        return faces, sampled, ended
-
-    def _wants_prediction(self, person: _Person, det, time_s: float) -> bool:
-        o = self.options
-        if o.every_frame or not person.predicted_frames or not person.settled(o):
-            return True
-        return time_s - person.last_predicted_s >= o.resample_s or det.size >= o.regrow * person.largest_predicted
+        return self.tracked.finish()
 
 
 def _thumbnail(image: np.ndarray, box) -> np.ndarray:

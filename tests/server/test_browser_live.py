@@ -1,0 +1,85 @@
+"""The live view in a real browser: Chromium's fake camera plays a generated clip of walking faces
+into the page, which streams it to `agegender serve` and shows each person with a steady label."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import cv2
+import pytest
+
+from agegender.server.process import serve_in_background
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.integration
+
+
+def write_y4m(clip, path) -> None:
+    """The clip as a YUV4MPEG2 file, the format Chromium's fake camera reads (it loops it)."""
+    cap = cv2.VideoCapture(str(clip))
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n".encode())
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+    cap.release()
+
+
+@pytest.fixture(scope="module")
+def live_page(walking_clip, tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (make test installs Debian's chromium where apt-get works)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    folder = tmp_path_factory.mktemp("live")
+    camera = folder / "camera.y4m"
+    write_y4m(walking_clip[0], camera)
+    with serve_in_background(["--model", "resnet50"], log=folder / "server.log") as server, \
+            playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}"])
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera"])
+        page = context.new_page()
+        page.goto(server.url)
+        yield page, folder
+        browser.close()
+
+
+def test_the_live_view_shows_each_person_with_a_steady_label(live_page):
+    page, folder = live_page
+    page.click("#live")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('frames/s')", timeout=60_000)
+    seen: dict[str, list[tuple[bool, str]]] = {}
+    fps = []
+    end = time.monotonic() + 8
+    while time.monotonic() < end:
+        for card in page.locator(".live-card").all():
+            try:
+                track, text = card.get_attribute("data-track"), card.inner_text()
+            except Exception:  # the card was replaced between the two reads
+                continue
+            label = card.locator(".label").first.inner_text() if card.locator(".label").count() else ""
+            seen.setdefault(track, []).append(("answer settled" in text, label))
+        shown = page.locator("#fps").inner_text()
+        if shown.endswith("frames/s"):
+            fps.append(float(shown.split()[0]))
+        page.wait_for_timeout(150)
+    page.screenshot(path=str(folder / "live.png"))
+    assert len(seen) >= 2 and fps, (seen, fps)
+    settled_labels = {track: [label for settled, label in samples if settled] for track, samples in seen.items()}
+    assert any(settled_labels.values())
+    for track, labels in settled_labels.items():
+        changes = sum(a != b for a, b in zip(labels, labels[1:]))
+        assert changes <= 1, (track, labels)  # once settled, a person's label stays put
+        assert all("female" in label for label in labels), labels
+    assert max(fps) >= 3  # the figure for an idle machine is in benchmarks/results/live_cpu.json
+    page.click("#live")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('Live view stopped')")
+    assert not page.locator("#stage").is_visible()
