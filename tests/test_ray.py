@@ -35,3 +35,24 @@ def test_ray_rows_equal_the_single_process_rows(random_weights, face_photo, tmp_
     assert "broken.jpg" in err and "220 image(s) read" in err and "on Ray, 2 workers" in err
     rows = lambda path: sorted(tuple(r.values()) for r in csv.DictReader(path.open()))  # noqa: E731
     assert rows(on_ray) == rows(single) and len(rows(single)) == 200 * 2 * 2 + 20
+
+
+def test_ray_takes_videos_one_task_per_file_with_the_single_process_rows(random_weights, face_photo, walking_clip,
+                                                                           tmp_path, capsys):
+    pytest.importorskip("ray.data", reason="Ray is not installed: pip install 'agegender[ray]'")
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(walking_clip[0], folder / name)
+    shutil.copy(face_photo, folder / "photo.jpg")
+    (folder / "broken.avi").write_bytes(b"RIFF\0\0\0\0AVI " + bytes(500))
+    weights = [a for name, path in random_weights.items() for a in ("--weights", f"{name}={path}")]
+    single, on_ray = tmp_path / "single.csv", tmp_path / "ray.csv"
+    assert main(["predict", str(folder), *weights, "--format", "csv", "-o", str(single)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(folder), *weights, "--format", "csv", "-o", str(on_ray), "--ray",
+                 "--ray-workers", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "broken.avi" in err and "2 video(s) read, 8 person(s) tracked" in err
+    rows = lambda path: sorted(tuple(r.values()) for r in csv.DictReader(path.open()))  # noqa: E731
+    assert rows(on_ray) == rows(single) and len(rows(single)) == 2 * 2 + 2 * 4 * 2

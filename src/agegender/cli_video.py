@@ -52,9 +52,10 @@ def photo_rows(path: str, result, names) -> list[dict]:
     """A photo's rows in the video layout (a run that mixes photos and videos writes one layout)."""
     if not result.faces:
         return [{**dict.fromkeys(VIDEO_CSV_COLUMNS, ""), "path": path, "kind": "photo"}]
+    # the fields of a photo-only run's rows (no age_std), so both layouts say the same of a photo
     return [{**dict.fromkeys(VIDEO_CSV_COLUMNS, ""), "path": path, "kind": "photo", "track": i,
              **_box_fields(face.box, face.det_score), "model": name,
-             **_prediction_fields(face.predictions.get(name))}
+             **_prediction_fields(face.predictions.get(name)), "age_std": ""}
             for i, face in enumerate(result.faces) for name in names]
 
 

@@ -68,6 +68,17 @@ def test_a_truncated_video_gives_the_frames_before_the_cut_and_says_so(tmp_path)
     assert any("truncated or damaged" in n for n in reader.info.notes)
 
 
+def test_an_unknown_codec_and_a_video_without_frames_are_one_line_each_and_ffmpeg_says_nothing(tmp_path, capfd):
+    data = write_video(tmp_path / "v.avi", 10, fourcc="MJPG").read_bytes()
+    (tmp_path / "codec.avi").write_bytes(data.replace(b"MJPG", b"QQQQ"))  # a codec no decoder knows
+    writer = cv2.VideoWriter(str(tmp_path / "zero.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 240))
+    writer.release()  # a container with no frame in it
+    for name in ("codec.avi", "zero.mp4"):
+        with pytest.raises(VideoError, match="cannot be opened|no frame could be decoded"):
+            list(VideoReader(tmp_path / name))
+    assert capfd.readouterr().err == ""
+
+
 def test_frames_larger_than_the_limit_are_refused_before_decoding(tmp_path):
     path = write_video(tmp_path / "big.mp4", 2, size=(640, 480))
     with pytest.raises(VideoError, match="more than the limit"):

@@ -9,6 +9,9 @@ why, or, once frames have come, the end of the video with a note of what was los
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,7 +137,8 @@ class VideoReader:
 
     def _open(self) -> cv2.VideoCapture:
         target = self.source if isinstance(self.source, int) else str(self.source)
-        cap = cv2.VideoCapture(target) if isinstance(target, int) else cv2.VideoCapture(target, cv2.CAP_FFMPEG)
+        with quiet_native_stderr():  # FFmpeg and OpenCV print several lines for a file they cannot open
+            cap = cv2.VideoCapture(target) if isinstance(target, int) else cv2.VideoCapture(target, cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
             if isinstance(self.source, int):
@@ -213,3 +217,22 @@ class VideoReader:
 
     def close(self) -> None:
         self._cap.release()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence file descriptor 2, where FFmpeg and OpenCV write, for a moment: what they would say is
+    said once, in plain words, by the VideoError that follows."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real descriptor: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -9,15 +9,13 @@ play. MP4, MOV, MKV and AVI inputs keep their container; others (WebM, MPEG, ...
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from agegender.errors import UserError
+from agegender.video.source import quiet_native_stderr
 
 KEPT_CONTAINERS = (".mp4", ".mov", ".mkv", ".avi", ".m4v")
 CODECS = ("avc1", "mp4v")
@@ -47,7 +45,7 @@ class AnnotatedVideoWriter:
     def _open(self, width: int, height: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for codec in CODECS:
-            with _quiet_stderr():  # FFmpeg and OpenCV print several lines for each encoder they lack
+            with quiet_native_stderr():  # FFmpeg and OpenCV print several lines for each encoder they lack
                 writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps, (width, height))
             if writer.isOpened():
                 self._writer, self.codec = writer, codec
@@ -60,20 +58,3 @@ class AnnotatedVideoWriter:
             self._writer.release()
             self._writer = None
 
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence the process's standard error (file descriptor 2, where native libraries write) for a moment."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real descriptor (e.g. captured): nothing to silence
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
