@@ -158,6 +158,10 @@ def speed_runs(faces, tmp: Path, seconds: float = 8.0) -> list[dict]:
                 took = time.perf_counter() - t0
                 out.append({"size": f"{width}x{height}", "faces": n, "models": name, "frames": frames,
                             "tracks": len(tracks), "seconds": round(took, 2), "fps": round(frames / took, 1)})
+                if width == 1280 and n == 1:  # the whole command, start-up included
+                    cli = cli_run(clip, tmp / "speed.csv", [] if name == "both" else ["--model", name])
+                    out[-1]["cli_seconds"] = cli["seconds"]
+                    out[-1]["cli_fps_with_startup"] = round(frames / cli["seconds"], 1)
                 print(out[-1], flush=True)
     return out
 
