@@ -81,7 +81,7 @@ def run_video(analyzer, source, shown: str, args, writer, annotate: Path | None,
         video_out = AnnotatedVideoWriter(_free_name(target), info.fps / args.stride)
     total = -(-info.frame_count // args.stride) if info.frame_count else None
     bar = tqdm(total=total, desc=Path(shown).name if not info.live else shown, unit="frame", file=sys.stderr,
-               leave=False, disable=getattr(args, "quiet_progress", False))
+               leave=False, disable=None)  # None: only on a terminal
     people = 0
 
     def write_track(track) -> None:
