@@ -127,3 +127,26 @@ def test_a_stream_that_drops_is_reopened_and_goes_on_and_one_that_stays_down_end
     FakeCapture.openings, FakeCapture.plan = 0, [None]
     with pytest.raises(VideoError, match="camera 3: cannot be opened"):
         VideoReader(3)
+
+
+def test_a_video_served_over_http_is_read_once_by_url(tmp_path):
+    """A URL is opened by FFmpeg itself; one that holds a finite video is read once, not reopened at its end."""
+    import functools
+    import http.server
+    import threading
+
+    write_video(tmp_path / "v.mp4", 15)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        reader = VideoReader(f"http://127.0.0.1:{server.server_port}/v.mp4", reconnect_s=5)
+        t0 = time.monotonic()
+        frames = list(reader)
+        assert [f.index for f in frames] == list(range(15)) and frames[5].time_s == pytest.approx(0.2)
+        assert not reader.live and time.monotonic() - t0 < 4
+        with pytest.raises(VideoError, match="stream cannot be opened"):
+            VideoReader(f"http://127.0.0.1:{server.server_port}/missing.mp4", reconnect_s=0)
+    finally:
+        server.shutdown()

@@ -99,7 +99,7 @@ def describe(source) -> str:
 
 
 class VideoReader:
-    """Frames of a video file (path), a camera (int index) or a stream (URL), one at a time.
+    """Frames of a video file (path or URL of a file), a camera (int index) or a stream (URL), one at a time.
 
     ``stride``: keep every Nth frame (the others are skipped without being converted).
     ``reconnect_s``: for cameras and streams, how long to keep trying to reopen a source that
@@ -111,11 +111,14 @@ class VideoReader:
         if stride < 1:
             raise UserError(f"stride must be at least 1, not {stride}")
         self.source, self.stride, self.reconnect_s, self.max_pixels = source, stride, reconnect_s, max_pixels
-        self.live = isinstance(source, int) or is_stream_url(source)
+        remote = is_stream_url(source)
+        self.live = isinstance(source, int) or remote  # until a URL turns out to hold a finite video
         self.name = describe(source)
         if not self.live:
             self._check_file(Path(source))
         self._cap = self._open()
+        if remote and int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) > 0:
+            self.live = False  # a video file served over HTTP: read once, timed by its frames, never reopened
         self.info = self._read_info()
         self.frames_read = 0
 
