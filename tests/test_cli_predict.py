@@ -174,3 +174,58 @@ def test_a_folder_with_3gb_non_images_costs_no_memory_and_keeps_every_good_row(r
     rows = list(csv.DictReader(out.open()))
     assert {r["path"] for r in rows} == {str(folder / "faces.jpg")} and len(rows) == 4  # 2 faces x 2 models
     assert grown_mb < 300, grown_mb
+
+
+def test_a_carriage_return_in_a_file_name_reads_back_as_one_record(random_weights, face_photo, tmp_path, capsys):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    shutil.copy(face_photo, folder / "a\rb.jpg")
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(folder), *_weights_args(random_weights), "--format", "csv", "-o", str(out)]) == 0
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and all(r["path"] == str(folder / "a\rb.jpg") and r["model"] for r in rows)
+
+
+def test_output_appears_whole_when_the_run_ends_and_a_full_disk_is_one_line(random_weights, face_photo, tmp_path,
+                                                                              capsys):
+    out = tmp_path / "out.json"
+    out.write_text("previous results\n")
+    assert main(["predict", str(face_photo), *_weights_args(random_weights), "--format", "json", "-o", str(out)]) == 0
+    assert len(json.loads(out.read_text())) == 1 and list(tmp_path.glob(".out.json.*")) == []
+    capsys.readouterr()
+    assert main(["predict", str(face_photo), *_weights_args(random_weights), "--format", "csv", "-o", "/dev/full"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "agegender predict: error: cannot write /dev/full: No space left on device"
+
+
+def test_two_runs_into_one_output_never_leave_a_mix(face_photo, tmp_path):
+    """Two processes write one -o at once: the file is one run's rows, whole (the last to finish wins)."""
+    import subprocess
+    import sys
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, n in ((a, 12), (b, 9)):
+        folder.mkdir()
+        for i in range(n):
+            shutil.copy(face_photo, folder / f"{folder.name}{i}.jpg")
+    out = tmp_path / "out.csv"
+    runs = [subprocess.Popen([sys.executable, "-m", "agegender", "predict", str(folder), "--model", "resnet50",
+                              "--format", "csv", "-o", str(out)], stderr=subprocess.DEVNULL) for folder in (a, b)]
+    assert [r.wait(timeout=300) for r in runs] == [0, 0]
+    rows = list(csv.DictReader(out.open(newline="")))
+    folders = {Path(r["path"]).parent for r in rows}
+    assert len(folders) == 1 and len(rows) == 2 * (12 if folders == {a} else 9)
+    assert list(tmp_path.glob(".out.csv.*")) == []
+
+
+def test_a_fifo_on_the_command_line_is_skipped_never_opened(random_weights, face_photo, tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(fifo), str(face_photo), *_weights_args(random_weights), "--format", "csv",
+                 "-o", str(out)]) == 0
+    assert "pipe.jpg: not a regular file" in capsys.readouterr().err
+    assert {r["path"] for r in csv.DictReader(out.open(newline=""))} == {str(face_photo)}

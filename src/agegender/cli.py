@@ -7,6 +7,7 @@ does the work; nothing here holds logic of its own beyond wiring and messages.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import sys
@@ -444,6 +445,7 @@ EXTRA_OF_MODULE = {"torch": "train", "torchvision": "train", "safetensors": "tra
 
 
 USER_OS_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # a full disk or quota, a read-only file system
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -477,6 +479,12 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         print(f"agegender {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise  # not the user's disk: a bug, with its traceback
+        print(f"agegender {args.command}: error: {exc.strerror}{f': {exc.filename}' if exc.filename else ''}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

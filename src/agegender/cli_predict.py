@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -146,10 +148,11 @@ def run_predict(args) -> int:
     if ignored:
         print(f"ignored {len(ignored)} file(s) in the folder(s) that are not images or videos by their extension "
               f"(e.g. {ignored[0]}); name a file on the command line to try it anyway", file=sys.stderr)
-    present = [f.exists() for f in files]
+    present = [f.is_file() for f in files]
     missing = [f for f, ok in zip(files, present) if not ok]
-    for f in missing:  # said before the models load (seconds), not after
-        print(f"skipped: {f}: file not found", file=sys.stderr)
+    for f in missing:  # said before the models load (seconds), not after; a FIFO is never opened (it could hang)
+        print(f"skipped: {f}: " + ("not a regular file (a FIFO, device or socket)" if f.exists() else "file not found"),
+              file=sys.stderr)
     files = [f for f, ok in zip(files, present) if ok]
     videos = [f for f in files if is_video_file(f)]  # by signature, whatever the name says
     files = [f for f in files if f not in set(videos)]
@@ -164,52 +167,52 @@ def run_predict(args) -> int:
     annotate = Path(args.annotate) if args.annotate else None
     if annotate:
         annotate.mkdir(parents=True, exist_ok=True)
-    # Opened before any work, so that a bad path fails at once; rows are written as images finish,
-    # so an interrupted run keeps what it has done.
-    out = open(args.output, "w", newline="") if args.output else sys.stdout
-    options = {"models": names, "weights": extra or None, "flip_tta": not args.no_flip_tta, "engine": args.engine,
-               "threads": args.threads or None, "min_face": args.min_face, "det_threshold": args.det_threshold}
-    if args.ray:  # each Ray worker builds its own analyzer from the same options
-        return _predict_on_ray(args, files, videos, options, out, len(missing))
-    analyzer = FaceAnalyzer(**options)
-    n_read = n_faces = n_people = n_videos = 0
-    bad = len(missing)
-    annotated_names: set[str] = set()
-    roots = [Path(p) for p in args.paths if Path(p).is_dir()]
-    thumbnails = Path(args.thumbnails) if args.thumbnails else None
-    # Videos' rows have their own layout; photos in the same run are written in it too.
-    video_layout = bool(videos or live)
-    with _RowWriter(out, args.format, video=video_layout) as writer:
-        stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
-                                       workers=args.workers)
-        for path, result in tqdm(stream, total=len(files), desc="images", unit="img", disable=len(files) < 10,
-                                 file=sys.stderr):
-            if isinstance(result, ImageError):
-                print(f"skipped: {result}", file=sys.stderr)
-                bad += 1
-                continue
-            n_read += 1
-            n_faces += len(result.faces)
-            for note in result.notes:
-                print(f"note: {path}: {note}", file=sys.stderr)
-            rows = (photo_rows if video_layout else result_rows)(str(path), result, analyzer.model_names)
-            writer.add(rows, result.to_dict())
-            if annotate:
-                _save_annotated(result, annotate, path, annotated_names, roots)
-        for source in [*videos, *live]:
-            try:
-                n_people += run_video(analyzer, source, describe(source), args, writer, annotate, thumbnails)
-                n_videos += 1
-            except VideoError as exc:
-                print(f"skipped: {exc}", file=sys.stderr)
-                bad += 1
-    more = (f", {len(ignored)} other file(s) ignored" if ignored else "") + (f"; annotated {'output' if video_layout else 'images'} in {annotate}" if annotate else "")
-    if video_layout:
-        images = f"{n_read} image(s) read, {n_faces} face(s) found, " if files else ""
-        print(f"{images}{n_videos} video(s) or stream(s) read, {n_people} person(s) tracked, {bad} file(s) "
-              f"skipped{more}", file=sys.stderr)
-        return 0 if n_read or n_videos else 1
-    return _summary(n_read, n_faces, bad, more)
+    # Opened before any work, so that a bad path fails at once; rows are written as images finish, to a
+    # file beside the target that takes its name when the run ends (see output_file).
+    with output_file(args.output) as out:
+        options = {"models": names, "weights": extra or None, "flip_tta": not args.no_flip_tta, "engine": args.engine,
+                   "threads": args.threads or None, "min_face": args.min_face, "det_threshold": args.det_threshold}
+        if args.ray:  # each Ray worker builds its own analyzer from the same options
+            return _predict_on_ray(args, files, videos, options, out, len(missing))
+        analyzer = FaceAnalyzer(**options)
+        n_read = n_faces = n_people = n_videos = 0
+        bad = len(missing)
+        annotated_names: set[str] = set()
+        roots = [Path(p) for p in args.paths if Path(p).is_dir()]
+        thumbnails = Path(args.thumbnails) if args.thumbnails else None
+        # Videos' rows have their own layout; photos in the same run are written in it too.
+        video_layout = bool(videos or live)
+        with _RowWriter(out, args.format, video=video_layout) as writer:
+            stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
+                                           workers=args.workers)
+            for path, result in tqdm(stream, total=len(files), desc="images", unit="img", disable=len(files) < 10,
+                                     file=sys.stderr):
+                if isinstance(result, ImageError):
+                    print(f"skipped: {result}", file=sys.stderr)
+                    bad += 1
+                    continue
+                n_read += 1
+                n_faces += len(result.faces)
+                for note in result.notes:
+                    print(f"note: {path}: {note}", file=sys.stderr)
+                rows = (photo_rows if video_layout else result_rows)(str(path), result, analyzer.model_names)
+                writer.add(rows, result.to_dict())
+                if annotate:
+                    _save_annotated(result, annotate, path, annotated_names, roots)
+            for source in [*videos, *live]:
+                try:
+                    n_people += run_video(analyzer, source, describe(source), args, writer, annotate, thumbnails)
+                    n_videos += 1
+                except VideoError as exc:
+                    print(f"skipped: {exc}", file=sys.stderr)
+                    bad += 1
+        more = (f", {len(ignored)} other file(s) ignored" if ignored else "") + (f"; annotated {'output' if video_layout else 'images'} in {annotate}" if annotate else "")
+        if video_layout:
+            images = f"{n_read} image(s) read, {n_faces} face(s) found, " if files else ""
+            print(f"{images}{n_videos} video(s) or stream(s) read, {n_people} person(s) tracked, {bad} file(s) "
+                  f"skipped{more}", file=sys.stderr)
+            return 0 if n_read or n_videos else 1
+        return _summary(n_read, n_faces, bad, more)
 
 
 def _summary(n_read: int, n_faces: int, bad: int, more: str = "", anything: bool = False) -> int:
@@ -255,6 +258,48 @@ def _predict_on_ray(args, files, videos, options: dict, out, bad: int) -> int:
     return _summary(len(read), len(faces), bad, more + f" (on Ray, {args.ray_workers} workers)", anything=n_videos > 0)
 
 
+@contextlib.contextmanager
+def output_file(path: str | None):
+    """The stream that ``-o PATH`` is written through (stdout without one).
+
+    A regular file is written as ``.NAME.PID.part`` beside it and renamed to NAME when the run ends
+    (finished, or interrupted with Ctrl-C: every row written is kept), so NAME is never half written nor
+    a mix of two runs writing it at once: the last run to end wins whole. A run that fails leaves NAME as
+    it was. Special files (/dev/stdout, a FIFO) are written directly. A write that fails (a full disk)
+    removes the partial file and is one line: UserError.
+    """
+    if not path:
+        yield sys.stdout
+        return
+    target = Path(path)
+    direct = target.exists() and not target.is_file()
+    part = target if direct else target.with_name(f".{target.name}.{os.getpid()}.part")
+    stream = open(part, "w", newline="")
+    try:
+        yield stream
+        stream.close()
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            stream.close()
+        if not direct:
+            part.unlink(missing_ok=True)
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            stream.close()
+        if not direct:
+            os.replace(part, target)
+        raise
+    except BaseException:  # the run failed and says why: the file it would have replaced is left as it was
+        with contextlib.suppress(OSError):
+            stream.close()
+        if not direct:
+            part.unlink(missing_ok=True)
+        raise
+    if not direct:
+        os.replace(part, target)
+
+
 class _RowWriter:
     """Writes results as they come: CSV rows, JSON Lines (one object per image and line, readable while
     the run goes on), or a JSON array element by element; the table at the end (its columns are as
@@ -266,8 +311,9 @@ class _RowWriter:
         self.out, self.fmt, self.rows, self.count = out, fmt, [], 0
         self.table_columns = VIDEO_TABLE_COLUMNS if video else TABLE_COLUMNS
         if fmt == "csv":
+            # RFC 4180's line ends: a file name holding a carriage return is then quoted, not a broken row
             self.csv = csv.DictWriter(out, fieldnames=VIDEO_CSV_COLUMNS if video else CSV_COLUMNS,
-                                      lineterminator="\n")
+                                      lineterminator="\r\n")
             self.csv.writeheader()
         elif fmt == "json":
             out.write("[")
@@ -295,12 +341,9 @@ class _RowWriter:
         return self
 
     def __exit__(self, *exc) -> None:
-        """Close the rows (an interrupted run keeps the rows written) and the file, if not stdout."""
-        try:
+        """Close the rows: an interrupted run keeps the rows written, and a JSON array stays valid."""
+        if exc[0] is None or not issubclass(exc[0], OSError):  # a failed write: nothing more can be written
             self.close()
-        finally:
-            if self.out is not sys.stdout:
-                self.out.close()
 
 
 def _save_annotated(result, outdir: Path, path: Path, taken: set[str], roots: list[Path]) -> None:
