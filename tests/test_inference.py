@@ -38,6 +38,18 @@ def test_same_answer_from_path_bytes_array_and_pil(analyzer, face_photo):
         assert analyzer.analyze(source).to_dict()["faces"] == a
 
 
+def test_opencv_arrays_are_read_as_bgr_when_said_and_an_empty_array_is_an_image_error(analyzer, face_photo):
+    import cv2
+
+    expected = analyzer.analyze(face_photo).to_dict()["faces"]
+    bgr = cv2.imread(str(face_photo))
+    assert analyzer.analyze(bgr, bgr=True).to_dict()["faces"] == expected
+    assert [r.to_dict()["faces"] for _, r in analyzer.analyze_many([bgr], bgr=True)] == [expected]
+    assert analyzer.analyze(bgr).to_dict()["faces"] != expected  # read as RGB, the colours are swapped
+    with pytest.raises(ImageError, match="no pixels"):
+        analyzer.analyze(np.zeros((0, 0, 3), np.uint8))
+
+
 def test_crops_mode_skips_detection(analyzer, face_photo):
     result = analyzer.analyze(np.zeros((200, 200, 3), np.uint8), crops=True)
     assert len(result.faces) == 1 and result.faces[0].box == (0.0, 0.0, 200.0, 200.0)

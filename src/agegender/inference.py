@@ -113,6 +113,8 @@ def load_image(source, notes: list[str] | None = None) -> tuple[np.ndarray, str]
             arr = np.repeat(arr[:, :, None], 3, axis=2)
         if arr.ndim != 3 or arr.shape[2] not in (3, 4):
             raise ImageError(f"array of shape {source.shape} is not an (H, W, 3) RGB image")
+        if arr.shape[0] == 0 or arr.shape[1] == 0:
+            raise ImageError(f"array of shape {source.shape} holds no pixels")
         if arr.dtype != np.uint8:
             raise ImageError(f"array of dtype {arr.dtype} is not uint8")
         return np.ascontiguousarray(arr[:, :, :3]), "<array>"
@@ -180,21 +182,23 @@ class FaceAnalyzer:
         """Which engine runs each model: "onnx-int8", "onnx" or "torch"."""
         return {name: m.name for name, m in self.models.items()}
 
-    def analyze(self, source, crops: bool = False, keep_image: bool = False, models=None) -> Result:
+    def analyze(self, source, crops: bool = False, keep_image: bool = False, models=None, bgr: bool = False) -> Result:
         """Find every face in ``source`` and predict with every model (or the named ``models``).
 
+        ``source``: a path, encoded bytes, a PIL image, or a numpy array (H, W, 3) uint8 in **RGB**
+        order; ``bgr=True`` takes an array in OpenCV's BGR order (``cv2.imread``, ``VideoCapture``).
         ``crops=True`` treats the image as one already-aligned face crop (no detection).
         Raises :class:`agegender.data.images.ImageError` for unreadable input.
         """
         names = self._model_names(models)
-        located = self._locate(source, crops, keep_image)
+        located = self._locate(_as_rgb(source, bgr), crops, keep_image)
         self._predict([located], names)
         return located
 
     def analyze_many(self, sources, crops: bool = False, keep_image: bool = False, models=None,
-                     workers: int = 2, batch_faces: int = 64):
+                     workers: int = 2, batch_faces: int = 64, bgr: bool = False):
         """Analyse many images; yield ``(source, Result)`` — or ``(source, ImageError)`` for an
-        unreadable one — in input order.
+        unreadable one — in input order. Sources and ``bgr`` as for :meth:`analyze`.
 
         Decoding, detection and alignment run in ``workers`` threads (OpenCV and ONNX Runtime
         release the GIL) while the faces of consecutive images are gathered into batches of about
@@ -208,7 +212,7 @@ class FaceAnalyzer:
 
         def locate(source):
             try:
-                return self._locate(source, crops, keep_image)
+                return self._locate(_as_rgb(source, bgr), crops, keep_image)
             except ImageError as exc:
                 return exc
 
@@ -335,3 +339,10 @@ class FaceAnalyzer:
 
 
 _END = object()
+
+
+def _as_rgb(source, bgr: bool):
+    """An OpenCV (BGR or BGRA) array turned to RGB; anything else as it is."""
+    if bgr and isinstance(source, np.ndarray) and source.ndim == 3 and source.shape[2] in (3, 4):
+        return source[:, :, 2::-1]
+    return source
