@@ -370,6 +370,10 @@ def add_serve(sub):
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only; "
                                                        "0.0.0.0 for every interface)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--allowed-hosts", metavar="NAMES",
+                   help="comma-separated host names the server answers to (the request's Host header, e.g. "
+                        "'faces.example.org,localhost'; '*.example.org' for its subdomains); others get 400. "
+                        "Default: any")
     p.add_argument("--model", default="both", help="models to load: vgg16, resnet50 or both (default)")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
                    help="also serve your own weights under NAME (repeatable)")
@@ -421,6 +425,29 @@ def run_serve(args) -> int:
                           max_waiting=None if args.max_waiting < 0 else args.max_waiting,
                           pixel_budget=int(args.pixel_budget_mp * 1e6), min_face=args.min_face,
                           engine=args.engine, threads=args.threads or None,
-                          live_max_connections=args.live_max_connections, live_max_fps=args.live_max_fps)
+                          live_max_connections=args.live_max_connections, live_max_fps=args.live_max_fps,
+                          allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip())
+                          if args.allowed_hosts else None)
+    _check_port_free(args.host, args.port)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {args.host}: anyone who can reach this address can use the API and the "
+              f"page (there is no authentication); --allowed-hosts limits the host names it answers to",
+              file=sys.stderr)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Say at once, before the models load, that the port is taken (one line, exit 2)."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UserError(f"port {port} on {host} is in use (another server?): choose another with --port") from None
+            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

@@ -132,3 +132,33 @@ def test_a_busy_server_answers_503_with_retry_after_and_serves_again(random_weig
     assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
     assert "busy" in refused.json()["error"]
     assert health["busy"]["active"] == 1 and health["busy"]["max_active"] == 1
+
+
+def test_allowed_hosts_answer_their_names_only_in_the_api_error_shape(random_weights):
+    analyzer = FaceAnalyzer(models=(), weights=random_weights)
+    app = create_app(ServerConfig(allowed_hosts=("faces.example.org", "*.lab.test")), analyzer=analyzer)
+    for base, status in (("http://faces.example.org", 200), ("http://a.lab.test:8000", 200), ("http://evil.test", 400)):
+        with TestClient(app, base_url=base) as c:
+            r = c.get("/api/health")
+            assert r.status_code == status
+            if status == 400:
+                assert r.json() == {"error": "this server does not answer to the host name 'evil.test'"}
+
+
+def test_serve_says_a_busy_port_in_one_line_and_warns_when_it_listens_beyond_this_machine(capsys, monkeypatch):
+    import socket
+
+    import uvicorn
+
+    from agegender.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr("agegender.server.app.create_app", lambda *a, **k: None)
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 0
+    assert "no authentication" in capsys.readouterr().err

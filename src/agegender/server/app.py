@@ -50,6 +50,7 @@ class ServerConfig:
     engine: str = "auto"  # see FaceAnalyzer
     threads: int | None = None
     min_face: float | None = None  # see FaceDetector
+    allowed_hosts: tuple[str, ...] | None = None  # Host header names answered (None: any); others get 400
     live_max_connections: int = 4  # live webcam views at once (/api/live); more get 503
     live_max_fps: float = 15.0  # frames a second analysed per live view
 
@@ -118,6 +119,33 @@ def _plain(message: str) -> str:
     return message
 
 
+class AllowedHosts:
+    """ASGI middleware: answer only requests whose Host header names one of ``hosts`` (``*.example.org``:
+    its subdomains). Others get 400 in the API's error shape (Starlette's TrustedHostMiddleware answers
+    in plain text); a WebSocket is closed before it opens."""
+
+    def __init__(self, app, hosts):
+        self.app, self.hosts = app, tuple(h.lower() for h in hosts)
+
+    def allowed(self, host: str) -> bool:
+        return any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in self.hosts)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            from starlette.datastructures import Headers
+            from starlette.websockets import WebSocketClose
+
+            host = Headers(scope=scope).get("host", "").rsplit(":", 1)[0].strip("[]").lower()
+            if not self.allowed(host):
+                if scope["type"] == "http":
+                    await JSONResponse({"error": f"this server does not answer to the host name {host!r}"},
+                                       status_code=400)(scope, receive, send)
+                else:
+                    await WebSocketClose(code=1008)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
     """Build the app; ``analyzer`` (a FaceAnalyzer) may be passed in, else it is created at start-up."""
     from fastapi_offline import FastAPIOffline
@@ -141,6 +169,9 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
 
     app = FastAPIOffline(title="agegender", version=__version__, lifespan=lifespan,
                          description=schema.description(config, limits))
+
+    if config.allowed_hosts:
+        app.add_middleware(AllowedHosts, hosts=config.allowed_hosts)
 
     @app.exception_handler(RequestError)
     async def request_error(_: Request, exc: RequestError):
