@@ -38,3 +38,15 @@ def test_photo_conditions_script_refuses_limit_0():
 def test_ray_needs_csv_output(tmp_path, capsys):
     assert main(["predict", str(tmp_path), "--ray", "--format", "table"]) == 2
     assert "--ray writes CSV rows" in capsys.readouterr().err
+
+
+def test_ray_auto_without_a_cluster_is_one_line_and_leaves_no_output_file(tmp_path, capsys):
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'agegender[ray]'")
+    from tests.conftest import EXAMPLE_PHOTO
+
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(EXAMPLE_PHOTO), "--model", "resnet50", "--ray", "auto", "--format", "csv",
+                 "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no Ray cluster found at 'auto'" in err and "ray start --head" in err and "Traceback" not in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []

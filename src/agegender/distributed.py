@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agegender.errors import UserError
 from agegender.models.engines import require
 
 ERROR_COLUMN = "error"
@@ -64,8 +65,12 @@ def _start(plan: RayPlan):
     ray = require("ray", "ray", "agegender predict --ray")
     require("ray.data", "ray", "agegender predict --ray")
     if not ray.is_initialized():
-        ray.init(address=plan.address, num_cpus=None if plan.address else max(1, int(plan.workers * plan.cpus_per_worker)),
-                 include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            ray.init(address=plan.address, num_cpus=None if plan.address else max(1, int(plan.workers * plan.cpus_per_worker)),
+                     include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except ConnectionError:
+            raise UserError(f"no Ray cluster found at {plan.address!r}: start one with 'ray start --head' (then "
+                            f"--ray auto), or give --ray alone to start a local instance for this run") from None
     return ray
 
 
