@@ -136,6 +136,24 @@ def test_annotate_never_overwrites_an_image_of_the_same_run(random_weights, tmp_
     assert written == ["a/photo.annotated.jpg", "b/photo.annotated.jpg", "x.annotated.jpg", "x.png.annotated.jpg"] \
         or written == ["a/photo.annotated.jpg", "b/photo.annotated.jpg", "x.annotated.jpg", "x.bmp.annotated.jpg"], written
     assert "annotated as" in capsys.readouterr().err
+    # several folders: each keeps its tree under its own name
+    again = tmp_path / "ann2"
+    assert main(["predict", str(folder / "a"), str(folder / "b"), *_weights_args(random_weights),
+                 "--annotate", str(again)]) == 0
+    assert sorted(str(p.relative_to(again)) for p in again.rglob("*.jpg")) == ["a/photo.annotated.jpg",
+                                                                              "b/photo.annotated.jpg"]
+
+
+def test_faces_are_numbered_in_reading_order():
+    from agegender.faces.detect import Detection
+    from agegender.inference import reading_order
+
+    def at(x, y, score):
+        return Detection((x, y, x + 60, y + 70), score, np.zeros((5, 2)))
+
+    # two rows, slightly uneven heights within a row, scores in no particular order
+    faces = [at(300, 40, 0.9), at(20, 260, 0.99), at(10, 50, 0.7), at(520, 30, 0.8), at(260, 250, 0.95)]
+    assert [(f.box[0], f.box[1]) for f in reading_order(faces)] == [(10, 50), (300, 40), (520, 30), (20, 260), (260, 250)]
 
 
 def test_missing_paths_are_said_before_any_model_loads(tmp_path, capsys, monkeypatch):

@@ -352,7 +352,9 @@ def _save_annotated(result, outdir: Path, path: Path, taken: set[str], roots: li
     x.tiff), ``STEM.EXT.annotated.jpg`` or ``STEM-N.annotated.jpg``, said on stderr. Never overwrites."""
     from PIL import Image
 
-    rel = next((path.parent.relative_to(r) for r in roots if path.is_relative_to(r)), Path())
+    # one folder given: its tree; several: each under its own name, so that a/x.jpg and b/x.jpg stay apart
+    rel = next(((path.parent.relative_to(r) if len(roots) == 1 else Path(r.resolve().name) / path.parent.relative_to(r))
+                for r in roots if path.is_relative_to(r)), Path())
     candidates = [f"{path.stem}.annotated.jpg", f"{path.name}.annotated.jpg"]
     candidates += [f"{path.stem}-{n}.annotated.jpg" for n in range(2, len(taken) + 3)]
     name = next(str(rel / c) for c in candidates if str(rel / c) not in taken)

@@ -98,6 +98,19 @@ def shipped_weights_path(name: str) -> Path:
     return Path(str(resources.files("agegender") / "weights" / f"{name}.safetensors"))
 
 
+def reading_order(detections: list) -> list:
+    """Faces as a reader numbers them: rows from top to bottom, each from left to right. A face joins
+    the row above it when their centres are less than half a face height apart vertically."""
+    rows: list[tuple[float, float, list]] = []
+    for d in sorted(detections, key=lambda d: (d.box[1] + d.box[3]) / 2):
+        centre, height = (d.box[1] + d.box[3]) / 2, d.box[3] - d.box[1]
+        if rows and abs(centre - rows[-1][0]) < 0.5 * max(height, rows[-1][1]):
+            rows[-1][2].append(d)
+        else:
+            rows.append((centre, height, [d]))
+    return [d for _, _, row in rows for d in sorted(row, key=lambda d: d.box[0])]
+
+
 def load_image(source, notes: list[str] | None = None) -> tuple[np.ndarray, str]:
     """Accept a path, encoded bytes, a PIL image or a numpy array; return (RGB uint8 array, name).
 
@@ -287,7 +300,7 @@ class FaceAnalyzer:
             speed["detect"] = 0.0
         else:
             t = time.perf_counter()
-            detections = self.detector.detect(image)
+            detections = reading_order(self.detector.detect(image))
             speed["detect"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             faces = [Face(box=tuple(round(v, 1) for v in d.box), det_score=d.score,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from agegender.inference import Face, Prediction
+from agegender.inference import Face, Prediction, reading_order
 from agegender.video.fusion import FusedPrediction, frame_weight
 from agegender.video.source import VideoReader
 from agegender.video.tracking import FaceTracker
@@ -128,7 +128,7 @@ class TrackedFaces:
 
     def process(self, image: np.ndarray, index: int, time_s: float) -> tuple[VideoFrame, list[Track]]:
         """One RGB frame: (the frame's faces with their track ids and answers so far, the tracks that ended)."""
-        detections = self.analyzer.detector.detect(image)
+        detections = reading_order(self.analyzer.detector.detect(image))
         ids, ended = self.tracker.update(np.array([d.box for d in detections]).reshape(-1, 4), time_s)
         faces, todo = [], []
         for det, track_id in zip(detections, ids):
