@@ -215,7 +215,7 @@ def _add_evaluate(sub):
     p.add_argument("--name", required=True, help="name of the model in the report (e.g. vgg16-age)")
     p.add_argument("--split", default="test", choices=["train", "val", "test"], help="split to score (default test)")
     p.add_argument("--windows", default="18-50,all", help="age windows to report, comma-separated (default 18-50,all)")
-    p.add_argument("--out", default="reports/evals", help="folder for <name>.json and plots")
+    p.add_argument("--out", default="reports/evals", help="folder for <name>.json and plots (default reports/evals)")
     p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face")
     p.add_argument("--recipe", default=None, help="override the recipe name stored with the weights")
     p.add_argument("--age-readout", choices=["median", "mean"], default=None,
@@ -238,6 +238,8 @@ def _cmd_evaluate(args) -> int:
                               age_readout=args.age_readout, age_bias=not args.no_age_bias, engine=args.engine)
     for row in result["rows"]:
         print(json.dumps(row))
+    print(f"wrote {Path(args.out) / (args.name + '.json')} and the plots in {Path(args.out) / args.name}/",
+          file=sys.stderr)
     return 0
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from agegender.errors import UserError
 
+WEIGHTS_HELP = ("load your own weights under NAME (repeatable), e.g. mine=runs/r50/best.safetensors; with --model "
+                "left at its default only these are loaded, and a shipped model named with --model is loaded beside them")
 CSV_COLUMNS = ["path", "face", "x1", "y1", "x2", "y2", "det_score", "model", "age", "gender", "p_female"]
 
 
@@ -25,7 +27,7 @@ def add_predict(sub):
                    help="analyse a live camera (0: the first); runs until Ctrl-C, which writes the people seen")
     p.add_argument("--model", default="both", help="vgg16, resnet50 or both (default both)")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
-                   help="use your own weights (repeatable), e.g. mine=runs/r50/best.safetensors")
+                   help=WEIGHTS_HELP)
     p.add_argument("--crops", action="store_true", help="inputs are already aligned face crops: no detection")
     p.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table",
                    help="table (default, for reading), csv (one row per face and model; for a video one per "
@@ -378,7 +380,7 @@ def add_serve(sub):
                         "Default: any")
     p.add_argument("--model", default="both", help="models to load: vgg16, resnet50 or both (default)")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
-                   help="also serve your own weights under NAME (repeatable)")
+                   help=WEIGHTS_HELP)
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload, MB (default 20; 413 beyond)")
     p.add_argument("--max-megapixels", type=float, default=50.0,
                    help="largest image, width x height in millions of pixels (default 50; 400 beyond)")
