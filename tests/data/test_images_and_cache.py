@@ -107,6 +107,32 @@ def test_cache_skips_bad_files_with_reasons_and_keeps_good_ones(tmp_path):
     assert not other["reused"] and open_cache(tmp_path / "c").size == 24
 
 
+def test_a_wrong_images_folder_stops_at_once_and_no_empty_cache_is_written_or_reused(tmp_path, caplog):
+    import json
+
+    from agegender.data.manifest import EmptyDatasetError
+
+    recs = [FaceRecord(f"{i}.jpg", 30, "male", split="train") for i in range(500)]
+    with pytest.raises(EmptyDatasetError, match="does not exist"):
+        build_cache(recs, tmp_path / "nowhere", tmp_path / "c", size=16, progress=False)
+    (tmp_path / "wrong").mkdir()
+    with pytest.raises(EmptyDatasetError, match="none of the first 20 images"):
+        build_cache(recs, tmp_path / "wrong", tmp_path / "c", size=16, progress=False)
+    assert "skipped" not in caplog.text  # one line, not a warning per file
+    assert not (tmp_path / "c" / "labels.json").exists() and not list((tmp_path / "c").glob("*.npy*"))
+    (tmp_path / "text.jpg").write_text("not an image")
+    with pytest.raises(EmptyDatasetError, match="no face could be read"):
+        build_cache([FaceRecord("text.jpg", 30, "male", split="train")], tmp_path, tmp_path / "c", size=16,
+                    progress=False)
+    # an empty cache written by an earlier version is rebuilt, not reused
+    write_face(tmp_path / "good.jpg", seed=1, size=40)
+    good = [FaceRecord("good.jpg", 30, "male", split="train")]
+    build_cache(good, tmp_path, tmp_path / "d", size=16, progress=False)
+    labels = json.loads((tmp_path / "d" / "labels.json").read_text())
+    (tmp_path / "d" / "labels.json").write_text(json.dumps({**labels, "paths": [], "ages": []}))
+    assert not build_cache(good, tmp_path, tmp_path / "d", size=16, progress=False)["reused"]
+
+
 def test_pack_and_unpack_round_trip(tmp_path):
     from agegender.cli import main
     from agegender.data.cache import open_cache

@@ -26,12 +26,13 @@ import numpy as np
 from tqdm import tqdm
 
 from agegender.data.images import read_image
-from agegender.data.manifest import AgeWindow
+from agegender.data.manifest import AgeWindow, EmptyDatasetError
 from agegender.data.records import GENDERS, RACES, FaceRecord
 
 log = logging.getLogger(__name__)
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2, "": -1}
+FIRST_FILES_CHECKED = 20  # if none of the first images is there, the root is wrong: say so at once
 
 
 def manifest_digest(records: list[FaceRecord]) -> str:
@@ -113,13 +114,16 @@ def build_cache(
     Rebuilds nothing if a cache with the same manifest digest and settings exists.
     """
     root, out_dir = Path(root), Path(out_dir)
+    if not root.is_dir():
+        raise EmptyDatasetError(f"the images folder {root} does not exist: the README's 'Train your own' section "
+                                f"says where the datasets go (--root, or UTKFACE=/AAF= for make data)")
     digest = manifest_digest(records)
     settings = {"size": size, "margin": margin, "manifest_digest": digest,
                 "aligned_by_detection": aligner.settings() if aligner is not None else None}
     labels_path = out_dir / "labels.json"
     if labels_path.is_file():
         old = json.loads(labels_path.read_text())
-        if all(old.get(k) == v for k, v in settings.items()):
+        if all(old.get(k) == v for k, v in settings.items()) and old.get("paths"):  # an empty cache is never reused
             return {"faces": len(old["paths"]), "skipped": old["skipped"], "seconds": 0.0,
                     "bytes": (out_dir / "images.npy").stat().st_size, "reused": True}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -134,14 +138,26 @@ def build_cache(
             if aligner is not None:
                 img = aligner(img)
         except ValueError as exc:  # ImageError, or no single face found by the aligner
-            log.warning("skipped %s: %s", rec.path, exc)
             skipped.append((rec.path, str(exc)))
+            if kept or len(skipped) > FIRST_FILES_CHECKED:
+                log.warning("skipped %s: %s", rec.path, exc)
+            elif len(skipped) == FIRST_FILES_CHECKED and all(not (root / path).exists() for path, _ in skipped):
+                tmp_images.unlink(missing_ok=True)
+                raise EmptyDatasetError(f"none of the first {FIRST_FILES_CHECKED} images of the manifest is in {root} "
+                                        f"(e.g. {skipped[0][0]}): is --root the folder of this dataset's images?")
             continue
+        if len(kept) == 0 and skipped:  # the first skips, held back until the root proved right
+            for path, reason in skipped:
+                log.warning("skipped %s: %s", path, reason)
         arr[len(kept)] = prepare_face(img, size, None if aligner is not None else rec.box, margin)
         kept.append(rec)
     arr.flush()
     del arr
     n = len(kept)
+    if n == 0:  # a cache of no faces is never written: it would only fail later, further from the cause
+        tmp_images.unlink(missing_ok=True)
+        raise EmptyDatasetError(f"no face could be read from {root} ({len(skipped)} skipped, e.g. {skipped[0][0]}: "
+                                f"{skipped[0][1]})" if skipped else f"the manifest lists no faces")
     # Rewrite with the exact length so the .npy header is right (cheap: one sequential copy).
     full = np.load(tmp_images, mmap_mode="r")
     final_tmp = out_dir / "images.final.tmp"
