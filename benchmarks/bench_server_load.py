@@ -33,9 +33,10 @@ def rss_mb(pid: int) -> float:
 
 
 async def http(host: str, port: int, method: str, path: str, body: bytes = b"", ctype: str = "image/png",
-               timeout: float = 300.0) -> tuple[int, dict, bytes]:
-    """One request on its own connection: (status, headers, body)."""
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+               timeout: float = 300.0, source: str | None = None) -> tuple[int, dict, bytes]:
+    """One request on its own connection, from the loopback address ``source``: (status, headers, body)."""
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, port, local_addr=(source, 0) if source else None), timeout)
     try:
         head = (f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
                 f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
@@ -126,9 +127,9 @@ async def phase(name: str, pid: int, host: str, port: int, load, idle_s: float =
             "health_checks": len(mon.health_ms), "health_failures": mon.health_failures}
 
 
-async def send(host, port, kind, data, retry: bool) -> tuple[str, int, int]:
+async def send(host, port, kind, data, retry: bool, source: str) -> tuple[str, int, int]:
     for tries in range(1, 11):
-        status, headers, _ = await http(host, port, "POST", "/api/analyze?model=both", data)
+        status, headers, _ = await http(host, port, "POST", "/api/analyze?model=both", data, source=source)
         if status != 503 or not retry:
             return kind, status, tries
         await asyncio.sleep(min(10, int(headers.get("retry-after", "1"))) * random.uniform(0.5, 1.0))
@@ -140,17 +141,19 @@ async def run(server_pid: int, host: str, port: int, photos: list[Path], clients
     rng = random.Random(0)
 
     async def amplify():
-        return await asyncio.gather(*(send(host, port, "amplify", data["amplify"][0], retry=False) for _ in range(32)))
+        # 32 users at once, each from its own loopback address (the server limits uploads per address)
+        return await asyncio.gather(*(send(host, port, "amplify", data["amplify"][0], retry=False,
+                                           source=f"127.0.0.{10 + i}") for i in range(32)))
 
-    async def client():
+    async def client(source: str):
         out = []
         for _ in range(per_client):
             kind = rng.choices(["good", "bad", "amplify"], weights=[6, 3, 1])[0]
-            out.append(await send(host, port, kind, rng.choice(data[kind]), retry=True))
+            out.append(await send(host, port, kind, rng.choice(data[kind]), retry=True, source=source))
         return out
 
     async def mixed():
-        return [r for rs in await asyncio.gather(*(client() for _ in range(clients))) for r in rs]
+        return [r for rs in await asyncio.gather(*(client(f"127.0.1.{10 + i}") for i in range(clients))) for r in rs]
 
     return [await phase("amplify: 32 at once", server_pid, host, port, amplify),
             await phase(f"mixed: {clients} clients x {per_client} requests", server_pid, host, port, mixed)]

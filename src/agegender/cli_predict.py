@@ -437,7 +437,9 @@ def run_serve(args) -> int:
         print(f"warning: listening on {args.host}: anyone who can reach this address can use the API and the "
               f"page (there is no authentication); --allowed-hosts limits the host names it answers to",
               file=sys.stderr)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
+    from agegender.server.protocol import GuardedH11Protocol
+
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info", http=GuardedH11Protocol)
     return 0
 
 

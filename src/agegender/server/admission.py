@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 
 class Busy(Exception):
-    """The server is at its limits; ``retry_after_s`` says when to try again."""
+    """The server is at its limits (503), or a client at its own (429); ``retry_after_s`` says when to try again."""
 
-    def __init__(self, message: str, retry_after_s: int):
+    def __init__(self, message: str, retry_after_s: int, status: int = 503):
         super().__init__(message)
-        self.message, self.retry_after_s = message, retry_after_s
+        self.message, self.retry_after_s, self.status = message, retry_after_s, status
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Limits:
     pixel_budget: int  # decoded pixels held by all running analyses together
     upload_budget: int  # request-body bytes held by all requests together (arriving or queued)
     max_wait_s: float  # a queued request waits at most this long for a slot
+    max_uploads_per_client: int = 8  # uploads arriving at once from one client address
 
 
 class Admission:
@@ -48,6 +49,7 @@ class Admission:
         self.upload_bytes = 0
         self._waiting: deque[tuple[int, asyncio.Future]] = deque()
         self.recent_s = 1.0  # running mean of an analysis' duration, for Retry-After
+        self.uploads_by_client: dict[str, int] = {}
 
     @property
     def waiting(self) -> int:
@@ -55,6 +57,19 @@ class Admission:
 
     def retry_after(self) -> int:
         return max(1, math.ceil(self.recent_s * (1 + self.waiting) / max(1, self.limits.max_active)))
+
+    def start_upload(self, client: str) -> None:
+        """Count one more upload arriving from ``client``, or raise Busy (429) past the per-client limit,
+        so that one address cannot hold every upload slot. Pair with :meth:`end_upload`."""
+        if self.uploads_by_client.get(client, 0) >= self.limits.max_uploads_per_client:
+            raise Busy(f"{self.limits.max_uploads_per_client} uploads from your address are already arriving; "
+                       "send the next when one is done", 1, status=429)
+        self.uploads_by_client[client] = self.uploads_by_client.get(client, 0) + 1
+
+    def end_upload(self, client: str) -> None:
+        self.uploads_by_client[client] -= 1
+        if not self.uploads_by_client[client]:
+            del self.uploads_by_client[client]
 
     def reserve_upload(self, n: int) -> None:
         """Count ``n`` more body bytes as held, or raise Busy if all uploads together would pass the budget."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -45,6 +46,10 @@ class ServerConfig:
     max_waiting: int | None = None  # queued requests; None = 8 per active slot
     pixel_budget: int = 100_000_000  # decoded pixels held by all running analyses together (~3 B each, plus work)
     upload_budget: int = 200_000_000  # request bytes held by all requests together
+    max_uploads_per_client: int = 8  # uploads arriving at once from one address; more get 429
+    body_idle_s: float = 10.0  # an upload that sends nothing this long is closed (408) ...
+    min_upload_rate: int = 10_000  # ... as is one slower than this many bytes a second after body_idle_s
+    drain_bytes: int = 100_000_000  # an oversized body is read and dropped up to this size before its 413
     max_wait_s: float = 30.0
     flip_tta: bool = True
     engine: str = "auto"  # see FaceAnalyzer
@@ -61,7 +66,8 @@ class ServerConfig:
     def limits(self) -> Limits:
         active = self.max_active or max(1, os.cpu_count() or 1)
         return Limits(max_active=active, max_waiting=self.max_waiting if self.max_waiting is not None else 8 * active,
-                      pixel_budget=self.pixel_budget, upload_budget=self.upload_budget, max_wait_s=self.max_wait_s)
+                      pixel_budget=self.pixel_budget, upload_budget=self.upload_budget, max_wait_s=self.max_wait_s,
+                      max_uploads_per_client=self.max_uploads_per_client)
 
 
 class RequestError(Exception):
@@ -70,23 +76,90 @@ class RequestError(Exception):
         self.status, self.message = status, message
 
 
-async def _read_body(request: Request, limit: int, admission: Admission) -> tuple[bytes, int]:
-    """The request body and the bytes reserved for it; 413 past ``limit``, 503 past the server's upload budget."""
+async def _read_body(request: Request, config: "ServerConfig", admission: Admission) -> tuple[bytes, int]:
+    """The request body and the bytes reserved for it.
+
+    413 past ``max_upload_bytes``: the rest of the body is read and dropped first (up to
+    ``drain_bytes``), so that every client, not only those that read the answer while they send,
+    gets the 413 instead of a connection reset. 408 when the client stops sending: nothing for
+    ``body_idle_s``, or less than ``min_upload_rate`` bytes a second once ``body_idle_s`` has
+    passed; the connection is then closed and its bytes freed at once. 429 past
+    ``max_uploads_per_client`` uploads at once from one address; 503 past the server's upload budget.
+    """
+    limit = config.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
+        if int(declared) <= config.drain_bytes:
+            await _drain(request, config, config.drain_bytes)
         raise RequestError(413, f"the upload is {int(declared):,} bytes; the limit is {limit:,} bytes")
-    chunks, size = [], 0
+    client = request.client.host if request.client else ""
     try:
-        async for chunk in request.stream():
-            admission.reserve_upload(len(chunk))
-            size += len(chunk)
-            if size > limit:
-                raise RequestError(413, f"the upload is larger than the limit of {limit:,} bytes")
-            chunks.append(chunk)
-    except BaseException:
-        admission.release_upload(size)
+        admission.start_upload(client)
+    except Busy:
+        await _drain(request, config, limit)  # so that the client can read the 429
         raise
+    try:
+        chunks, size = [], 0
+        start = time.monotonic()
+        try:
+            while True:
+                message = await _receive(request, config, start, size)
+                chunk = message.get("body", b"")
+                if chunk:
+                    try:
+                        admission.reserve_upload(len(chunk))
+                    except Busy:
+                        await _drain(request, config, limit)
+                        raise
+                    size += len(chunk)
+                    if size > limit:
+                        admission.release_upload(size)
+                        size = 0
+                        await _drain(request, config, config.drain_bytes)
+                        raise RequestError(413, f"the upload is larger than the limit of {limit:,} bytes")
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        except BaseException:
+            admission.release_upload(size)
+            raise
+    finally:
+        admission.end_upload(client)
     return b"".join(chunks), size
+
+
+async def _receive(request: Request, config: "ServerConfig", start: float, received: int) -> dict:
+    """The next piece of the body, or 408 when the client has stalled (see _read_body)."""
+    import asyncio
+
+    elapsed = time.monotonic() - start
+    if elapsed > config.body_idle_s and received < config.min_upload_rate * (elapsed - config.body_idle_s):
+        raise RequestError(408, f"the upload is arriving too slowly ({received:,} bytes in {elapsed:.0f} s); "
+                                f"the server closed the connection")
+    try:
+        message = await asyncio.wait_for(request.receive(), config.body_idle_s)
+    except asyncio.TimeoutError:
+        raise RequestError(408, f"the upload stopped: nothing arrived for {config.body_idle_s:.0f} s; "
+                                f"the server closed the connection") from None
+    if message["type"] == "http.disconnect":
+        raise RequestError(400, "the client closed the connection before the upload was complete")
+    return message
+
+
+async def _drain(request: Request, config: "ServerConfig", most: int) -> None:
+    """Read and drop the rest of a body that is refused, at most ``most`` bytes, waiting at most
+    ``body_idle_s`` for each piece: the client can then read the answer instead of a reset."""
+    import asyncio
+
+    dropped = 0
+    while dropped <= most:
+        try:
+            message = await asyncio.wait_for(request.receive(), config.body_idle_s)
+        except asyncio.TimeoutError:
+            return
+        dropped += len(message.get("body", b""))
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
 
 
 async def _image_bytes(request: Request, body: bytes) -> bytes:
@@ -179,7 +252,7 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
 
     @app.exception_handler(Busy)
     async def busy(_: Request, exc: Busy):
-        return JSONResponse({"error": exc.message}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers={"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError):
@@ -214,7 +287,7 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         names = a.model_names if model == "both" else [model]
         if any(n not in a.model_names for n in names):
             raise RequestError(422, f"model must be one of {', '.join(a.model_names)} or both, not {model!r}")
-        body, reserved = await _read_body(request, config.max_upload_bytes, admission)
+        body, reserved = await _read_body(request, config, admission)
         try:
             data = await _image_bytes(request, body)
             del body

@@ -77,8 +77,11 @@ def analyze_responses() -> dict:
     return {
         200: {"model": Analysis, "description": "the faces found (possibly none) and each model's answer"},
         400: {**error, "description": "not a readable image, too many pixels, or a 'crop' too small to hold a face"},
+        408: {**error, "description": "the upload stalled (nothing for a while, or too slow); the connection is closed"},
         413: {**error, "description": "the upload is larger than the server's limit"},
         422: {**error, "description": "an unknown model or an invalid option"},
+        429: {**error, "description": "too many uploads arriving at once from your address; Retry-After says when",
+              "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}},
         503: {**error, "description": "the server is at its limits (analyses running and queued, pixels or "
                                       "upload bytes held); the Retry-After header says when to try again",
               "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}},
@@ -95,7 +98,10 @@ def description(config, limits) -> str:
         f"- {limits.max_active} analyses at once, {limits.max_waiting} more queued for at most "
         f"{limits.max_wait_s:.0f} s\n"
         f"- {limits.pixel_budget:,} decoded pixels and {limits.upload_budget:,} upload bytes held by all "
-        "requests together\n"
+        "requests together; at most "
+        f"{config.max_uploads_per_client} uploads arriving at once from one address (429 beyond)\n"
+        f"- an upload that sends nothing for {config.body_idle_s:.0f} s, or under {config.min_upload_rate:,} bytes a "
+        f"second after that, gets 408 and is closed\n"
         f"- live view (WebSocket `/api/live?model=both`): at most {config.live_max_connections} at once (503 at the "
         f"handshake beyond), {config.live_max_fps:g} frames a second each; send each frame as a binary JPEG or PNG "
         "message and wait for its JSON answer (each face's `track` id and its answer fused over the frames so far)\n\n"
