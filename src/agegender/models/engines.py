@@ -131,6 +131,10 @@ def session_options(threads: int | None = None):
     photo from JPEG to answer (ResNet50, no flip averaging) took 31 ms with spinning and 19 ms
     without (medians of four alternating rounds), at the same batch-32 throughput
     (benchmarks/results/spinning.json).
+
+    The CPU memory arena is off: it grows to the largest batch a session has run and keeps that
+    memory for good, so a server that had read class photos of 40 faces idled at 1.35 GB instead
+    of 0.34 GB (benchmarks/results/server_load.json), for no measurable speed (arena.json).
     """
     import onnxruntime as ort
 
@@ -138,6 +142,7 @@ def session_options(threads: int | None = None):
     if threads:
         options.intra_op_num_threads = int(threads)
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = False
     options.log_severity_level = 3
     return options
 
