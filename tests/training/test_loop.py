@@ -228,3 +228,91 @@ def test_distillation_from_a_teacher(tiny_arch, tmp_path):
     with pytest.raises(ValueError, match="age_max"):
         train(TrainConfig(**{**common, "max_age": 40}, out=str(tmp_path / "bad"), arch=tiny_arch, epochs=1,
                           teacher=str(tmp_path / "teacher" / "best.safetensors")))
+
+
+def test_a_killed_and_resumed_run_gives_the_weights_of_an_uninterrupted_one(tiny_arch, tmp_path, monkeypatch):
+    """The heads' dropout draws from torch's global generator: resuming restores it with the rest."""
+    import agegender.training.loop as loop
+
+    cache = make_cache(tmp_path / "cache")
+
+    def config(out):
+        return TrainConfig(cache=str(cache), out=str(tmp_path / out), arch=tiny_arch, task="both", epochs=3,
+                           batch_size=16, lr=1e-3, progress=False, threads=1, resume=True)
+
+    train(config("whole"))
+    real_epoch = loop.train_one_epoch
+
+    def killed_in_epoch_2(*args, **kwargs):
+        if args[8] == 1:  # the epoch index
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "train_one_epoch", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(config("killed"))
+    monkeypatch.setattr(loop, "train_one_epoch", real_epoch)
+    torch.manual_seed(12345)  # whatever the process did in between
+    train(config("killed"))
+    whole = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)["model"]
+    resumed = torch.load(tmp_path / "killed" / "last.pt", weights_only=True)["model"]
+    assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+def test_silent_corruption_and_a_full_disk_are_one_line_each(tiny_arch, tmp_path, monkeypatch):
+    import errno
+
+    from agegender.errors import UserError
+    from agegender.models.weights import load_model
+    from agegender.training.checkpoint import CheckpointError
+
+    cache = make_cache(tmp_path / "cache")
+    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="both", epochs=1,
+                      batch_size=16, progress=False, threads=1)
+    train(cfg)
+    weights = tmp_path / "run" / "best.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-100] ^= 0x40  # one bit of one tensor flipped, the file's structure intact
+    weights.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="do not match the checksum"):
+        load_model(weights)
+    last = tmp_path / "run" / "last.pt"
+    state = torch.load(last, weights_only=True)
+    name = next(k for k, v in state["model"].items() if v.is_floating_point())
+    state["model"][name] = state["model"][name] + 1e-3  # as a bad copy or a failing disk would
+    torch.save(state, last)
+    cfg.epochs, cfg.resume = 2, True
+    with pytest.raises(CheckpointError, match="checksum.*Move it away"):
+        train(cfg)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    fresh = TrainConfig(**{**cfg.to_dict(), "out": str(tmp_path / "full"), "resume": False, "epochs": 1})
+    with pytest.raises(CheckpointError, match="No space left on device.*previous one is kept"):
+        train(fresh)
+    assert not list((tmp_path / "full").glob("last.pt*"))  # no temp file left behind
+
+
+def test_damaged_caches_are_one_line_each(tmp_path):
+    import json
+
+    from agegender.data.cache import CacheError, open_cache
+
+    for damage, message in (("truncate", "damaged"), ("labels", "damaged"), ("objects", "damaged"),
+                            ("missing", "incomplete")):
+        cache = make_cache(tmp_path / damage)
+        images = cache / "images.npy"
+        if damage == "truncate":
+            images.write_bytes(images.read_bytes()[:5000])
+        elif damage == "labels":
+            (cache / "labels.json").write_text('{"ages": [1, 2')
+        elif damage == "objects":
+            np.save(images, np.array([{"a": 1}] * 96, dtype=object), allow_pickle=True)
+        else:
+            images.unlink()
+        with pytest.raises(CacheError, match=message) as info:
+            open_cache(cache)
+        assert "\n" not in str(info.value) and "agegender data cache" in str(info.value)
+

@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from agegender.data.images import read_image
+from agegender.errors import UserError
 from agegender.data.manifest import AgeWindow, EmptyDatasetError
 from agegender.data.records import GENDERS, RACES, FaceRecord
 
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2, "": -1}
 FIRST_FILES_CHECKED = 20  # if none of the first images is there, the root is wrong: say so at once
+
+
+class CacheError(UserError):
+    """A face cache that cannot be used: incomplete or damaged."""
 
 
 def manifest_digest(records: list[FaceRecord]) -> str:
@@ -189,8 +194,17 @@ def open_cache(cache_dir: str | Path, mmap: bool = True) -> FaceCache:
     labels_path = cache_dir / "labels.json"
     if not labels_path.is_file():
         raise FileNotFoundError(f"no face cache in {cache_dir} (build one with 'agegender data cache')")
-    meta = json.loads(labels_path.read_text())
-    images = np.load(cache_dir / "images.npy", mmap_mode="r" if mmap else None)
+    try:
+        meta = json.loads(labels_path.read_text())
+        images = np.load(cache_dir / "images.npy", mmap_mode="r" if mmap else None)  # never unpickles objects
+        if images.ndim != 4 or images.dtype != np.uint8 or len(images) != len(meta["ages"]):
+            raise ValueError(f"images.npy holds {images.dtype} {images.shape}, not {len(meta['ages'])} RGB faces")
+    except FileNotFoundError as exc:
+        raise CacheError(f"the face cache {cache_dir} is incomplete ({Path(exc.filename).name} is missing): "
+                         f"build it again with 'agegender data cache'") from None
+    except (ValueError, KeyError, TypeError, OSError) as exc:  # truncated .npy, bad JSON, object arrays
+        raise CacheError(f"the face cache {cache_dir} is damaged ({str(exc)[:160]}): build it again with "
+                         f"'agegender data cache'") from None
     return FaceCache(
         images=images,
         ages=np.asarray(meta.pop("ages"), dtype=np.int16),

@@ -22,6 +22,27 @@ from agegender.models.readout import ReadOut
 from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on  # noqa: F401  (re-exported)
 
 
+def tensors_digest(tensors: dict) -> str:
+    """SHA-256 of a state dict's names, dtypes, shapes and bytes, in name order: stored beside the
+    tensors (weight files, checkpoints) and checked when they are read, so silent corruption on disk
+    is caught at load, not many steps later as a NaN."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def check_digest(tensors: dict, expected: str | None, path) -> None:
+    """Raise UserError if ``tensors`` do not match the digest stored with them (None: none stored)."""
+    if expected is not None and tensors_digest(tensors) != expected:
+        raise UserError(f"{path}: its tensors do not match the checksum stored with them: the file is damaged "
+                        f"(copy it again, or train it again)")
+
+
 def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = None, fp16: bool = True,
                  part_bytes: int | None = None) -> list[Path]:
     """Write the model; return the written file(s). ``part_bytes`` splits the file in parts."""
@@ -29,7 +50,8 @@ def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = 
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: (v.half() if fp16 and v.is_floating_point() else v).contiguous().cpu()
                for k, v in model.state_dict().items()}
-    meta = {"config": json.dumps(model.config.to_dict()), "readout": json.dumps(model.readout.calibration())}
+    meta = {"config": json.dumps(model.config.to_dict()), "readout": json.dumps(model.readout.calibration()),
+            "tensors_sha256": tensors_digest(tensors)}
     for k, v in (metadata or {}).items():
         if k in ("config", "readout"):  # the model's own architecture and read-out are what is saved
             continue
@@ -39,7 +61,11 @@ def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = 
         old.unlink()
     if part_bytes is None or len(blob) <= part_bytes:
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(blob)
+        try:
+            tmp.write_bytes(blob)
+        except OSError as exc:  # a full disk: no half-written file left behind, one line said
+            tmp.unlink(missing_ok=True)
+            raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
         tmp.replace(path)  # atomic: a kill mid-write never leaves a broken weight file
         return [path]
     if path.exists():
@@ -61,6 +87,11 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Ag
     config = ModelConfig.from_stored({**meta["config"], "pretrained": False})
     model = AgeGenderNet(config)
     model.readout = ReadOut.from_config(meta["config"], meta.get("readout"))
-    state = {k: v.float() if v.is_floating_point() else v for k, v in st_load_bytes(blob).items()}
+    try:
+        stored = st_load_bytes(blob)
+    except Exception as exc:  # a truncated or overwritten file: safetensors raises its own errors
+        raise UserError(f"{path}: the weight file is damaged or incomplete ({str(exc)[:120]})") from None
+    check_digest(stored, meta.get("tensors_sha256"), path)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in stored.items()}
     model.load_state_dict(state)
     return model.to(device).eval(), meta

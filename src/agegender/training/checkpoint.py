@@ -15,10 +15,15 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        torch.save(state, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:  # a full disk: the previous checkpoint stays, no temp file is left
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(f"cannot write the checkpoint {path}: {exc.strerror or exc}; the previous one is "
+                              f"kept, so --resume continues from it once there is room") from None
     os.replace(tmp, path)
 
 
@@ -45,3 +50,35 @@ def check_same_network(saved: dict, current, path: str | Path) -> None:
     if diff:
         raise CheckpointError(f"{path} belongs to a run with another network ({'; '.join(diff)}): resume with "
                               f"the same options, or give this run another --out")
+
+
+def random_state() -> dict:
+    """Every random number generator a run draws from (torch, CUDA, numpy's and Python's global ones),
+    as plain values that a weights-only checkpoint can hold: resuming restores them, so a killed and
+    resumed run goes on exactly as the uninterrupted one would have (dropout draws included)."""
+    import random
+
+    import numpy as np
+
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+            "python": random.getstate()}
+
+
+def restore_random_state(state: dict | None) -> None:
+    """Set the generators saved by :func:`random_state` (nothing for checkpoints that have none)."""
+    import random
+
+    import numpy as np
+
+    if not state:
+        return
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))

@@ -28,9 +28,10 @@ from agegender.errors import UserError
 from agegender.evaluation.metrics import age_metrics, gender_metrics
 from agegender.models.engines import predict_faces
 from agegender.models.networks import AgeGenderNet, ModelConfig
-from agegender.models.weights import load_model, save_weights, trained_on
+from agegender.models.weights import check_digest, load_model, save_weights, tensors_digest, trained_on
 from agegender.training.augment import augment, to_float_images
-from agegender.training.checkpoint import CheckpointError, check_same_network, load_checkpoint, save_checkpoint
+from agegender.training.checkpoint import (CheckpointError, check_same_network, load_checkpoint, random_state,
+                                           restore_random_state, save_checkpoint)
 from agegender.training.config import CHILD_MAX_AGE, SCHEDULES, TrainConfig
 from agegender.training.data import TrainingData, ValidationSet, load_training_data, split_cache_list
 from agegender.training.losses import age_loss, distillation_loss, gender_loss
@@ -434,6 +435,10 @@ def resume(last: Path, model: AgeGenderNet, opt: Optimisation, device) -> Progre
     ckpt = load_checkpoint(last, map_location=device)
     check_same_network(ckpt.get("model_config") or {}, model.config, last)
     try:
+        check_digest(ckpt["model"], ckpt.get("model_sha256"), last)
+    except UserError as exc:
+        raise CheckpointError(f"{exc}. Move it away to start the run over.") from None
+    try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as exc:  # shapes that the config check did not foresee: say so in one line
         raise CheckpointError(f"{last} does not fit this run's network ({str(exc).splitlines()[0][:200]}); "
@@ -445,6 +450,7 @@ def resume(last: Path, model: AgeGenderNet, opt: Optimisation, device) -> Progre
     if opt.ema is not None and ckpt.get("ema") is not None:
         opt.ema.load_state_dict(ckpt["ema"])
         opt.ema_fn.steps = int(opt.ema.n_averaged)
+    restore_random_state(ckpt.get("rng"))
     return Progress(ckpt["epoch"] + 1, ckpt["history"], ckpt["best"], ckpt.get("fine_tuned_from"),
                     budget_fitted=bool(ckpt.get("budget_fitted", ckpt.get("budget_epochs"))))
 
@@ -457,7 +463,8 @@ def save_epoch(cfg: TrainConfig, out: Path, model: AgeGenderNet, opt: Optimisati
              "scheduler": opt.scheduler.state_dict(), "ema": opt.ema.state_dict() if opt.ema is not None else None,
              "epoch": epoch, "history": progress.history, "best": progress.best, "config": cfg.to_dict(),
              "model_config": model.config.to_dict(), "budget_fitted": progress.budget_fitted,
-             "fine_tuned_from": progress.lineage}
+             "fine_tuned_from": progress.lineage, "rng": random_state()}
+    state["model_sha256"] = tensors_digest(state["model"])
     save_checkpoint(state, out / "last.pt")
     if improved:
         save_weights(eval_model, out / "best.safetensors",
