@@ -316,3 +316,16 @@ def test_damaged_caches_are_one_line_each(tmp_path):
             open_cache(cache)
         assert "\n" not in str(info.value) and "agegender data cache" in str(info.value)
 
+
+
+def test_smoke_runs_and_a_budget_shorter_than_one_epoch_are_honoured(tiny_arch, tmp_path):
+    cache = make_cache(tmp_path / "cache", n=400)
+    best = train(TrainConfig(cache=str(cache), out=str(tmp_path / "smoke"), arch=tiny_arch, task="both", epochs=30,
+                             batch_size=16, progress=False, threads=1, smoke=True))
+    rows = list(csv.DictReader((tmp_path / "smoke" / "summary.csv").open()))
+    assert len(rows) == 1 and rows[0]["steps"] == "3" and best["epoch"] == 1
+    # a first epoch of 400 draws x 50 would take far longer than the budget: it is cut short
+    train(TrainConfig(cache=str(cache), out=str(tmp_path / "budget"), arch=tiny_arch, task="both", epochs=5,
+                      batch_size=16, progress=False, threads=1, epoch_size=400 * 50, time_budget_s=1.0))
+    rows = list(csv.DictReader((tmp_path / "budget" / "summary.csv").open()))
+    assert len(rows) == 1 and 0 < int(rows[0]["steps"]) < 400 * 50 // 16 and float(rows[0]["epoch_seconds"]) < 5

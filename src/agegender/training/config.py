@@ -70,8 +70,11 @@ class TrainConfig:
     device: str = option("auto", "auto | cpu | cuda")
     threads: int = option(0, "CPU threads, 0 = torch's default")
     seed: int = option(0, "seed of initialisation, shuffling and augmentation")
-    max_steps: int = option(0, "cap steps per epoch (smoke tests), 0 = full epochs")
-    time_budget_s: float = option(0.0, ">0: after the first epoch, cut --epochs so the run ends within this many seconds")
+    max_steps: int = option(0, "cap steps per epoch, and validation to that many batches of faces; 0 = full epochs")
+    smoke: bool = option(False, "a tiny run that checks the set-up end to end in seconds: 1 epoch of 3 steps, "
+                                "validation on 3 batches (overrides --epochs and --max-steps)")
+    time_budget_s: float = option(0.0, ">0: end the run within this many seconds: after the first epoch, --epochs "
+                                       "is cut to fit; a first epoch longer than the budget is itself cut short")
     resume: bool = option(False, "continue from OUT/last.pt")
     init_weights: str = option("", "fine-tune: start from this weight file (same arch, task, head, ages, size)")
     teacher: str = option("", "distil: also learn each face's age distribution and gender probability as this "

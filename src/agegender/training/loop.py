@@ -10,6 +10,7 @@ Under ``torchrun`` it trains data-parallel (DDP; NCCL on GPUs, gloo on CPU).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import math
@@ -38,6 +39,7 @@ from agegender.training.losses import age_loss, distillation_loss, gender_loss
 from agegender.training.sampling import draw_probabilities, parse_shares
 
 log = logging.getLogger(__name__)
+SMOKE_STEPS = 3  # --smoke: steps of its one epoch, and batches of validation faces
 
 
 def validation_score(metrics: dict) -> float:
@@ -197,8 +199,12 @@ def evaluate_split(model: AgeGenderNet, faces: np.ndarray, ages: np.ndarray, gen
 
 def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg: TrainConfig, epoch: int,
                     device, autocast_dtype, rank: int = 0, world: int = 1, probabilities: np.ndarray | None = None,
-                    teacher=None) -> dict:
-    """One pass over the training faces (or ``epoch_length`` draws by ``probabilities``); returns mean losses and images/s."""
+                    teacher=None, deadline: float | None = None) -> dict:
+    """One pass over the training faces (or ``epoch_length`` draws by ``probabilities``); returns mean losses and images/s.
+
+    ``deadline`` (time.perf_counter()): the epoch stops at the first step past it (a time budget
+    shorter than one epoch); ``steps`` in the result says how many ran.
+    """
     model.train()
     n = epoch_length(cfg, len(ages))
     rng = np.random.default_rng(cfg.seed * 1000 + epoch)
@@ -222,7 +228,12 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
     shown = start - 1.0
     bar = tqdm(range(steps), desc=f"epoch {epoch + 1}", unit="batch",
                disable=not cfg.progress or rank != 0, dynamic_ncols=True)
+    done = 0
     for step in bar:
+        if deadline is not None and step > 0 and _past(deadline, world, device):
+            log.info("time budget reached after %d of %d steps of the first epoch", step, steps)
+            break
+        done = step + 1
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         x = to_float_images(images[idx].to(device, non_blocking=True))
         x = augment(x, cfg.augment, generator=gen if x.device == images.device else None,
@@ -267,10 +278,20 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
             shown = time.perf_counter()
             bar.set_postfix(loss=f"{sums['loss'].item() / (step + 1):.4f}",
                             img_s=f"{seen * world / (time.perf_counter() - start):.0f}")
-    means = {k: v.item() / steps for k, v in sums.items()}
+    means = {k: v.item() / done for k, v in sums.items()}
     secs = time.perf_counter() - start
     return {**means, "images_per_s": seen * world / secs, "epoch_seconds": secs,
-            "lr": scheduler.get_last_lr()[0]}
+            "lr": scheduler.get_last_lr()[0], "steps": done}
+
+
+def _past(deadline: float, world: int, device) -> bool:
+    """Whether the deadline has passed (every process agrees: the first to see it decides)."""
+    late = time.perf_counter() > deadline
+    if world > 1:
+        flag = torch.tensor([int(late)], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        late = bool(flag.item())
+    return late
 
 
 def fit_time_budget(cfg: TrainConfig, epochs: int, epoch: int, first_epoch_s: float, world: int) -> int:
@@ -478,12 +499,18 @@ def save_epoch(cfg: TrainConfig, out: Path, model: AgeGenderNet, opt: Optimisati
 def train(cfg: TrainConfig) -> dict:
     """Run (or resume) a training run; returns the best validation metrics."""
     cfg.validate()
+    if cfg.smoke:
+        cfg = dataclasses.replace(cfg, epochs=1, max_steps=SMOKE_STEPS)
     proc = set_up_process(cfg)
     out = Path(cfg.out)
     if proc.main:
         out.mkdir(parents=True, exist_ok=True)
     window = AgeWindow.all() if cfg.all_ages else AgeWindow(cfg.min_age, cfg.max_age)
     data = load_training_data(split_cache_list(cfg.cache), window)
+    if cfg.max_steps:  # a capped run validates on as many batches as it trains on in an epoch
+        n_val = cfg.max_steps * cfg.batch_size
+        data.val = [dataclasses.replace(v, faces=v.faces[:n_val], ages=v.ages[:n_val], genders=v.genders[:n_val])
+                    for v in data.val]
     probabilities = epoch_draw_probabilities(cfg, data)
     model = build_model(cfg, data, window, proc.device)
     last = out / "last.pt"
@@ -522,9 +549,12 @@ def train(cfg: TrainConfig) -> dict:
     net = torch.nn.parallel.DistributedDataParallel(model) if proc.world > 1 else model
     run_start = time.perf_counter()
     epoch = progress.start_epoch
+    deadline = run_start + cfg.time_budget_s if cfg.time_budget_s > 0 and not progress.budget_fitted else None
     while epoch < opt.schedule.epochs:
         stats = train_one_epoch(net, opt.ema, opt.optimizer, opt.scheduler, images, ages, genders, cfg, epoch,
-                                proc.device, proc.autocast_dtype, proc.rank, proc.world, probabilities, teacher)
+                                proc.device, proc.autocast_dtype, proc.rank, proc.world, probabilities, teacher,
+                                deadline=deadline)
+        deadline = None  # only the first epoch is cut short; later ones are fitted to the budget as a whole
         if proc.main:
             val_start = time.perf_counter()
             val = validate(opt.ema.module if opt.ema is not None else model, data.val, proc.device, cfg.flip_tta,
