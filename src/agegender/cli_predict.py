@@ -173,7 +173,8 @@ def run_predict(args) -> int:
     # file beside the target that takes its name when the run ends (see output_file).
     with output_file(args.output) as out:
         options = {"models": names, "weights": extra or None, "flip_tta": not args.no_flip_tta, "engine": args.engine,
-                   "threads": args.threads or None, "min_face": args.min_face, "det_threshold": args.det_threshold}
+                   "device": args.device, "threads": args.threads or None, "min_face": args.min_face,
+                   "det_threshold": args.det_threshold}
         if args.ray:  # each Ray worker builds its own analyzer from the same options
             return _predict_on_ray(args, files, videos, options, out, len(missing))
         analyzer = FaceAnalyzer(**options)
@@ -417,6 +418,10 @@ def add_engine_options(p) -> None:
                         "the weights (the shipped ones have none: see reports/ABLATIONS.md), else fp32 where an ONNX graph "
                         "is (the shipped ones have one), else PyTorch")
     p.add_argument("--threads", type=int, default=0, help="CPU threads per model call (default: the engine's choice)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default), or cuda / cuda:N: ONNX Runtime's CUDA provider, which needs onnxruntime-gpu "
+                        "in place of onnxruntime (pip uninstall onnxruntime && pip install onnxruntime-gpu); "
+                        "without it, one line says so and the CPU is used")
 
 
 def run_serve(args) -> int:
@@ -428,7 +433,7 @@ def run_serve(args) -> int:
                           max_pixels=int(args.max_megapixels * 1e6), max_active=args.max_active or None,
                           max_waiting=None if args.max_waiting < 0 else args.max_waiting,
                           pixel_budget=int(args.pixel_budget_mp * 1e6), min_face=args.min_face,
-                          engine=args.engine, threads=args.threads or None,
+                          engine=args.engine, threads=args.threads or None, device=args.device,
                           live_max_connections=args.live_max_connections, live_max_fps=args.live_max_fps,
                           allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip())
                           if args.allowed_hosts else None)

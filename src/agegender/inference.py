@@ -183,7 +183,7 @@ class FaceAnalyzer:
         first = next(iter(self.metadata.values()))
         tpl = first.get("alignment_template")
         self.template = AlignmentTemplate.from_dict(tpl) if isinstance(tpl, dict) else default_template()
-        self.detector = detector or FaceDetector(score_threshold=det_threshold, min_face=min_face)
+        self.detector = detector or FaceDetector(score_threshold=det_threshold, min_face=min_face, device=device)
         self.batch_size, self.flip_tta = batch_size, flip_tta
 
     @property

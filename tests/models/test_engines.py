@@ -186,3 +186,38 @@ def test_float_weights_stored_as_fp16_give_the_same_outputs(tiny_weights):
                      for b in (blob, graph.SerializeToString()))
     for a, b in zip(before, after):
         np.testing.assert_allclose(a, b, atol=2e-2, rtol=1e-2)
+
+
+def test_cuda_uses_onnx_runtimes_cuda_provider_where_there_is_one_and_says_so_where_not(monkeypatch, capsys):
+    import onnxruntime as ort
+
+    from agegender.errors import UserError
+    from agegender.models import engines
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert engines.onnx_providers("cuda:1") == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
+    assert engines.onnx_providers("cuda")[0] == ("CUDAExecutionProvider", {"device_id": 0})
+    assert engines.onnx_providers("cpu") == ["CPUExecutionProvider"]
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    engines._say_once.cache_clear()
+    assert engines.onnx_providers("cuda") == ["CPUExecutionProvider"]
+    assert engines.onnx_providers("cuda") == ["CPUExecutionProvider"]
+    err = capsys.readouterr().err
+    assert err.count("no CUDA provider") == 1 and "onnxruntime-gpu" in err
+    for bad in ("gpu", "cuda:x", "cpu:0"):
+        with pytest.raises(UserError, match="cpu, cuda or cuda:N"):
+            engines.onnx_providers(bad)
+
+
+def test_the_analyzer_on_cuda_runs_the_shipped_graphs_on_onnx_runtime(capsys):
+    """Without a GPU the same ONNX graphs run on the CPU behind a one-line note (checked on a GPU where one is lent)."""
+    from agegender.inference import FaceAnalyzer
+    from agegender.models import engines
+
+    engines._say_once.cache_clear()
+    analyzer = FaceAnalyzer(models=("resnet50",), device="cuda")
+    assert analyzer.engines == {"resnet50": "onnx"}
+    import onnxruntime as ort
+
+    expected = "CUDAExecutionProvider" if "CUDAExecutionProvider" in ort.get_available_providers() else "CPUExecutionProvider"
+    assert analyzer.models["resnet50"].session.get_providers()[0] == expected

@@ -129,8 +129,8 @@ class FaceDetector:
 
     def __init__(self, model_path: str | Path | None = None, score_threshold: float = 0.6,
                  nms_threshold: float = 0.3, min_face: float | None = None, tile_side: int = 1600,
-                 tile_overlap: int = 192, top_k: int = 5000, threads: int | None = None):
-        from agegender.models.engines import require, session_options
+                 tile_overlap: int = 192, top_k: int = 5000, threads: int | None = None, device: str = "cpu"):
+        from agegender.models.engines import onnx_providers, require, session_options
 
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
@@ -147,7 +147,7 @@ class FaceDetector:
         self.top_k = top_k
         ort = require("onnxruntime", None, "face detection")
         try:
-            self._session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(str(path), session_options(threads), providers=onnx_providers(device))
         except Exception as e:  # ONNX Runtime raises its own exception types for a damaged file
             raise UserError(f"face detector model {path} could not be loaded: {e}") from e
         self._output_names = [o.name for o in self._session.get_outputs()]

@@ -10,6 +10,8 @@ predicting with ONNX Runtime works in an installation without PyTorch.
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 from pathlib import Path
@@ -82,7 +84,7 @@ class TorchEngine(Engine):
 
 
 class OnnxEngine(Engine):
-    """An ONNX graph run by ONNX Runtime on the CPU.
+    """An ONNX graph run by ONNX Runtime, on the CPU or (``device="cuda"``, with onnxruntime-gpu) a GPU.
 
     ``graph``: an ``.onnx`` file written by ``agegender export --format onnx``: either linked to the
     weight file beside it (the graph holds no tensors; ONNX Runtime reads the weight file's fp16
@@ -91,7 +93,7 @@ class OnnxEngine(Engine):
 
     name = "onnx"
 
-    def __init__(self, graph: str | Path, threads: int | None = None):
+    def __init__(self, graph: str | Path, threads: int | None = None, device: str = "cpu"):
         ort = require("onnxruntime", None, "the ONNX Runtime engine")
         graph = Path(graph)
         meta = read_graph_metadata(graph)
@@ -110,7 +112,7 @@ class OnnxEngine(Engine):
             stored = read_metadata(weights)  # the weight file is the source of truth
             config, calibration = stored["config"], stored.get("readout")
         super().__init__(config, ReadOut.from_config(config, calibration))
-        self.session = ort.InferenceSession(str(graph), session_options(threads), providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(graph), session_options(threads), providers=onnx_providers(device))
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.input_name = self.session.get_inputs()[0].name
         self.graph = graph
@@ -120,6 +122,31 @@ class OnnxEngine(Engine):
     def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
         outs = self.session.run(self.output_names, {self.input_name: np.ascontiguousarray(images, dtype=np.float32)})
         return dict(zip(self.output_names, outs))
+
+
+def onnx_providers(device: str = "cpu") -> list:
+    """ONNX Runtime's execution providers for ``device``: ``cpu``, or ``cuda`` / ``cuda:N`` (the CUDA
+    provider of the onnxruntime-gpu package, the CPU behind it for what it lacks). Asked for CUDA where
+    that provider is missing, the CPU is used and one line says so (once per process)."""
+    import onnxruntime as ort
+
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return ["CPUExecutionProvider"]
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise UserError(f"device must be cpu, cuda or cuda:N, not {device!r}")
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        return [("CUDAExecutionProvider", {"device_id": int(index or 0)}), "CPUExecutionProvider"]
+    _say_once(f"--device {device}: this ONNX Runtime has no CUDA provider, so the CPU is used; for the GPU: "
+              f"pip uninstall onnxruntime && pip install onnxruntime-gpu")
+    return ["CPUExecutionProvider"]
+
+
+@functools.lru_cache(maxsize=None)
+def _say_once(message: str) -> None:
+    import sys
+
+    print(f"note: {message}", file=sys.stderr)
 
 
 def session_options(threads: int | None = None):
@@ -227,7 +254,8 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
 
     ``auto``: on the CPU, the int8 graph beside the weights when there is an up-to-date one
     (``agegender export --format onnx-int8``; none ships, reports/ABLATIONS.md), else the fp32
-    graph linked to the weights (the shipped models have one), else PyTorch. ``onnx-int8``, ``onnx`` and ``torch`` insist, with an error that
+    graph linked to the weights (the shipped models have one; on ``cuda`` it runs on ONNX
+    Runtime's CUDA provider: :func:`onnx_providers`), else PyTorch. ``onnx-int8``, ``onnx`` and ``torch`` insist, with an error that
     says what is missing.
     """
     if engine not in ENGINES:
@@ -236,10 +264,11 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
     if weights.suffix == ".onnx":
         if engine == "torch":
             raise UserError(f"{weights} is an ONNX graph: the torch engine needs a .safetensors weight file")
-        return OnnxEngine(weights, threads=threads)
-    on_cpu = device == "cpu" and _has("onnxruntime")
+        return OnnxEngine(weights, threads=threads, device=device)
+    with_ort = _has("onnxruntime")
+    on_cpu = device == "cpu" and with_ort
     int8 = int8_graph_path(weights)
-    if engine == "onnx-int8" or (engine == "auto" and on_cpu and int8.is_file()):
+    if engine == "onnx-int8" or (engine == "auto" and on_cpu and int8.is_file()):  # int8 pays on CPUs only
         if not int8.is_file():
             raise FileNotFoundError(f"no int8 graph for {weights} (looked for {int8}); write one with: "
                                     f"agegender export --format onnx-int8 {weights} --cache CACHE[,CACHE]")
@@ -249,12 +278,12 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
             raise StaleGraphError(f"{int8} was made from another version of {weights.name}; make it again: "
                                   f"agegender export --format onnx-int8 {weights} --cache CACHE[,CACHE]")
     graph = graph_path(weights)
-    if engine == "onnx" or (engine == "auto" and on_cpu and graph.is_file()):
+    if engine == "onnx" or (engine == "auto" and with_ort and graph.is_file()):
         if not graph.is_file():
             raise FileNotFoundError(f"no ONNX graph for {weights} (looked for {graph}); write one with: "
                                     f"agegender export --format onnx {weights}")
         try:
-            return OnnxEngine(graph, threads=threads)
+            return OnnxEngine(graph, threads=threads, device=device)
         except StaleGraphError:
             if engine == "onnx" or not _has("torch"):
                 raise

@@ -53,6 +53,7 @@ class ServerConfig:
     max_wait_s: float = 30.0
     flip_tta: bool = True
     engine: str = "auto"  # see FaceAnalyzer
+    device: str = "cpu"  # cpu, cuda or cuda:N (see FaceAnalyzer)
     threads: int | None = None
     min_face: float | None = None  # see FaceDetector
     allowed_hosts: tuple[str, ...] | None = None  # Host header names answered (None: any); others get 400
@@ -233,7 +234,8 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
             from agegender.inference import FaceAnalyzer
 
             app.state.analyzer = FaceAnalyzer(models=config.models, weights=config.weights, flip_tta=config.flip_tta,
-                                              engine=config.engine, threads=config.threads, min_face=config.min_face)
+                                              engine=config.engine, threads=config.threads, min_face=config.min_face,
+                                              device=config.device)
         else:
             app.state.analyzer = analyzer
         app.state.admission = Admission(limits)
