@@ -112,6 +112,8 @@ def test_an_interrupted_run_keeps_the_rows_of_finished_images(random_weights, tm
                  "--workers", "1"]) == 130
     rows = list(csv.DictReader(out.open()))
     assert {r["path"].rsplit("/", 1)[1] for r in rows} == {"p00.jpg", "p01.jpg", "p02.jpg", "p03.jpg"}
+    err = capsys.readouterr().err
+    assert "interrupted: what was done is below" in err and "4 image(s) read, 4 face(s) found" in err
 
 
 def test_json_output_of_a_folder_is_one_array_in_input_order(random_weights, tmp_path, capsys):
@@ -247,3 +249,20 @@ def test_a_fifo_on_the_command_line_is_skipped_never_opened(random_weights, face
                  "-o", str(out)]) == 0
     assert "pipe.jpg: not a regular file" in capsys.readouterr().err
     assert {r["path"] for r in csv.DictReader(out.open(newline=""))} == {str(face_photo)}
+
+
+def test_what_a_folder_holds_and_is_not_read_is_named(random_weights, face_photo, tmp_path, capsys):
+    import os
+
+    folder = tmp_path / "f"
+    (folder / "a").mkdir(parents=True)
+    shutil.copy(face_photo, folder / "a" / "p.jpg")
+    os.symlink("..", folder / "a" / "up")  # a loop, if it were followed
+    os.symlink(tmp_path / "nowhere.jpg", folder / "a" / "gone.jpg")
+    os.mkfifo(folder / "a" / "pipe.jpg")
+    assert main(["predict", str(folder), *_weights_args(random_weights), "--format", "csv", "-o",
+                 str(tmp_path / "out.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "left out: " + str(folder / "a" / "up") + ": a link to a folder (not followed)" in err
+    assert "gone.jpg: a broken link" in err and "pipe.jpg: not a regular file" in err
+    assert "1 image(s) read" in err

@@ -70,20 +70,43 @@ def model_names(choice: str) -> tuple[str, ...]:
     raise UserError(f"--model must be vgg16, resnet50 or both, not {choice!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
-def expand_paths(paths) -> tuple[list[Path], list[Path]]:
+def expand_paths(paths, left_out: list[str] | None = None) -> tuple[list[Path], list[Path]]:
     """(files to read, files ignored): files as given (a missing one is kept so it is reported), folders
     recursed (sorted) for image and video files only, by extension, so that an archive or a document beside
-    the photos is never opened; each file's signature and size are then checked before it is decoded."""
+    the photos is never opened; each file's signature and size are then checked before it is decoded.
+
+    What a folder holds that is not read is said in ``left_out`` ("PATH: why"): folders that cannot be
+    listed, links to folders (not followed: no loops), broken links, FIFOs and other special files.
+    """
+    import os
+
     from agegender.data.images import IMAGE_SUFFIXES
     from agegender.video.source import VIDEO_SUFFIXES
 
+    left_out = left_out if left_out is not None else []
     out, ignored = [], []
     for p in map(Path, paths):
-        if p.is_dir():
-            for q in sorted(q for q in p.rglob("*") if q.is_file()):
-                (out if q.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES else ignored).append(q)
-        else:
+        if not p.is_dir():
             out.append(p)
+            continue
+        found = []
+
+        def unreadable(exc: OSError) -> None:
+            left_out.append(f"{exc.filename}: cannot be listed ({exc.strerror})")
+
+        for folder, dirs, files in os.walk(p, onerror=unreadable):
+            for d in dirs:
+                if os.path.islink(os.path.join(folder, d)):
+                    left_out.append(f"{os.path.join(folder, d)}: a link to a folder (not followed)")
+            for f in files:
+                q = Path(folder) / f
+                if q.is_file():
+                    found.append(q)
+                else:
+                    left_out.append(f"{q}: " + ("a broken link" if q.is_symlink() and not q.exists()
+                                                else "not a regular file (a FIFO, device or socket)"))
+        for q in sorted(found):
+            (out if q.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES else ignored).append(q)
     return out, ignored
 
 
@@ -146,7 +169,10 @@ def run_predict(args) -> int:
     if not args.paths and not args.camera:
         raise UserError("nothing to analyse: give image or video files, folders, stream URLs or --camera N")
     streams = [p for p in args.paths if is_stream_url(p)]
-    files, ignored = expand_paths([p for p in args.paths if not is_stream_url(p)])
+    left_out: list[str] = []
+    files, ignored = expand_paths([p for p in args.paths if not is_stream_url(p)], left_out)
+    for line in left_out:
+        print(f"left out: {line}", file=sys.stderr)
     if ignored:
         print(f"ignored {len(ignored)} file(s) in the folder(s) that are not images or videos by their extension "
               f"(e.g. {ignored[0]}); name a file on the command line to try it anyway", file=sys.stderr)
@@ -186,36 +212,46 @@ def run_predict(args) -> int:
         # Videos' rows have their own layout; photos in the same run are written in it too.
         video_layout = bool(videos or live)
         with _RowWriter(out, args.format, video=video_layout) as writer:
-            stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
-                                           workers=args.workers)
-            for path, result in tqdm(stream, total=len(files), desc="images", unit="img", disable=len(files) < 10,
-                                     file=sys.stderr):
-                if isinstance(result, ImageError):
-                    print(f"skipped: {result}", file=sys.stderr)
-                    bad += 1
-                    continue
-                n_read += 1
-                n_faces += len(result.faces)
-                for note in result.notes:
-                    print(f"note: {path}: {note}", file=sys.stderr)
-                rows = (photo_rows if video_layout else result_rows)(str(path), result, analyzer.model_names)
-                writer.add(rows, result.to_dict())
-                if annotate:
-                    _save_annotated(result, annotate, path, annotated_names, roots)
-            for source in [*videos, *live]:
-                try:
-                    n_people += run_video(analyzer, source, describe(source), args, writer, annotate, thumbnails)
-                    n_videos += 1
-                except VideoError as exc:
-                    print(f"skipped: {exc}", file=sys.stderr)
-                    bad += 1
+            interrupted = False
+            try:
+                stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
+                                               workers=args.workers)
+                for path, result in tqdm(stream, total=len(files), desc="images", unit="img", disable=len(files) < 10,
+                                         file=sys.stderr):
+                    if isinstance(result, ImageError):
+                        print(f"skipped: {result}", file=sys.stderr)
+                        bad += 1
+                        continue
+                    n_read += 1
+                    n_faces += len(result.faces)
+                    for note in result.notes:
+                        print(f"note: {path}: {note}", file=sys.stderr)
+                    rows = (photo_rows if video_layout else result_rows)(str(path), result, analyzer.model_names)
+                    writer.add(rows, result.to_dict())
+                    if annotate:
+                        _save_annotated(result, annotate, path, annotated_names, roots)
+                for source in [*videos, *live]:
+                    try:
+                        n_people += run_video(analyzer, source, describe(source), args, writer, annotate, thumbnails)
+                        n_videos += 1
+                    except VideoError as exc:
+                        print(f"skipped: {exc}", file=sys.stderr)
+                        bad += 1
+            except KeyboardInterrupt:  # the rows so far are written and counted below; then exit 130
+                interrupted = True
         more = (f", {len(ignored)} other file(s) ignored" if ignored else "") + (f"; annotated {'output' if video_layout else 'images'} in {annotate}" if annotate else "")
+        if interrupted:
+            print("interrupted: what was done is below, and its rows are written", file=sys.stderr)
         if video_layout:
             images = f"{n_read} image(s) read, {n_faces} face(s) found, " if files else ""
             print(f"{images}{n_videos} video(s) or stream(s) read, {n_people} person(s) tracked, {bad} file(s) "
                   f"skipped{more}", file=sys.stderr)
-            return 0 if n_read or n_videos else 1
-        return _summary(n_read, n_faces, bad, more)
+            code = 0 if n_read or n_videos else 1
+        else:
+            code = _summary(n_read, n_faces, bad, more)
+        if interrupted:
+            raise KeyboardInterrupt
+        return code
 
 
 def _summary(n_read: int, n_faces: int, bad: int, more: str = "", anything: bool = False) -> int:
