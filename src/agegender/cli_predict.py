@@ -267,7 +267,7 @@ def _predict_on_ray(args, files, videos, options: dict, out, bad: int) -> int:
 
     weights = {k: str(Path(v).resolve()) for k, v in (options["weights"] or {}).items()} or None  # workers' own cwd
     plan = RayPlan(address=None if args.ray == "local" else args.ray, workers=args.ray_workers,
-                   analyzer_options={**options, "weights": weights})
+                   analyzer_options={**options, "weights": weights}, quiet=not getattr(args, "verbose", False))
     read, faces = set(), set()
     people = n_videos = 0
     with _RowWriter(out, "csv", video=bool(videos)) as writer:

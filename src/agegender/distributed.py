@@ -33,6 +33,7 @@ class RayPlan:
     batch_size: int = 16
     cpus_per_worker: float = 1.0
     analyzer_options: dict = field(default_factory=dict)  # FaceAnalyzer keyword arguments
+    quiet: bool = True  # keep Ray's own banners and core log lines off the screen (predict -v shows them)
 
 
 class AnalyzerBatches:
@@ -62,12 +63,29 @@ class AnalyzerBatches:
 
 
 def _start(plan: RayPlan):
+    import contextlib
+    import io
+    import os
+
+    from agegender.video.source import quiet_native_stderr
+
+    if plan.quiet:
+        # Ray's core (C++) logs notes meant for Ray's developers at error level (e.g. on actor restarts);
+        # the run's own problems still reach the user as exceptions and as predict's lines.
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     ray = require("ray", "ray", "agegender predict --ray")
     require("ray.data", "ray", "agegender predict --ray")
     if not ray.is_initialized():
+        # ray.init's banners (token authentication of a local instance) go to the screen only with -v
+        quiet = (contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()),
+                 quiet_native_stderr()) if plan.quiet else ()
         try:
-            ray.init(address=plan.address, num_cpus=None if plan.address else max(1, int(plan.workers * plan.cpus_per_worker)),
-                     include_dashboard=False, log_to_driver=False, configure_logging=False)
+            with contextlib.ExitStack() as stack:
+                for q in quiet:
+                    stack.enter_context(q)
+                ray.init(address=plan.address,
+                         num_cpus=None if plan.address else max(1, int(plan.workers * plan.cpus_per_worker)),
+                         include_dashboard=False, log_to_driver=False, configure_logging=False)
         except ConnectionError:
             raise UserError(f"no Ray cluster found at {plan.address!r}: start one with 'ray start --head' (then "
                             f"--ray auto), or give --ray alone to start a local instance for this run") from None
@@ -112,9 +130,11 @@ def predict_rows(paths: list[Path], plan: RayPlan):
     context.enable_progress_bars = context.print_on_execution_start = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     items = [{"path": str(Path(p).resolve()), "shown": str(p)} for p in paths]
-    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), plan.workers * 4)))
+    blocks = max(1, min(len(items), plan.workers * 4))
+    ds = ray.data.from_items(items, override_num_blocks=blocks)
+    # no more workers than blocks (a few photos): Ray Data warns of idle actors otherwise
     ds = ds.map_batches(AnalyzerBatches, fn_constructor_kwargs={"analyzer_options": plan.analyzer_options},
-                        batch_size=plan.batch_size, compute=ray.data.ActorPoolStrategy(size=plan.workers),
+                        batch_size=plan.batch_size, compute=ray.data.ActorPoolStrategy(size=min(plan.workers, blocks)),
                         num_cpus=plan.cpus_per_worker, batch_format="numpy")
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
         columns = list(batch)
