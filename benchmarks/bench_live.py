@@ -34,11 +34,11 @@ def main():
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--out", default=str(BENCH_DIR / "results"))
     args = ap.parse_args()
+    from bench_video import pick_people
     from playwright.sync_api import sync_playwright
 
     from agegender.evaluation.clips import two_at_a_time, write_clip
     from agegender.server.process import serve_in_background
-    from bench_video import pick_people
     from tests.server.test_browser_live import CHROMIUM, write_y4m
 
     people = pick_people(args.manifest, args.utkface, 8)

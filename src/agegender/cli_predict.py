@@ -156,9 +156,9 @@ def models_to_load(model: str, weights: list[str]) -> tuple[tuple[str, ...], dic
 def run_predict(args) -> int:
     from tqdm import tqdm
 
+    from agegender.cli_video import photo_rows, run_video
     from agegender.data.images import ImageError
     from agegender.inference import FaceAnalyzer
-    from agegender.cli_video import photo_rows, run_video
     from agegender.video.source import VideoError, describe, is_stream_url, is_video_file
 
     names, extra = models_to_load(args.model, args.weights)
@@ -239,7 +239,9 @@ def run_predict(args) -> int:
                         bad += 1
             except KeyboardInterrupt:  # the rows so far are written and counted below; then exit 130
                 interrupted = True
-        more = (f", {len(ignored)} other file(s) ignored" if ignored else "") + (f"; annotated {'output' if video_layout else 'images'} in {annotate}" if annotate else "")
+        more = f", {len(ignored)} other file(s) ignored" if ignored else ""
+        if annotate:
+            more += f"; annotated {'output' if video_layout else 'images'} in {annotate}"
         if interrupted:
             print("interrupted: what was done is below, and its rows are written", file=sys.stderr)
         if video_layout:

@@ -92,8 +92,8 @@ def run_video(analyzer, source, shown: str, args, writer, annotate: Path | None,
             from PIL import Image
 
             thumbnails.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(track.thumbnail).save(_free_name(thumbnails / f"{_safe_name(Path(shown).stem)}.track-{track.id}.jpg"),
-                                                  quality=92)
+            name = f"{_safe_name(Path(shown).stem)}.track-{track.id}.jpg"
+            Image.fromarray(track.thumbnail).save(_free_name(thumbnails / name), quality=92)
 
     try:
         for item in analysis:
