@@ -16,14 +16,13 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH_DIR.parent))
 
 
 def main():
@@ -37,9 +36,10 @@ def main():
     from bench_video import pick_people
     from playwright.sync_api import sync_playwright
 
-    from agegender.evaluation.clips import two_at_a_time, write_clip
+    from agegender.evaluation.clips import two_at_a_time, write_clip, write_y4m
     from agegender.server.process import serve_in_background
-    from tests.server.test_browser_live import CHROMIUM, write_y4m
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
 
     people = pick_people(args.manifest, args.utkface, 8)
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,7 +49,7 @@ def main():
         samples, labels = [], {}
         with serve_in_background(["--model", args.model], log=Path(tmp) / "server.log") as server, \
                 sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            browser = p.chromium.launch(executable_path=chromium, args=[
                 "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-video-capture={camera}"])
             page = browser.new_context(permissions=["camera"]).new_page()

@@ -143,6 +143,12 @@ def astronaut_face() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def example_face() -> np.ndarray:
+    """The shipped example photo's face, 210 px square (RGB)."""
+    return astronaut_face()
+
+
+@pytest.fixture(scope="session")
 def walking_clip(tmp_path_factory):
     """A 640x480 25 fps MPEG-4 clip of 3.7 s: two pairs of people (the example face, one of each pair
     mirrored) walking across, 0.5 s apart; the third person is out of sight for 0.4 s halfway.

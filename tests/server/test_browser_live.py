@@ -7,28 +7,14 @@ import os
 import shutil
 import time
 
-import cv2
 import pytest
 
+from agegender.evaluation.clips import write_y4m
 from agegender.server.process import serve_in_background
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = pytest.mark.integration
-
-
-def write_y4m(clip, path) -> None:
-    """The clip as a YUV4MPEG2 file, the format Chromium's fake camera reads (it loops it)."""
-    cap = cv2.VideoCapture(str(clip))
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    with open(path, "wb") as out:
-        out.write(f"YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n".encode())
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
-    cap.release()
 
 
 @pytest.fixture(scope="module")

@@ -67,14 +67,13 @@ def test_stride_analyses_every_nth_frame(analyzer, walking_clip):
     assert frames == list(range(0, analysis.info.frame_count, 3))
 
 
-def test_a_4k_video_is_analysed_with_the_memory_of_a_few_frames(analyzer, tmp_path):
+def test_a_4k_video_is_analysed_with_the_memory_of_a_few_frames(analyzer, example_face, tmp_path):
     """Big frames: searched with the photo pyramid; memory grows by a few frames' worth, not the video's."""
     import resource
 
     from agegender.evaluation.clips import Walker, write_clip
-    from tests.conftest import astronaut_face
 
-    face = astronaut_face()
+    face = example_face
     path = tmp_path / "uhd.mp4"
     write_clip(path, [Walker(face, 0, 1, (1200, 1000), (2400, 1000), 500, 520)], width=3840, height=2160, seconds=0.6)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -86,3 +86,20 @@ def write_clip(path, walkers: list[Walker], width: int = 640, height: int = 480,
     finally:
         writer.release()
     return n
+
+
+def write_y4m(clip, path) -> None:
+    """A video file re-written as YUV4MPEG2, the format Chromium's fake camera reads (and loops), for
+    tests and benchmarks of the live view."""
+    cap = cv2.VideoCapture(str(clip))
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    try:
+        with open(path, "wb") as out:
+            out.write(f"YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n".encode())
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+    finally:
+        cap.release()
