@@ -17,6 +17,11 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.integration
 
 
+CARDS = """() => [...document.querySelectorAll('.live-card')].map((card) => [card.dataset.track,
+    card.textContent.includes('answer settled'), (card.querySelector('.label') || {}).textContent || ''])"""
+"""Each person card of the live view as [track id, settled, first label], read in one step."""
+
+
 @pytest.fixture(scope="module")
 def live_page(walking_clip, tmp_path_factory):
     if not os.path.exists(CHROMIUM):
@@ -46,13 +51,8 @@ def test_the_live_view_shows_each_person_with_a_steady_label(live_page):
     fps = []
     end = time.monotonic() + 8
     while time.monotonic() < end:
-        for card in page.locator(".live-card").all():
-            try:
-                track, text = card.get_attribute("data-track"), card.inner_text()
-            except Exception:  # the card was replaced between the two reads
-                continue
-            label = card.locator(".label").first.inner_text() if card.locator(".label").count() else ""
-            seen.setdefault(track, []).append(("answer settled" in text, label))
+        for track, settled, label in page.evaluate(CARDS):  # read in one go: the page redraws the cards each frame
+            seen.setdefault(track, []).append((settled, label))
         shown = page.locator("#fps").inner_text()
         if shown.endswith("frames/s"):
             fps.append(float(shown.split()[0]))
