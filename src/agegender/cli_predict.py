@@ -78,22 +78,20 @@ def expand_paths(paths, left_out: list[str] | None = None) -> tuple[list[Path], 
     What a folder holds that is not read is said in ``left_out`` ("PATH: why"): folders that cannot be
     listed, links to folders (not followed: no loops), broken links, FIFOs and other special files.
     """
-    import os
-
     from agegender.data.images import IMAGE_SUFFIXES
     from agegender.video.source import VIDEO_SUFFIXES
 
     left_out = left_out if left_out is not None else []
+
+    def unreadable(exc: OSError) -> None:
+        left_out.append(f"{exc.filename}: cannot be listed ({exc.strerror})")
+
     out, ignored = [], []
     for p in map(Path, paths):
         if not p.is_dir():
             out.append(p)
             continue
         found = []
-
-        def unreadable(exc: OSError) -> None:
-            left_out.append(f"{exc.filename}: cannot be listed ({exc.strerror})")
-
         for folder, dirs, files in os.walk(p, onerror=unreadable):
             for d in dirs:
                 if os.path.islink(os.path.join(folder, d)):
@@ -182,8 +180,9 @@ def run_predict(args) -> int:
         print(f"skipped: {f}: " + ("not a regular file (a FIFO, device or socket)" if f.exists() else "file not found"),
               file=sys.stderr)
     files = [f for f, ok in zip(files, present) if ok]
-    videos = [f for f in files if is_video_file(f)]  # by signature, whatever the name says
-    files = [f for f in files if f not in set(videos)]
+    is_video = [is_video_file(f) for f in files]  # by signature, whatever the name says
+    videos = [f for f, v in zip(files, is_video) if v]
+    files = [f for f, v in zip(files, is_video) if not v]
     live = [*streams, *args.camera]
     if not files and not videos and not live:
         print("agegender predict: no image or video files found in " + ", ".join(args.paths), file=sys.stderr)
@@ -264,7 +263,7 @@ def _summary(n_read: int, n_faces: int, bad: int, more: str = "", anything: bool
 
 def _predict_on_ray(args, files, videos, options: dict, out, bad: int) -> int:
     """predict's rows computed by Ray workers (agegender.distributed), written as batches and videos finish."""
-    from agegender.cli_video import VIDEO_CSV_COLUMNS
+    from agegender.cli_video import as_photo_row
     from agegender.distributed import RayPlan, predict_rows, predict_video_rows
 
     weights = {k: str(Path(v).resolve()) for k, v in (options["weights"] or {}).items()} or None  # workers' own cwd
@@ -281,10 +280,7 @@ def _predict_on_ray(args, files, videos, options: dict, out, bad: int) -> int:
             read.add(row["path"])
             if row["face"] != "":
                 faces.add((row["path"], row["face"]))
-            if videos:  # the photo's row in the videos' layout
-                row = {**dict.fromkeys(VIDEO_CSV_COLUMNS, ""), **{k: v for k, v in row.items() if k in VIDEO_CSV_COLUMNS},
-                       "kind": "photo", "track": row["face"]}
-            writer.add([row], {})
+            writer.add([as_photo_row(row) if videos else row], {})
         for shown, rows, error, notes in (predict_video_rows(videos, plan, args.stride) if videos else ()):
             if error:
                 print(f"skipped: {error}", file=sys.stderr)
@@ -306,8 +302,8 @@ def output_file(path: str | None):
     A regular file is written as ``.NAME.PID.part`` beside it and renamed to NAME when the run ends
     (finished, or interrupted with Ctrl-C: every row written is kept), so NAME is never half written nor
     a mix of two runs writing it at once: the last run to end wins whole. A run that fails leaves NAME as
-    it was. Special files (/dev/stdout, a FIFO) are written directly. A write that fails (a full disk)
-    removes the partial file and is one line: UserError.
+    it was. Special files (/dev/stdout, a FIFO) are written directly. A write to the stream that fails
+    (a full disk) removes the partial file and is one line: UserError.
     """
     if not path:
         yield sys.stdout
@@ -316,29 +312,27 @@ def output_file(path: str | None):
     direct = target.exists() and not target.is_file()
     part = target if direct else target.with_name(f".{target.name}.{os.getpid()}.part")
     stream = open(part, "w", newline="")
+    keep = False
     try:
-        yield stream
-        stream.close()
+        try:
+            yield stream
+            keep = True
+        except KeyboardInterrupt:
+            keep = True
+            raise
+        finally:
+            stream.close()  # a full disk may show only here, when the last rows are flushed
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            stream.close()
-        if not direct:
-            part.unlink(missing_ok=True)
+        keep = False
+        if exc.filename is not None:  # not this stream's write (e.g. an annotated image's folder): said as it is
+            raise
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    except KeyboardInterrupt:
-        with contextlib.suppress(OSError):
-            stream.close()
-        if not direct:
-            os.replace(part, target)
-        raise
-    except BaseException:  # the run failed and says why: the file it would have replaced is left as it was
-        with contextlib.suppress(OSError):
-            stream.close()
-        if not direct:
-            part.unlink(missing_ok=True)
-        raise
-    if not direct:
-        os.replace(part, target)
+    finally:
+        if not direct:  # a failed run leaves the file it would have replaced as it was
+            if keep:
+                os.replace(part, target)
+            else:
+                part.unlink(missing_ok=True)
 
 
 class _RowWriter:

@@ -48,15 +48,18 @@ def frame_rows(path: str, frame, names) -> list[dict]:
     return rows
 
 
+def as_photo_row(row: dict) -> dict:
+    """A photo's row (cli_predict.result_rows) in the video layout, for a run that mixes photos and
+    videos; ``track`` is then the face's number in the photo."""
+    return {**dict.fromkeys(VIDEO_CSV_COLUMNS, ""), **{k: v for k, v in row.items() if k in VIDEO_CSV_COLUMNS},
+            "kind": "photo", "track": row["face"]}
+
+
 def photo_rows(path: str, result, names) -> list[dict]:
-    """A photo's rows in the video layout (a run that mixes photos and videos writes one layout)."""
-    if not result.faces:
-        return [{**dict.fromkeys(VIDEO_CSV_COLUMNS, ""), "path": path, "kind": "photo"}]
-    # the fields of a photo-only run's rows (no age_std), so both layouts say the same of a photo
-    return [{**dict.fromkeys(VIDEO_CSV_COLUMNS, ""), "path": path, "kind": "photo", "track": i,
-             **_box_fields(face.box, face.det_score), "model": name,
-             **_prediction_fields(face.predictions.get(name)), "age_std": ""}
-            for i, face in enumerate(result.faces) for name in names]
+    """A photo's rows in the video layout: the same fields as a photo-only run's rows."""
+    from agegender.cli_predict import result_rows
+
+    return [as_photo_row(row) for row in result_rows(path, result, names)]
 
 
 def run_video(analyzer, source, shown: str, args, writer, annotate: Path | None, thumbnails: Path | None) -> int:

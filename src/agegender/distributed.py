@@ -105,7 +105,7 @@ def analyse_video(path: str, shown: str, analyzer_options: dict, stride: int) ->
                 for r in track_rows(shown, track, analyzer.model_names)]
     except VideoError as exc:
         return [], str(exc).replace(path, shown), []
-    return rows, "", [n for n in analysis.notes]
+    return rows, "", list(analysis.notes)
 
 
 def predict_video_rows(paths: list[Path], plan: RayPlan, stride: int = 1):
