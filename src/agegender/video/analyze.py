@@ -96,14 +96,12 @@ class VideoFrame:
 
 @dataclass
 class _Person:
-    """What is known of one track while it runs."""
+    """What the answers need to know of one track while it runs (when and how often it was seen is the
+    tracker's own state, TrackState)."""
 
     id: int
-    start_s: float
     fused: dict[str, FusedPrediction]
-    frames: int = 0
     predicted_frames: int = 0
-    last_seen_s: float = 0.0
     last_predicted_s: float = -1e9
     largest_predicted: float = 0.0
     best_quality: float = -1.0
@@ -134,28 +132,26 @@ class TrackedFaces:
         for det, track_id in zip(detections, ids):
             person = self._people.get(track_id)
             if person is None:
-                person = self._people[track_id] = _Person(track_id, time_s, {n: FusedPrediction() for n in self.names})
-            person.frames += 1
-            person.last_seen_s = time_s
-            quality = frame_weight(det.box, det.score)
-            if quality > person.best_quality:
-                person.best_quality, person.best_frame = quality, index
-                person.best_box, person.best_score = tuple(round(float(v), 1) for v in det.box), round(det.score, 4)
-                if self.options.thumbnails:
-                    person.thumbnail = _thumbnail(image, det.box)
+                person = self._people[track_id] = _Person(track_id, {n: FusedPrediction() for n in self.names})
+            weight = frame_weight(det.box, det.score)
             face = Face(box=tuple(round(float(v), 1) for v in det.box), det_score=round(det.score, 4),
                         landmarks=np.round(det.landmarks, 1).tolist(), track_id=track_id)
+            if weight > person.best_quality:
+                person.best_quality, person.best_frame = weight, index
+                person.best_box, person.best_score = face.box, face.det_score
+                if self.options.thumbnails:
+                    person.thumbnail = _thumbnail(image, det.box)
             faces.append(face)
             if self._wants_prediction(person, det, time_s):
-                todo.append((person, det))
+                todo.append((person, det, weight))
         sampled: dict[int, dict[str, Prediction]] = {}
         if todo:
-            aligned = [self.analyzer.align(image, det.landmarks) for _, det in todo]
+            aligned = [self.analyzer.align(image, det.landmarks) for _, det, _ in todo]
             for name in self.names:
-                for (person, det), p in zip(todo, self.analyzer.predict_aligned(aligned, name)):
-                    person.fused[name].add(p, frame_weight(det.box, det.score))
+                for (person, _, weight), p in zip(todo, self.analyzer.predict_aligned(aligned, name)):
+                    person.fused[name].add(p, weight)
                     sampled.setdefault(person.id, {})[name] = p
-            for person, det in todo:
+            for person, det, _ in todo:
                 person.predicted_frames += 1
                 person.last_predicted_s = time_s
                 person.largest_predicted = max(person.largest_predicted, det.size)
@@ -184,7 +180,7 @@ class TrackedFaces:
             person = self._people.pop(state.id, None)
             if person is None or not self.tracker.confirmed(state) or not person.predicted_frames:
                 continue
-            out.append(Track(person.id, self.source, person.start_s, person.last_seen_s, person.frames,
+            out.append(Track(person.id, self.source, state.first_time, state.last_time, state.hits,
                              person.predicted_frames, person.best_frame, person.best_box, person.best_score,
                              {name: f.prediction() for name, f in person.fused.items()}, person.thumbnail))
         return out
