@@ -26,9 +26,9 @@ import numpy as np
 from tqdm import tqdm
 
 from agegender.data.images import read_image
-from agegender.errors import UserError
 from agegender.data.manifest import AgeWindow, EmptyDatasetError
 from agegender.data.records import GENDERS, RACES, FaceRecord
+from agegender.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def build_cache(
     if n == 0:  # a cache of no faces is never written: it would only fail later, further from the cause
         tmp_images.unlink(missing_ok=True)
         raise EmptyDatasetError(f"no face could be read from {root} ({len(skipped)} skipped, e.g. {skipped[0][0]}: "
-                                f"{skipped[0][1]})" if skipped else f"the manifest lists no faces")
+                                f"{skipped[0][1]})" if skipped else "the manifest lists no faces")
     # Rewrite with the exact length so the .npy header is right (cheap: one sequential copy).
     full = np.load(tmp_images, mmap_mode="r")
     final_tmp = out_dir / "images.final.tmp"

@@ -11,6 +11,7 @@ have budgets, so memory stays bounded whatever is sent.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import time
@@ -99,31 +100,26 @@ async def _read_body(request: Request, config: "ServerConfig", admission: Admiss
     except Busy:
         await _drain(request, config, limit)  # so that the client can read the 429
         raise
+    chunks, size = [], 0
+    start = time.monotonic()
     try:
-        chunks, size = [], 0
-        start = time.monotonic()
-        try:
-            while True:
-                message = await _receive(request, config, start, size)
-                chunk = message.get("body", b"")
-                if chunk:
-                    try:
-                        admission.reserve_upload(len(chunk))
-                    except Busy:
-                        await _drain(request, config, limit)
-                        raise
-                    size += len(chunk)
-                    if size > limit:
-                        admission.release_upload(size)
-                        size = 0
-                        await _drain(request, config, config.drain_bytes)
-                        raise RequestError(413, f"the upload is larger than the limit of {limit:,} bytes")
-                    chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-        except BaseException:
-            admission.release_upload(size)
-            raise
+        while True:
+            message = await _receive(request, config, start, size)
+            chunk = message.get("body", b"")
+            if chunk:
+                if size + len(chunk) > limit:
+                    raise RequestError(413, f"the upload is larger than the limit of {limit:,} bytes")
+                admission.reserve_upload(len(chunk))
+                size += len(chunk)
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+    except BaseException as exc:
+        admission.release_upload(size)
+        refused = isinstance(exc, Busy) or (isinstance(exc, RequestError) and exc.status == 413)
+        if refused:  # read and drop the rest, so that the client can read the answer
+            await _drain(request, config, config.drain_bytes if isinstance(exc, RequestError) else limit)
+        raise
     finally:
         admission.end_upload(client)
     return b"".join(chunks), size
@@ -131,8 +127,6 @@ async def _read_body(request: Request, config: "ServerConfig", admission: Admiss
 
 async def _receive(request: Request, config: "ServerConfig", start: float, received: int) -> dict:
     """The next piece of the body, or 408 when the client has stalled (see _read_body)."""
-    import asyncio
-
     elapsed = time.monotonic() - start
     if elapsed > config.body_idle_s and received < config.min_upload_rate * (elapsed - config.body_idle_s):
         raise RequestError(408, f"the upload is arriving too slowly ({received:,} bytes in {elapsed:.0f} s); "
@@ -150,8 +144,6 @@ async def _receive(request: Request, config: "ServerConfig", start: float, recei
 async def _drain(request: Request, config: "ServerConfig", most: int) -> None:
     """Read and drop the rest of a body that is refused, at most ``most`` bytes, waiting at most
     ``body_idle_s`` for each piece: the client can then read the answer instead of a reset."""
-    import asyncio
-
     dropped = 0
     while dropped <= most:
         try:

@@ -83,7 +83,7 @@ async def serve_live(websocket: WebSocket, analyzer, admission: Admission, conne
             if data is None:
                 await _send(websocket, {"error": "send each frame as a binary message (JPEG or PNG bytes)"})
                 continue
-            problem = _frame_problem(data, limits)
+            pixels, problem = _frame_pixels(data, limits)
             if problem:
                 await _send(websocket, {"error": problem})
                 continue
@@ -91,9 +91,8 @@ async def serve_live(websocket: WebSocket, analyzer, admission: Admission, conne
             if wait > 0:  # faster than max_fps: slowed down, not refused
                 await asyncio.sleep(wait)
             next_allowed = time.monotonic() + 1.0 / limits.max_fps
-            size = image_size(data)
             try:
-                async with admission.slot(size[0] * size[1] if size else 0):
+                async with admission.slot(pixels):
                     t = time.monotonic()
                     answer = await run_in_threadpool(_process, tracked, data, index, received - start,
                                                      limits.max_frame_pixels)
@@ -111,15 +110,16 @@ async def serve_live(websocket: WebSocket, analyzer, admission: Admission, conne
         connections.open -= 1
 
 
-def _frame_problem(data: bytes, limits: LiveLimits) -> str | None:
+def _frame_pixels(data: bytes, limits: LiveLimits) -> tuple[int, str | None]:
+    """(the frame's pixels from its header, or what is wrong with it)."""
     if len(data) > limits.max_frame_bytes:
-        return f"the frame is {len(data):,} bytes; the limit is {limits.max_frame_bytes:,}"
+        return 0, f"the frame is {len(data):,} bytes; the limit is {limits.max_frame_bytes:,}"
     size = image_size(data)
     if size is None:
-        return "the frame is not an image this server reads (send JPEG or PNG bytes)"
+        return 0, "the frame is not an image this server reads (send JPEG or PNG bytes)"
     if size[0] * size[1] > limits.max_frame_pixels:
-        return f"the frame is {size[0]}x{size[1]} pixels; the limit is {limits.max_frame_pixels:,} pixels"
-    return None
+        return 0, f"the frame is {size[0]}x{size[1]} pixels; the limit is {limits.max_frame_pixels:,} pixels"
+    return size[0] * size[1], None
 
 
 def _process(tracked, data: bytes, index: int, time_s: float, max_pixels: int) -> dict:
