@@ -43,7 +43,7 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(BASE_STAMP)
-	$(BIN)/agegender predict src/agegender/assets/astronaut.jpg --model both --annotate demo-output
+	$(BIN)/agegender predict src/agegender/assets/astronaut.jpg --annotate demo-output
 
 serve: $(BASE_STAMP)
 	$(BIN)/python -m pip install -q -e '.[server]'

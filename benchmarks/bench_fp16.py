@@ -28,7 +28,7 @@ def main():
 
     from agegender.data.cache import open_cache
     from agegender.data.manifest import AgeWindow
-    from agegender.inference import shipped_weights_path
+    from agegender.models.shipped import shipped_weights_path
     from agegender.models.engines import Engine, predict_faces, session_options, to_float_batch
     from agegender.models.onnx_export import _trace
     from agegender.models.weights import load_model

@@ -56,6 +56,8 @@ def main():
                 f"--use-file-for-fake-video-capture={camera}"])
             page = browser.new_context(permissions=["camera"]).new_page()
             page.goto(server.url)
+            if args.model in ("vgg16", "resnet50", "both"):
+                page.check(f"input[value={args.model}]")  # which models answer in the page
             page.click("#live")
             page.wait_for_function("document.querySelector('#fps').textContent.includes('frames/s')", timeout=60_000)
             start = time.monotonic()

@@ -46,7 +46,7 @@ def main():
         t0 = time.perf_counter()
         frames = write_clip(clip, walkers, seconds=seconds)
         print(f"clip: {frames} frames in {time.perf_counter() - t0:.0f} s, {clip.stat().st_size / 1e6:.0f} MB", flush=True)
-        analyzer = FaceAnalyzer()
+        analyzer = FaceAnalyzer(models="both")  # the figures on record are for both networks
         samples, tracks, next_minute = [], 0, 0.0
         t0 = time.perf_counter()
         for item in analyzer.analyze_video(clip, frames=True):

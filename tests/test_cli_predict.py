@@ -38,6 +38,15 @@ def test_csv_has_one_row_per_face_and_model_and_one_per_faceless_image(random_we
     assert all(r["gender"] in ("female", "male") and 0 <= float(r["p_female"]) <= 1 for r in faces)
 
 
+def test_default_settings_give_one_row_per_face(face_photo, tmp_path):
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(face_photo), "--format", "csv", "-o", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["face"], r["model"]) for r in rows] == [("0", "vgg16"), ("1", "vgg16")]
+    assert main(["predict", str(face_photo), "--model", "both", "--format", "csv", "-o", str(out)]) == 0
+    assert [r["model"] for r in csv.DictReader(out.open())] == ["vgg16", "resnet50"] * 2
+
+
 def test_json_table_and_annotate(random_weights, face_photo, tmp_path, capsys):
     assert main(["predict", str(face_photo), *_weights_args(random_weights), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -66,8 +75,11 @@ def test_bad_model_choice_suggests_a_fix(capsys):
 def test_weights_option_is_name_equals_file_for_predict_and_serve(capsys):
     from agegender.cli_predict import models_to_load
 
+    assert models_to_load(None, []) == (("vgg16",), {})  # one answer per face unless both are asked for
+    assert models_to_load(None, [], default="both") == (("vgg16", "resnet50"), {})
     assert models_to_load("both", []) == (("vgg16", "resnet50"), {})
-    assert models_to_load("both", ["mine=a.safetensors"]) == ((), {"mine": "a.safetensors"})
+    assert models_to_load(None, ["mine=a.safetensors"]) == ((), {"mine": "a.safetensors"})
+    assert models_to_load("both", ["mine=a.safetensors"]) == (("vgg16", "resnet50"), {"mine": "a.safetensors"})
     assert models_to_load("vgg16", ["mine=a.safetensors"]) == (("vgg16",), {"mine": "a.safetensors"})
     for command in ("predict", "serve"):
         args = [command, "x.jpg"] if command == "predict" else [command]

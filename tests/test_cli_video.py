@@ -19,14 +19,14 @@ def read_rows(path):
         return reader.fieldnames, list(reader)
 
 
-def test_a_video_gives_one_row_per_person_and_model(walking_clip, tmp_path, capsys):
+def test_a_video_gives_one_row_per_person(walking_clip, tmp_path, capsys):
     path, walkers = walking_clip
     out = tmp_path / "out.csv"
     assert main(["predict", str(path), "--format", "csv", "-o", str(out)]) == 0
     header, rows = read_rows(out)
     assert header == VIDEO_CSV_COLUMNS
-    assert len(rows) == 2 * len(walkers) and {r["kind"] for r in rows} == {"track"}
-    assert {r["model"] for r in rows} == {"vgg16", "resnet50"} and len({r["track"] for r in rows}) == len(walkers)
+    assert len(rows) == len(walkers) and {r["kind"] for r in rows} == {"track"}
+    assert {r["model"] for r in rows} == {"vgg16"} and len({r["track"] for r in rows}) == len(walkers)
     for r in rows:
         assert r["gender"] == "female" and float(r["end_s"]) > float(r["start_s"]) and int(r["frames"]) > 20
         assert float(r["x2"]) > float(r["x1"]) and 0 < float(r["age_std"]) < 4

@@ -7,7 +7,8 @@ import pytest
 
 from agegender.data.images import read_image
 from agegender.data.manifest import AgeWindow, read_manifest, select
-from agegender.inference import SHIPPED_MODELS, FaceAnalyzer, shipped_weights_path
+from agegender.inference import FaceAnalyzer
+from agegender.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS, shipped_weights_path
 from agegender.models.weights import read_metadata
 
 MANIFEST = Path(__file__).resolve().parents[1] / "data" / "utkface_manifest.csv"
@@ -16,7 +17,13 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "agegender" / "assets" /
 
 @pytest.fixture(scope="module")
 def shipped():
-    return FaceAnalyzer()
+    return FaceAnalyzer(models="both")
+
+
+def test_one_model_answers_unless_both_are_asked_for():
+    assert FaceAnalyzer().model_names == [DEFAULT_MODEL]
+    assert FaceAnalyzer(models="both").model_names == list(SHIPPED_MODELS)
+    assert FaceAnalyzer(models="resnet50").default_model == "resnet50"
 
 
 @pytest.mark.parametrize("name", SHIPPED_MODELS)

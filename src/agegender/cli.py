@@ -15,6 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from agegender.cli_predict import add_predict, add_serve
+from agegender.cli_select import add_select
 from agegender.errors import UserError
 
 EXAMPLES = """examples:
@@ -248,7 +249,8 @@ def _add_evaluate_photos(sub):
     p.add_argument("--manifest", default="data/utkface_manifest.csv",
                    help="manifest CSV with the split (default data/utkface_manifest.csv)")
     p.add_argument("--images", required=True, help="folder the manifest's paths are relative to")
-    p.add_argument("--model", default="both", help="vgg16, resnet50 or both (shipped weights)")
+    p.add_argument("--model", default=None, help="vgg16, resnet50 or both (shipped weights; default both, or with "
+                                                 "--weights only those)")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE", help="other weights (repeatable)")
     p.add_argument("--split", default="test", choices=["train", "val", "test"], help="split to score (default test)")
     p.add_argument("--windows", default="18-50,all", help="age windows to report, comma-separated (default 18-50,all)")
@@ -262,7 +264,7 @@ def _cmd_evaluate_photos(args) -> int:
     from agegender.evaluation.photos import evaluate_in_photos
     from agegender.inference import FaceAnalyzer
 
-    names, extra = models_to_load(args.model, args.weights)
+    names, extra = models_to_load(args.model, args.weights, default="both")
     analyzer = FaceAnalyzer(models=names, weights=extra or None)
     result = evaluate_in_photos(analyzer, args.manifest, args.images, args.split, args.windows.split(","),
                                 args.limit, out=args.out)
@@ -435,8 +437,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                          (_add_evaluate_photos, _cmd_evaluate_photos), (_add_report, _cmd_report),
                          (_add_export, _cmd_export), (_add_calibrate, _cmd_calibrate), (_add_card, _cmd_card)):
         add(sub).set_defaults(handler=handler)
-    add_predict(sub)  # these two set their own handler
+    add_predict(sub)  # these three set their own handler
     add_serve(sub)
+    add_select(sub)
     return parser
 
 

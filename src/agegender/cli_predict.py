@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from agegender.errors import UserError
+from agegender.models.shipped import BOTH, DEFAULT_MODEL, SHIPPED_MODELS, model_names
 
 WEIGHTS_HELP = ("load your own weights under NAME (repeatable), e.g. mine=runs/r50/best.safetensors; with --model "
                 "left at its default only these are loaded, and a shipped model named with --model is loaded beside them")
@@ -25,7 +26,10 @@ def add_predict(sub):
     p.add_argument("paths", nargs="*", help="image or video files, folders, or stream URLs (rtsp://, http://, ...)")
     p.add_argument("--camera", type=int, action="append", default=[], metavar="INDEX",
                    help="analyse a live camera (0: the first); runs until Ctrl-C, which writes the people seen")
-    p.add_argument("--model", default="both", help="vgg16, resnet50 or both (default both)")
+    p.add_argument("--model", default=None,
+                   help=f"which network answers: {', '.join(SHIPPED_MODELS)} or {BOTH} (one row per face and "
+                        f"model, side by side). Default {DEFAULT_MODEL}, the more accurate; with --weights only, "
+                        "those weights")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
                    help=WEIGHTS_HELP)
     p.add_argument("--crops", action="store_true", help="inputs are already aligned face crops: no detection")
@@ -55,19 +59,6 @@ def add_predict(sub):
                         "CSV output only; needs pip install 'agegender[ray]' and photos every worker can read")
     p.add_argument("--ray-workers", type=int, default=2, help="with --ray: analyzer workers (default 2)")
     p.set_defaults(handler=run_predict)
-
-
-def model_names(choice: str) -> tuple[str, ...]:
-    if choice == "both":
-        return ("vgg16", "resnet50")
-    if choice in ("vgg16", "resnet50"):
-        return (choice,)
-    if choice == "none":
-        return ()
-    import difflib
-
-    close = difflib.get_close_matches(choice, ["vgg16", "resnet50", "both"], n=1)
-    raise UserError(f"--model must be vgg16, resnet50 or both, not {choice!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
 def expand_paths(paths, left_out: list[str] | None = None) -> tuple[list[Path], list[Path]]:
@@ -135,11 +126,12 @@ def _table(rows, cols) -> str:
     return "\n".join(lines) + "\n"
 
 
-def models_to_load(model: str, weights: list[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+def models_to_load(model: str | None, weights: list[str], default: str = DEFAULT_MODEL
+                   ) -> tuple[tuple[str, ...], dict[str, str]]:
     """The shipped models and the user's ``NAME=FILE`` weights that ``--model``/``--weights`` ask for.
 
-    With user weights and the default ``--model both``, only the user's weights are loaded;
-    naming a shipped model explicitly loads it beside them.
+    ``model`` None (not named): the ``default`` choice, or, with user weights, only the user's weights;
+    naming a shipped model (or both) loads it beside them.
     """
     extra = {}
     for item in weights:
@@ -147,7 +139,7 @@ def models_to_load(model: str, weights: list[str]) -> tuple[tuple[str, ...], dic
         if not sep or not name or not file:
             raise UserError(f"--weights takes NAME=FILE, got {item!r}")
         extra[name] = file
-    names = tuple(model_names(model)) if not extra or model != "both" else ()
+    names = model_names(model if model is not None else default) if not extra or model is not None else ()
     return names, extra
 
 
@@ -411,7 +403,9 @@ def add_serve(sub):
                    help="comma-separated host names the server answers to (the request's Host header, e.g. "
                         "'faces.example.org,localhost'; '*.example.org' for its subdomains); others get 400. "
                         "Default: any")
-    p.add_argument("--model", default="both", help="models to load: vgg16, resnet50 or both (default)")
+    p.add_argument("--model", default=None,
+                   help=f"models to load: {', '.join(SHIPPED_MODELS)} or {BOTH} (default {BOTH}, so that the page can "
+                        f"compare them; the API and the page answer with {DEFAULT_MODEL} unless asked for another)")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
                    help=WEIGHTS_HELP)
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload, MB (default 20; 413 beyond)")
@@ -460,7 +454,7 @@ def run_serve(args) -> int:
     import uvicorn  # a missing 'server' extra is reported by the CLI with the command to install it
 
     from agegender.server.app import ServerConfig, create_app
-    names, extra = models_to_load(args.model, args.weights)
+    names, extra = models_to_load(args.model, args.weights, default=BOTH)
     config = ServerConfig(models=names, weights=extra or None, max_upload_bytes=int(args.max_upload_mb * 1e6),
                           max_pixels=int(args.max_megapixels * 1e6), max_active=args.max_active or None,
                           max_waiting=None if args.max_waiting < 0 else args.max_waiting,

@@ -24,9 +24,9 @@ from agegender.errors import UserError
 from agegender.faces.align import AlignmentTemplate, align_face, default_template
 from agegender.faces.detect import FaceDetector
 from agegender.models.engines import open_engine, predict_faces
+from agegender.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS, model_names, shipped_weights_path
 from agegender.models.weight_files import read_metadata
 
-SHIPPED_MODELS = ("vgg16", "resnet50")
 MIN_CROP_PX = 16  # the detector's smallest face (--min-face default): a smaller "crop" holds no readable face
 
 
@@ -94,10 +94,6 @@ class Result:
         return draw_faces(self.image, self.faces)
 
 
-def shipped_weights_path(name: str) -> Path:
-    return Path(str(resources.files("agegender") / "weights" / f"{name}.safetensors"))
-
-
 def reading_order(detections: list) -> list:
     """Faces as a reader numbers them: rows from top to bottom, each from left to right. A face joins
     the row above it when their centres are less than half a face height apart vertically."""
@@ -155,11 +151,13 @@ class FaceAnalyzer:
     side), and detection score threshold (see FaceDetector).
     """
 
-    def __init__(self, models=SHIPPED_MODELS, weights: dict[str, str | Path] | None = None,
+    def __init__(self, models=(DEFAULT_MODEL,), weights: dict[str, str | Path] | None = None,
                  detector: FaceDetector | None = None, device: str = "cpu", batch_size: int = 32,
                  flip_tta: bool = True, engine: str = "auto", threads: int | None = None,
                  min_face: float | None = None, det_threshold: float = 0.6):
         paths: dict[str, Path] = {}
+        if isinstance(models, str):  # "vgg16", "both"
+            models = model_names(models)
         for name in models:
             if weights and name in weights:
                 continue
@@ -189,6 +187,11 @@ class FaceAnalyzer:
     @property
     def model_names(self) -> list[str]:
         return list(self.models)
+
+    @property
+    def default_model(self) -> str:
+        """The model that answers when none is named: the shipped default if loaded, else the first loaded."""
+        return DEFAULT_MODEL if DEFAULT_MODEL in self.models else self.model_names[0]
 
     @property
     def engines(self) -> dict[str, str]:

@@ -13,7 +13,7 @@ from agegender.data.cache import prepare_face
 from agegender.data.images import read_image
 from agegender.faces.align import align_face, default_template
 from agegender.faces.detect import FaceDetector
-from agegender.inference import SHIPPED_MODELS, shipped_weights_path
+from agegender.models.shipped import SHIPPED_MODELS, shipped_weights_path
 from agegender.models.engines import (MissingExtraError, OnnxEngine, StaleGraphError, TorchEngine, file_sha256,
                                       graph_path, open_engine, predict_faces, read_graph_metadata)
 

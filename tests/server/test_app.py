@@ -20,7 +20,8 @@ def client(random_weights):
 
 
 def test_health_and_docs(client):
-    assert client.get("/api/health").json()["models"] == ["vgg16", "resnet50"]
+    health = client.get("/api/health").json()
+    assert health["models"] == ["vgg16", "resnet50"] and health["default_model"] == "vgg16"
     assert client.get("/docs").status_code == 200
     assert "/api/analyze" in client.get("/openapi.json").json()["paths"]
 
@@ -38,6 +39,8 @@ def test_raw_bytes_and_model_choice(client, face_photo):
                     headers={"content-type": "image/jpeg"})
     assert r.status_code == 200 and set(r.json()["faces"][0]["predictions"]) == {"vgg16"}
     assert client.post("/api/analyze?model=alexnet", content=b"x").status_code == 422
+    r = client.post("/api/analyze", content=face_photo.read_bytes(), headers={"content-type": "image/jpeg"})
+    assert r.status_code == 200 and [set(f["predictions"]) for f in r.json()["faces"]] == [{"vgg16"}] * 2
 
 
 def test_bad_requests_get_clear_errors_and_the_server_keeps_serving(client, face_photo):

@@ -42,8 +42,12 @@ def test_upload_shows_a_card_per_face(server, browser, face_photo, tmp_path):
     page.wait_for_selector(".face-card >> nth=1", timeout=60_000)
     cards = page.locator(".face-card")
     assert cards.count() == 2
-    assert "VGG16" in cards.nth(0).inner_text() and "ResNet50" in cards.nth(0).inner_text()
     assert "2 face(s) found" in page.locator("#status").inner_text()
+    # One answer per face by default (the server's default model), both side by side when asked for.
+    assert cards.nth(0).locator("tr").count() == 1 and "VGG16" in cards.nth(0).inner_text()
+    page.check("input[value=both]")
+    page.wait_for_function("document.querySelectorAll('.face-card tr').length == 4", timeout=60_000)
+    assert "VGG16" in cards.nth(0).inner_text() and "ResNet50" in cards.nth(0).inner_text()
     page.check("input[value=resnet50]")
     page.wait_for_function("document.querySelectorAll('.face-card tr').length == 2", timeout=60_000)
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)

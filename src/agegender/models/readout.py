@@ -3,7 +3,7 @@
 One implementation in numpy, used by every engine (PyTorch and ONNX Runtime), by evaluation and
 by calibration, so that a number in a report is the number a user gets. It imports no torch.
 The network's architecture gives its age range and head; the calibration (read-out choice,
-temperature, spread scale, bias map) is stored beside it in the weight file, under "readout".
+temperature, spread scale, bias map, prior adjustment) is stored beside it in the weight file, under "readout".
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import numpy as np
 from agegender.errors import UserError
 
 AGE_READOUTS = ("median", "mean")
-CALIBRATION_FIELDS = ("age_readout", "gender_temperature", "age_std_scale", "age_bias_knots", "age_bias_shifts")
+CALIBRATION_FIELDS = ("age_readout", "gender_temperature", "age_std_scale", "age_bias_knots", "age_bias_shifts",
+                      "age_prior_weight", "age_log_prior")
 """What calibration sets (a weight file's "readout"); the other fields follow from the architecture."""
 
 
@@ -35,12 +36,20 @@ class ReadOut:
     age_std_scale: float = 1.0  # the distribution's spread is multiplied by it
     age_bias_knots: tuple[float, ...] = ()  # years added to a predicted age, interpolated between knots
     age_bias_shifts: tuple[float, ...] = ()
+    # Distribution heads: the network's answer is p(age | face) under the ages it was trained on; the
+    # logits minus weight x log(that prior) move towards p(face | age), an answer that does not pull
+    # every face towards the crowded ages of the training set (logit adjustment, Menon et al., 2021).
+    age_prior_weight: float = 0.0
+    age_log_prior: tuple[float, ...] = ()  # one per year of the range; empty: no adjustment
 
     def __post_init__(self):
         if self.age_readout not in AGE_READOUTS:
             raise UserError(f"age_readout must be one of {AGE_READOUTS}, not {self.age_readout!r}")
         if len(self.age_bias_knots) != len(self.age_bias_shifts):
             raise UserError("age_bias_knots and age_bias_shifts must have the same length")
+        if self.age_log_prior and len(self.age_log_prior) != self.age_max - self.age_min + 1:
+            raise UserError(f"age_log_prior has {len(self.age_log_prior)} values for "
+                            f"{self.age_max - self.age_min + 1} ages ({self.age_min}-{self.age_max})")
 
     @classmethod
     def from_config(cls, config, calibration: dict | None = None) -> "ReadOut":
@@ -51,7 +60,7 @@ class ReadOut:
         d = {**d, **(calibration or {})}
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
-        for k in ("age_bias_knots", "age_bias_shifts"):
+        for k in ("age_bias_knots", "age_bias_shifts", "age_log_prior"):
             if k in kw:
                 kw[k] = tuple(float(v) for v in kw[k])
         return cls(**kw)
@@ -63,7 +72,8 @@ class ReadOut:
 
     def uncalibrated(self) -> "ReadOut":
         """The same read-out without temperature, spread scale or bias map (the read-out choice stays)."""
-        return replace(self, gender_temperature=1.0, age_std_scale=1.0, age_bias_knots=(), age_bias_shifts=())
+        return replace(self, gender_temperature=1.0, age_std_scale=1.0, age_bias_knots=(), age_bias_shifts=(),
+                       age_prior_weight=0.0, age_log_prior=())
 
     @property
     def whole_years(self) -> bool:
@@ -85,7 +95,9 @@ class ReadOut:
         result: dict[str, np.ndarray] = {}
         first = outputs[0]
         if "age_logits" in first:
-            probs = np.mean([softmax(o["age_logits"]) for o in outputs], axis=0)
+            adjust = (self.age_prior_weight * np.asarray(self.age_log_prior, np.float64)
+                      if self.age_prior_weight and self.age_log_prior else 0.0)
+            probs = np.mean([softmax(np.asarray(o["age_logits"], np.float64) - adjust) for o in outputs], axis=0)
             age, spread = read_distribution(probs, self.bins, self.age_readout)
             result["age"] = self.correct(age)
             result["age_std"] = (spread * self.age_std_scale).astype(np.float32)

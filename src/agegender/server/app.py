@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agegender import __version__
 from agegender.data.images import ImageError, decode_image, image_size
+from agegender.models.shipped import BOTH
 from agegender.server import schema
 from agegender.server.admission import Admission, Busy, Limits, prefer_mmap_for_large_blocks, release_memory_to_os
 from agegender.server.live import LiveConnections, LiveLimits, serve_live
@@ -262,7 +263,8 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
              response_model=schema.Health)
     async def health(request: Request):
         a, adm = request.app.state.analyzer, request.app.state.admission
-        return {"status": "ok", "version": __version__, "models": a.model_names, "engines": a.engines,
+        return {"status": "ok", "version": __version__, "models": a.model_names, "default_model": a.default_model,
+                "engines": a.engines,
                 "busy": {"active": adm.active, "waiting": adm.waiting, "max_active": limits.max_active,
                          "max_waiting": limits.max_waiting, "live": request.app.state.live.open,
                          "max_live": config.live_max_connections}}
@@ -271,15 +273,17 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
               description=schema.ANALYZE_DESCRIPTION, response_model=None,
               openapi_extra=schema.ANALYZE_REQUEST_BODY, responses=schema.analyze_responses())
     async def analyze(request: Request,
-                      model: str = Query("both", description="which model answers: a loaded model's name "
-                                                             "(vgg16, resnet50) or both"),
+                      model: str | None = Query(None, description="which model answers: a loaded model's name "
+                                                                     "(vgg16, resnet50) or both (every loaded model, "
+                                                                     "side by side); default: the server's default "
+                                                                     "model (/api/health says which)"),
                       crops: bool = Query(False, description="the image is one aligned face crop: no detection"),
                       preview: bool = Query(False, description="also return the image as a JPEG data URL (at most "
                                                                f"{PREVIEW_SIDE} px), for clients that cannot show "
                                                                "the uploaded format (e.g. TIFF in a browser)")):
         a, admission = request.app.state.analyzer, request.app.state.admission
-        names = a.model_names if model == "both" else [model]
-        if any(n not in a.model_names for n in names):
+        names = _answering(a, model)
+        if names is None:
             raise RequestError(422, f"model must be one of {', '.join(a.model_names)} or both, not {model!r}")
         body, reserved = await _read_body(request, config, admission)
         try:
@@ -299,11 +303,11 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         return out
 
     @app.websocket("/api/live")
-    async def live(websocket: WebSocket, model: str = "both"):
+    async def live(websocket: WebSocket, model: str | None = None):
         """Live webcam view: binary JPEG/PNG frames in, JSON answers out (see agegender.server.live)."""
         a = websocket.app.state.analyzer
-        names = a.model_names if model == "both" else [model]
-        if any(n not in a.model_names for n in names):
+        names = _answering(a, model)
+        if names is None:
             await websocket.send_denial_response(JSONResponse(
                 {"error": f"model must be one of {', '.join(a.model_names)} or both, not {model!r}"}, status_code=422))
             return
@@ -315,6 +319,16 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         return (resources.files("agegender.server") / "static" / "index.html").read_text()
 
     return app
+
+
+def _answering(analyzer, model: str | None) -> list[str] | None:
+    """The models a request's ``model`` asks for (None: the default one; "both": every loaded model);
+    None if it names a model that is not loaded."""
+    if model is None:
+        return [analyzer.default_model]
+    if model == BOTH:
+        return analyzer.model_names
+    return [model] if model in analyzer.model_names else None
 
 
 def _analyze(analyzer, data: bytes, names, crops: bool, preview: bool, max_pixels: int) -> dict:

@@ -54,6 +54,7 @@ class Health(BaseModel):
     status: str
     version: str
     models: list[str]
+    default_model: str = Field(description="the model that answers when a request names none")
     engines: dict[str, str] = Field(description="what runs each model: onnx, onnx-int8 or torch")
     busy: Busy
 
@@ -102,7 +103,7 @@ def description(config, limits) -> str:
         f"{config.max_uploads_per_client} uploads arriving at once from one address (429 beyond)\n"
         f"- an upload that sends nothing for {config.body_idle_s:.0f} s, or under {config.min_upload_rate:,} bytes a "
         f"second after that, gets 408 and is closed\n"
-        f"- live view (WebSocket `/api/live?model=both`): at most {config.live_max_connections} at once (503 at the "
+        f"- live view (WebSocket `/api/live`, `?model=` as for analyze): at most {config.live_max_connections} at once (503 at the "
         f"handshake beyond), {config.live_max_fps:g} frames a second each; send each frame as a binary JPEG or PNG "
         "message and wait for its JSON answer (each face's `track` id and its answer fused over the frames so far)\n\n"
         "Every error answer is `{\"error\": \"...\"}`.")

@@ -76,7 +76,7 @@ class TrainConfig:
     time_budget_s: float = option(0.0, ">0: end the run within this many seconds: after the first epoch, --epochs "
                                        "is cut to fit; a first epoch longer than the budget is itself cut short")
     resume: bool = option(False, "continue from OUT/last.pt")
-    init_weights: str = option("", "fine-tune: start from this weight file (same arch, task, head, ages, size)")
+    init_weights: str = option("", "fine-tune: start from this weight file (same arch, task, head and ages; any input size)")
     teacher: str = option("", "distil: also learn each face's age distribution and gender probability as this "
                                "weight file predicts them (same age bins; distribution head)")
     teacher_share: float = option(0.5, "with --teacher: share of the loss from the teacher's soft targets (0-1)")

@@ -344,7 +344,10 @@ def _load_initial_weights(model: AgeGenderNet, path: str) -> dict:
     """
     source, meta = load_model(path)
     # The whole architecture must match (not a hand-picked list of fields): the same network is trained on.
-    _refuse_misfit("--init-weights", path, "weights", model.config.differences(source.config.to_dict()))
+    # The input size may differ: both backbones end in global pooling, and fine-tuning at a larger size
+    # than the weights were trained at is the point of a FixRes-style run.
+    stored = {k: v for k, v in source.config.to_dict().items() if k != "input_size"}
+    _refuse_misfit("--init-weights", path, "weights", model.config.differences(stored))
     model.load_state_dict({k: v.float() for k, v in source.state_dict().items()})
     return lineage_of(meta)
 

@@ -9,9 +9,9 @@ ship with the package for that architecture. Every value can still be overridden
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 
 from agegender.errors import UserError
+from agegender.models.shipped import shipped_weights_path
 
 
 # What every multi-task recipe shares: all ages, the age as a distribution over years (DLDL),
@@ -40,7 +40,7 @@ class Recipe:
                 else:
                     continue  # no value for this architecture: the general default stays
             if key == "init_weights" and value == "shipped":
-                value = str(resources.files("agegender") / "weights" / f"{arch}.safetensors")
+                value = str(shipped_weights_path(arch))
             out[key] = value
         return {**out, "recipe": self.name}
 
@@ -71,7 +71,7 @@ RECIPES = {r.name: r for r in [
            "and gender probability on the same augmented faces (--teacher, half of the loss)",
            {**_FT, "gender_child_weight": 3.0, "dataset_shares": "utkface=0.5,aaf=0.5", "balance_cells": 0.5,
             "epoch_size": 12000, "lr": 5e-4, "epochs": 8, "teacher_share": 0.5,
-            "teacher": {"resnet50": str(resources.files("agegender") / "weights" / "vgg16.safetensors")}}),
+            "teacher": {"resnet50": str(shipped_weights_path("vgg16"))}}),
     Recipe("multitask-dldl-96-release", "the one-GPU release command (scripts/train_release_gpu.sh): 96 px, EMA "
            "0.998, 1 warm-up epoch, batch 256 at lr 2e-3 (on a CPU the script passes 64 and 1e-3)",
            {**_MULTITASK, "input_size": 96, "batch_size": 256, "lr": 2e-3, "warmup_epochs": 1.0, "ema": 0.998,

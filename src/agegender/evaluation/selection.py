@@ -1,0 +1,247 @@
+"""The model-selection score: val faces of every collection, as cached and under each shift.
+
+Recipes, checkpoints, read-outs and the default model are chosen on this score, never on the test
+split. It rewards what transfers to photo collections we never see:
+
+- every collection counts the same (UTKFace and All-Age-Faces each have their own column), so a gain
+  on one that costs another shows;
+- every shift of :mod:`agegender.evaluation.shifts` counts the same as the faces as cached;
+- age is scored as the *band-balanced* MAE: the mean of the MAE of each age band (0-12, 13-17, ...,
+  65+), so a model is not rewarded for reading everyone near the crowded ages of its training set.
+
+A cell (collection x shift) scores ``balanced age MAE + 10 x gender error`` (years; ten years per unit
+of error rate, the weight the training loop's val score also uses); the selection score is the mean of
+the cells, lower is better. Each cell also reports the plain MAE, the gender accuracy of children
+(0-12) and the mean signed error of every gender x age band from 18 to 64.
+
+Candidates are weight files with a read-out (the stored one, or a variant: prior adjustment, no bias
+map), and the fusion of two of them (ages and p_female averaged).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from agegender.data.cache import open_cache
+from agegender.data.manifest import AgeWindow
+from agegender.errors import UserError
+from agegender.evaluation.metrics import AGE_BUCKETS
+from agegender.evaluation.shifts import SHIFTS, render
+from agegender.models.readout import ReadOut, softmax
+
+GENDER_WEIGHT = 10.0  # years per unit of gender error rate, as in the training loop's val score
+BAND_BUCKETS = tuple(b for b in AGE_BUCKETS if 18 <= b[0] and b[1] <= 64)
+MIN_FACES = 10  # a band with fewer faces is reported but not scored
+
+
+def _bucket_label(lo: int, hi: int) -> str:
+    return f"{lo}+" if hi >= 200 else f"{lo}-{hi}"
+
+
+def cell_metrics(ages: np.ndarray, female: np.ndarray, age: np.ndarray | None, p_female: np.ndarray | None) -> dict:
+    """Metrics of one collection x shift; ``score`` is what selection minimises."""
+    ages, female = np.asarray(ages, float), np.asarray(female, int)
+    m: dict = {"n": int(len(ages))}
+    score = 0.0
+    if age is not None:
+        err = np.asarray(age, float) - ages
+        band_mae = {}
+        for lo, hi in AGE_BUCKETS:
+            sel = (ages >= lo) & (ages <= hi)
+            if sel.sum() >= MIN_FACES:
+                band_mae[_bucket_label(lo, hi)] = float(np.abs(err[sel]).mean())
+        m["age_mae"] = float(np.abs(err).mean())
+        # Too few faces in every band (a tiny val set): the plain MAE stands in.
+        m["age_mae_balanced"] = float(np.mean(list(band_mae.values()))) if band_mae else m["age_mae"]
+        m["age_mae_by_band"] = band_mae
+        signed = {}
+        for g, gname in ((1, "female"), (0, "male")):
+            for lo, hi in BAND_BUCKETS:
+                sel = (female == g) & (ages >= lo) & (ages <= hi)
+                if sel.sum() >= MIN_FACES:
+                    signed[f"{gname} {_bucket_label(lo, hi)}"] = float(err[sel].mean())
+        m["signed_error_by_band"] = signed
+        m["worst_band_bias"] = float(max(abs(v) for v in signed.values())) if signed else float("nan")
+        score += m["age_mae_balanced"]
+    if p_female is not None:
+        correct = (np.asarray(p_female) >= 0.5).astype(int) == female
+        m["gender_acc"] = float(correct.mean())
+        children = ages <= 12
+        m["gender_acc_0_12"] = float(correct[children].mean()) if children.sum() >= MIN_FACES else None
+        score += GENDER_WEIGHT * (1 - m["gender_acc"])
+    m["score"] = float(score)
+    return m
+
+
+@dataclass(frozen=True)
+class ValFaces:
+    """One collection's val faces at one crop size, labels alongside."""
+
+    dataset: str
+    size: int
+    images: np.ndarray
+    ages: np.ndarray
+    female: np.ndarray
+
+
+def load_val(cache_dirs) -> dict[tuple[str, int], ValFaces]:
+    """(dataset, crop size) -> its val faces (all ages), from cache folders (a list or comma-separated)."""
+    if isinstance(cache_dirs, str):
+        cache_dirs = [c.strip() for c in cache_dirs.split(",") if c.strip()]
+    found = {}
+    for cache_dir in cache_dirs:
+        cache = open_cache(cache_dir)
+        idx = cache.indices("val", AgeWindow.all())
+        if not len(idx):
+            raise UserError(f"{cache_dir} has no val faces")
+        found[(cache.dataset, cache.size)] = ValFaces(cache.dataset, cache.size, np.ascontiguousarray(cache.images[idx]),
+                                                      cache.ages[idx].astype(float), cache.genders[idx].astype(int))
+    return found
+
+
+def estimate_log_prior(views: list[dict], readout: ReadOut, smooth_years: float = 2.0, floor: float = 1e-4) -> np.ndarray:
+    """The ages a distribution head expects before it sees a face: log of its mean answer over faces.
+
+    ``views``: raw outputs (``predict_faces(..., return_views=True)["views"]``) of faces like its training
+    set's (the val faces as cached, of every training collection). Smoothed over ``smooth_years`` and
+    floored, so that rare ages at the ends of the range are not blown up when the prior is divided out.
+    """
+    probs = np.mean([softmax(v["age_logits"]).mean(0) for v in views], axis=0)
+    k = np.arange(-int(3 * smooth_years), int(3 * smooth_years) + 1)
+    kernel = np.exp(-0.5 * (k / smooth_years) ** 2)
+    padded = np.pad(probs, len(k) // 2, mode="edge")
+    smooth = np.convolve(padded, kernel / kernel.sum(), mode="valid")
+    smooth = np.maximum(smooth, floor * smooth.max())
+    return np.log(smooth / smooth.sum())
+
+
+def readout_variants(readout: ReadOut, log_prior: np.ndarray | None, prior_weights=(0.0,), bias_map=(True,)) -> dict:
+    """name -> ReadOut: the stored read-out and its variants (prior adjustment weight, with/without bias map)."""
+    variants = {}
+    for weight in prior_weights:
+        for keep_bias in bias_map:
+            if weight and log_prior is None:
+                continue
+            r = readout if keep_bias else dataclasses.replace(readout, age_bias_knots=(), age_bias_shifts=())
+            if weight:
+                r = dataclasses.replace(r, age_prior_weight=float(weight), age_log_prior=tuple(map(float, log_prior)))
+            name = "stored" if (weight == 0 and keep_bias) else ", ".join(
+                [f"prior {weight:g}"] * bool(weight) + ["no bias map"] * (not keep_bias))
+            variants[name] = r
+    return variants
+
+
+def score_candidates(weights: dict[str, str], cache_dirs, prior_weights=(0.0,), bias_map=(True,),
+                     fuse: list[tuple[str, str]] = (), flip_tta: bool = True, seed: int = 0,
+                     progress=None) -> dict:
+    """Score each weight file (and read-out variant, and fusion) on every collection x shift of val.
+
+    ``weights``: name -> weight file. Faces are taken from the cache whose crop size is the model's
+    input size (else the largest). ``fuse``: pairs of candidate names (e.g. "vgg16 [stored]") whose
+    ages and p_female are averaged. Returns {"cells": [...], "candidates": {name: summary}}.
+    """
+    from agegender.models.engines import open_engine, predict_faces
+
+    val = load_val(cache_dirs)
+    datasets = sorted({d for d, _ in val})
+    preds: dict[str, dict[tuple[str, str], dict]] = {}
+    rendered: dict[tuple[str, int, str], np.ndarray] = {}
+    for model_name, path in weights.items():
+        engine = open_engine(path)
+        size = engine.input_size
+        log_prior = None
+        raw: dict[tuple[str, str], list] = {}
+        for dataset in datasets:
+            sizes = sorted(s for d, s in val if d == dataset)
+            faces = val[(dataset, size if size in sizes else sizes[-1])]
+            for shift in SHIFTS:
+                key = (dataset, faces.size, shift)
+                if key not in rendered:
+                    rendered[key] = render(faces.images, shift, seed)
+                if progress:
+                    progress(f"{model_name}: {dataset}, {shift}")
+                raw[(dataset, shift)] = predict_faces(engine, rendered[key], batch_size=256, flip_tta=flip_tta,
+                                                      return_views=True)["views"]
+        if engine.readout.age_head == "distribution":
+            log_prior = estimate_log_prior([v for d in datasets for v in raw[(d, "as cached")]], engine.readout)
+        for variant, readout in readout_variants(engine.readout, log_prior, prior_weights, bias_map).items():
+            preds[f"{model_name} [{variant}]"] = {k: readout.read(views) for k, views in raw.items()}
+    for a, b in fuse:
+        if a not in preds or b not in preds:
+            raise UserError(f"cannot fuse {a!r} and {b!r}: candidates are {sorted(preds)}")
+        preds[f"{a} + {b}"] = {k: {key: (preds[a][k][key] + preds[b][k][key]) / 2 for key in ("age", "p_female")
+                                   if key in preds[a][k] and key in preds[b][k]} for k in preds[a]}
+    labels = {d: next(v for (dd, _), v in val.items() if dd == d) for d in datasets}
+    cells = []
+    for name, by_cell in preds.items():
+        for (dataset, shift), p in by_cell.items():
+            faces = labels[dataset]
+            cells.append({"candidate": name, "dataset": dataset, "shift": shift,
+                          **cell_metrics(faces.ages, faces.female, p.get("age"), p.get("p_female"))})
+    return {"seed": seed, "flip_tta": flip_tta, "shifts": list(SHIFTS), "datasets": datasets,
+            "weights": weights, "cells": cells, "candidates": summarise(cells)}
+
+
+def summarise(cells: list[dict]) -> dict:
+    """Per candidate: the selection score (mean of its cells) and means per collection and per shift."""
+    out: dict = {}
+    for name in dict.fromkeys(c["candidate"] for c in cells):
+        mine = [c for c in cells if c["candidate"] == name]
+
+        def mean(key, rows):
+            vals = [r[key] for r in rows if r.get(key) is not None]
+            return float(np.mean(vals)) if vals else None
+
+        out[name] = {"score": mean("score", mine), "age_mae_balanced": mean("age_mae_balanced", mine),
+                     "age_mae": mean("age_mae", mine), "gender_acc": mean("gender_acc", mine),
+                     "gender_acc_0_12": mean("gender_acc_0_12", mine), "worst_band_bias": mean("worst_band_bias", mine),
+                     "by_dataset": {d: mean("score", [c for c in mine if c["dataset"] == d])
+                                    for d in dict.fromkeys(c["dataset"] for c in mine)},
+                     "by_shift": {s: mean("score", [c for c in mine if c["shift"] == s])
+                                  for s in dict.fromkeys(c["shift"] for c in mine)}}
+    return out
+
+
+def markdown(result: dict) -> str:
+    """The report's tables: candidates ranked by score; then per cell for the best candidate."""
+    cands = sorted(result["candidates"].items(), key=lambda kv: kv[1]["score"])
+    datasets, shifts = result["datasets"], result["shifts"]
+
+    def f(v, pct=False):
+        return "—" if v is None else (f"{100 * v:.1f}%" if pct else f"{v:.2f}")
+
+    lines = ["| candidate | score | " + " | ".join(datasets) + " | " + " | ".join(shifts)
+             + " | balanced MAE | MAE | gender | gender 0-12 | worst band bias |",
+             "| --- | ---: | " + " | ".join("---:" for _ in datasets + shifts) + " | ---: | ---: | ---: | ---: | ---: |"]
+    for name, s in cands:
+        lines.append(f"| {name} | **{f(s['score'])}** | " + " | ".join(f(s["by_dataset"][d]) for d in datasets) + " | "
+                     + " | ".join(f(s["by_shift"][x]) for x in shifts) + f" | {f(s['age_mae_balanced'])} | "
+                     f"{f(s['age_mae'])} | {f(s['gender_acc'], True)} | {f(s['gender_acc_0_12'], True)} | "
+                     f"{f(s['worst_band_bias'])} |")
+    best = cands[0][0]
+    bands = [f"{g} {_bucket_label(lo, hi)}" for g in ("female", "male") for lo, hi in BAND_BUCKETS]
+    lines += ["", f"Signed age error (predicted - true, years) per gender x age band, {best}:", "",
+              "| collection | shift | " + " | ".join(bands) + " |",
+              "| --- | --- | " + " | ".join("---:" for _ in bands) + " |"]
+    for c in result["cells"]:
+        if c["candidate"] == best and "signed_error_by_band" in c:
+            se = c["signed_error_by_band"]
+            lines.append(f"| {c['dataset']} | {c['shift']} | "
+                         + " | ".join(f"{se[b]:+.1f}" if b in se else "—" for b in bands) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write(result: dict, out: str | Path) -> Path:
+    """Write the result JSON (and its tables as OUT with .md) atomically; return the JSON path."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for path, text in ((out, json.dumps(result, indent=1, default=float)), (out.with_suffix(".md"), markdown(result))):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return out
