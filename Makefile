@@ -9,7 +9,7 @@ BASE_STAMP := $(VENV)/.installed-base
 UTKFACE ?= ../shared/data/utkface/images
 AAF     ?= ../shared/data/aaf/images
 
-.PHONY: setup setup-base browser test test-all demo serve data bench clean
+.PHONY: setup setup-base browser test test-all lint demo serve data bench clean
 
 # What predicting needs and nothing more (~430 MB, no PyTorch, no system packages): for make demo.
 setup-base: $(BASE_STAMP)
@@ -41,6 +41,9 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
 
 demo: $(BASE_STAMP)
 	$(BIN)/agegender predict src/agegender/assets/astronaut.jpg --annotate demo-output

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from scenes_util import background, centre_of, paste, test_faces
 
 THRESHOLD = 0.6
@@ -28,10 +27,9 @@ THRESHOLD = 0.6
 
 def detectors() -> dict:
     """name -> function(rgb image) -> list of boxes (x1, y1, x2, y2)."""
-    from agegender.faces import FaceDetector
-
     import cv2
 
+    from agegender.faces import FaceDetector
     from agegender.faces.detect import default_model_path
 
     yunet = FaceDetector(score_threshold=THRESHOLD)

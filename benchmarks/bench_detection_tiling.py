@@ -44,8 +44,8 @@ def scene(width: int, height: int, manifest: str, root: str):
 def measure(args) -> dict:
     import resource
 
-    from agegender.faces import FaceDetector
     from agegender.evaluation.scenes import centre_of
+    from agegender.faces import FaceDetector
 
     img, faces = scene(args.width, args.height, args.manifest, args.root)
     if args.config == "before":
@@ -54,10 +54,12 @@ def measure(args) -> dict:
         s = min(1.0, 1280 / max(img.shape[:2]))
         small = cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
         det = FaceDetector(min_face=16 * s)  # the old pass: faces of 16 px and up, on the shrunk copy
-        run = lambda: [type(d)(tuple(v / s for v in d.box), d.score, d.landmarks / s) for d in det.detect(small)]
+        def run():
+            return [type(d)(tuple(v / s for v in d.box), d.score, d.landmarks / s) for d in det.detect(small)]
     else:
         det = FaceDetector(min_face=None if args.config == "auto" else float(args.config))
-        run = lambda: det.detect(img)
+        def run():
+            return det.detect(img)
     run()
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []

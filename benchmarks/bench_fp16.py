@@ -14,23 +14,23 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-
 from bench_inference import timed
 
 
 def main():
+    import onnx
     import onnxruntime as ort
     from onnxruntime.transformers.float16 import convert_float_to_float16
-    import onnx
 
     from agegender.data.cache import open_cache
     from agegender.data.manifest import AgeWindow
-    from agegender.models.shipped import shipped_weights_path
     from agegender.models.engines import Engine, predict_faces, session_options, to_float_batch
     from agegender.models.onnx_export import _trace
+    from agegender.models.shipped import shipped_weights_path
     from agegender.models.weights import load_model
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,7 +68,7 @@ def main():
         for label, engine in (("fp32", fp32), ("fp16", fp16)):
             for batch in (1, 32):
                 x = to_float_batch(faces[:batch], engine.input_size)
-                ms = timed(lambda: engine(x), args.repeat)
+                ms = timed(partial(engine, x), args.repeat)
                 row[f"{label}_batch{batch}_faces_per_s"] = round(batch / ms * 1000, 1)
         ref = predict_faces(fp32, faces, batch_size=64, flip_tta=True)
         half = predict_faces(fp16, faces, batch_size=64, flip_tta=True)

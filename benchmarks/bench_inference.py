@@ -12,11 +12,11 @@ import argparse
 import json
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
-
 from scenes_util import background, paste, test_faces
 
 
@@ -59,14 +59,13 @@ def issue_13_targets(out: dict) -> dict:
     rows = {
         "one_640x480_photo_one_face_resnet50_jpeg_to_answer_ms": (
             15.0, e2e.get("1_face_resnet50_onnx_flip_from_jpeg_ms"), "<=",
-            "flip averaging on (the default); without: %s ms; rounds with / without: %s / %s" % (
-                e2e.get("1_face_resnet50_onnx_from_jpeg_ms"),
-                out["end_to_end_640x480_rounds_ms"].get("1_face_resnet50_onnx_flip_from_jpeg_ms"),
-                out["end_to_end_640x480_rounds_ms"].get("1_face_resnet50_onnx_from_jpeg_ms"))),
+            f"flip averaging on (the default); without: {e2e.get('1_face_resnet50_onnx_from_jpeg_ms')} ms; rounds "
+            f"with / without: {out['end_to_end_640x480_rounds_ms'].get('1_face_resnet50_onnx_flip_from_jpeg_ms')} / "
+            f"{out['end_to_end_640x480_rounds_ms'].get('1_face_resnet50_onnx_from_jpeg_ms')}"),
         "resnet50_batch32_faces_per_s": (300.0, models["resnet50"]["onnx"]["batch32"]["faces_per_s"], ">=",
-                                         "rounds: %s" % models["resnet50"]["onnx"]["batch32"]["faces_per_s_rounds"]),
+                                         f"rounds: {models['resnet50']['onnx']['batch32']['faces_per_s_rounds']}"),
         "vgg16_batch32_faces_per_s": (150.0, models["vgg16"]["onnx"]["batch32"]["faces_per_s"], ">=",
-                                      "rounds: %s" % models["vgg16"]["onnx"]["batch32"]["faces_per_s_rounds"]),
+                                      f"rounds: {models['vgg16']['onnx']['batch32']['faces_per_s_rounds']}"),
         "server_rss_mb_both_models": (600.0, out["server_rss_mb_both_models"]["after_5_requests"], "<=",
                                       "after 5 requests"),
     }
@@ -77,9 +76,9 @@ def issue_13_targets(out: dict) -> dict:
 
 def main():
     from agegender.data.cache import prepare_face
-    from agegender.models.engines import predict_faces
     from agegender.faces import align_face
     from agegender.inference import FaceAnalyzer
+    from agegender.models.engines import predict_faces
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--utkface", default="../shared/data/utkface/images")
@@ -123,18 +122,18 @@ def main():
                     for batch in (1, 32):
                         key = (name, engine, f"batch{batch}{'_flip' if tta else ''}")
                         model_ms.setdefault(key, []).append(timed(
-                            lambda: predict_faces(model, crops[:batch], batch_size=batch, flip_tta=tta), args.repeat))
+                            partial(predict_faces, model, crops[:batch], batch_size=batch, flip_tta=tta), args.repeat))
                 for tta in (False, True):
                     per_engine.flip_tta = tta
                     e2e_ms.setdefault(f"1_face_{name}_{engine}{'_flip' if tta else ''}_ms", []).append(
-                        timed(lambda: per_engine.analyze(one_scene, models=[name]), args.repeat))
+                        timed(partial(per_engine.analyze, one_scene, models=[name]), args.repeat))
                     # decode included: the photo as JPEG bytes, as a file or an upload arrives
                     e2e_ms.setdefault(f"1_face_{name}_{engine}{'_flip' if tta else ''}_from_jpeg_ms", []).append(
-                        timed(lambda: per_engine.analyze(one_jpeg, models=[name]), args.repeat))
+                        timed(partial(per_engine.analyze, one_jpeg, models=[name]), args.repeat))
             for tta in (False, True):
                 per_engine.flip_tta = tta
                 e2e_ms.setdefault(f"5_faces_both_models_{engine}{'_flip' if tta else ''}_ms", []).append(
-                    timed(lambda: per_engine.analyze(scene), args.repeat))
+                    timed(partial(per_engine.analyze, scene), args.repeat))
     del analyzers
     models, e2e = {}, {}
     for (name, engine, label), times in model_ms.items():

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from bench_inference import timed
 from scenes_util import background, paste, test_faces
 

@@ -1,7 +1,14 @@
 import pytest
 
-from agegender.data.manifest import (AgeWindow, EmptyDatasetError, assign_splits, hash_and_deduplicate,
-                                     read_manifest, select, write_manifest)
+from agegender.data.manifest import (
+    AgeWindow,
+    EmptyDatasetError,
+    assign_splits,
+    hash_and_deduplicate,
+    read_manifest,
+    select,
+    write_manifest,
+)
 from agegender.data.records import FaceRecord
 from tests.conftest import write_face
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from agegender.cli import main
-from agegender.models.engines import predict_faces
 from agegender.models import create_model
+from agegender.models.engines import predict_faces
 from agegender.models.weights import load_model, read_metadata, save_weights
 from tests.conftest import make_cache
 

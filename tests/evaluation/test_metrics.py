@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from agegender.evaluation.metrics import age_bucket_labels, age_metrics, expected_calibration_error, gender_metrics, roc_auc
+from agegender.evaluation.metrics import (
+    age_bucket_labels,
+    age_metrics,
+    expected_calibration_error,
+    gender_metrics,
+    roc_auc,
+)
 
 
 def test_age_metrics_golden():

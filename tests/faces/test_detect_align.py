@@ -5,9 +5,9 @@ import pytest
 
 from agegender.data.cache import prepare_face
 from agegender.data.images import read_image
+from agegender.evaluation.scenes import background, centre_of, paste
 from agegender.faces import FaceDetector, align_face, default_template
 from agegender.faces.align import similarity_transform
-from agegender.evaluation.scenes import background, centre_of, paste
 
 
 @pytest.fixture(scope="module")

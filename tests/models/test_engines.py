@@ -13,9 +13,18 @@ from agegender.data.cache import prepare_face
 from agegender.data.images import read_image
 from agegender.faces.align import align_face, default_template
 from agegender.faces.detect import FaceDetector
+from agegender.models.engines import (
+    MissingExtraError,
+    OnnxEngine,
+    StaleGraphError,
+    TorchEngine,
+    file_sha256,
+    graph_path,
+    open_engine,
+    predict_faces,
+    read_graph_metadata,
+)
 from agegender.models.shipped import SHIPPED_MODELS, shipped_weights_path
-from agegender.models.engines import (MissingExtraError, OnnxEngine, StaleGraphError, TorchEngine, file_sha256,
-                                      graph_path, open_engine, predict_faces, read_graph_metadata)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "agegender" / "assets" / "astronaut.jpg"
 
@@ -174,7 +183,6 @@ def test_float_weights_stored_as_fp16_give_the_same_outputs(tiny_weights):
     import onnxruntime as ort
 
     from agegender.models.onnx_export import _store_float_weights_as_fp16, _trace
-
     from agegender.models.weights import load_model
 
     blob, outputs = _trace(load_model(tiny_weights)[0], fold_constants=True)

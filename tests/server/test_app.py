@@ -99,8 +99,9 @@ def test_answers_match_the_documented_schema_and_preview(client, face_photo):
     r = client.post("/api/analyze?preview=true", files={"file": ("p.tiff", buf.getvalue(), "image/tiff")})
     body = Analysis.model_validate(r.json())
     assert len(body.faces) == 2 and body.preview.startswith("data:image/jpeg;base64,")
-    from agegender.data.images import decode_image
     import base64
+
+    from agegender.data.images import decode_image
 
     shown = decode_image(base64.b64decode(body.preview.split(",", 1)[1]))
     assert shown.shape[:2] == (body.height, body.width)  # small photo: the preview keeps its size

@@ -29,12 +29,12 @@ def connect(server, source: str = "127.0.0.1") -> socket.socket:
 
 def test_stalled_uploads_are_closed_and_a_normal_upload_is_served_meanwhile(server, face_photo):
     stalled = []
-    for i in range(20):  # an attacker at another address: headers, part of a big body, then nothing
+    for _ in range(20):  # an attacker at another address: headers, part of a big body, then nothing
         sock = connect(server, "127.0.0.2")
         sock.sendall(b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
                      b"Content-Length: 5000000\r\n\r\n" + b"\xff" * 100_000)
         stalled.append(sock)
-    for i in range(5):  # and some that never finish their headers
+    for _ in range(5):  # and some that never finish their headers
         sock = connect(server, "127.0.0.2")
         sock.sendall(b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Le")
         stalled.append(sock)

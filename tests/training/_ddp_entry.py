@@ -5,9 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.conftest import register_tiny_backbone  # noqa: E402
-
 from agegender.cli import main  # noqa: E402
+from tests.conftest import register_tiny_backbone  # noqa: E402
 
 register_tiny_backbone()
 sys.exit(main(sys.argv[1:]))

@@ -296,7 +296,6 @@ def test_silent_corruption_and_a_full_disk_are_one_line_each(tiny_arch, tmp_path
 
 
 def test_damaged_caches_are_one_line_each(tmp_path):
-    import json
 
     from agegender.data.cache import CacheError, open_cache
 

@@ -90,7 +90,7 @@ def test_the_fused_spread_shrinks_as_agreeing_frames_accumulate_and_then_it_is_s
     fused = FusedPrediction()
     spreads = []
     rng = np.random.default_rng(0)
-    for i in range(20):
+    for _ in range(20):
         fused.add(Prediction(age=float(35 + rng.normal(0, 1.5)), age_std=5.0, p_female=0.3), 1.0)
         spreads.append(fused.age_std)
     assert spreads[0] == pytest.approx(5.0) and spreads[-1] < spreads[4] < spreads[0]

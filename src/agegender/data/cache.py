@@ -149,7 +149,7 @@ def build_cache(
             elif len(skipped) == FIRST_FILES_CHECKED and all(not (root / path).exists() for path, _ in skipped):
                 tmp_images.unlink(missing_ok=True)
                 raise EmptyDatasetError(f"none of the first {FIRST_FILES_CHECKED} images of the manifest is in {root} "
-                                        f"(e.g. {skipped[0][0]}): is --root the folder of this dataset's images?")
+                                        f"(e.g. {skipped[0][0]}): is --root the folder of this dataset's images?") from None
             continue
         if len(kept) == 0 and skipped:  # the first skips, held back until the root proved right
             for path, reason in skipped:

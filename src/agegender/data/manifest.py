@@ -29,7 +29,7 @@ class AgeWindow:
     max_age: int = 50
 
     @classmethod
-    def all(cls) -> "AgeWindow":
+    def all(cls) -> AgeWindow:
         return cls(0, 200)
 
     @property
@@ -37,7 +37,7 @@ class AgeWindow:
         return "all" if (self.min_age, self.max_age) == (0, 200) else f"{self.min_age}-{self.max_age}"
 
     @classmethod
-    def parse(cls, label: str) -> "AgeWindow":
+    def parse(cls, label: str) -> AgeWindow:
         """Parse ``"18-50"`` or ``"all"``."""
         if label == "all":
             return cls.all()

@@ -10,8 +10,14 @@ import numpy as np
 from agegender.data.cache import open_cache
 from agegender.data.manifest import AgeWindow, EmptyDatasetError
 from agegender.data.records import RACES
-from agegender.evaluation.metrics import (accuracy_gap, age_bucket_labels, age_metrics, by_group, cell_metrics,
-                                          gender_metrics)
+from agegender.evaluation.metrics import (
+    accuracy_gap,
+    age_bucket_labels,
+    age_metrics,
+    by_group,
+    cell_metrics,
+    gender_metrics,
+)
 from agegender.evaluation.plots import plot_age, plot_confusion
 from agegender.models.engines import open_engine, predict_faces
 from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on

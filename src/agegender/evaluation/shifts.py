@@ -19,7 +19,7 @@ not of the crop, so a 64 px and a 96 px model see the same information).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np

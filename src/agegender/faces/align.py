@@ -33,7 +33,7 @@ class AlignmentTemplate:
         return {"points": [list(p) for p in self.points], "crop_size": self.crop_size}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "AlignmentTemplate":
+    def from_dict(cls, d: dict) -> AlignmentTemplate:
         return cls(points=tuple(tuple(float(v) for v in p) for p in d["points"]), crop_size=int(d["crop_size"]))
 
 

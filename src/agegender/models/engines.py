@@ -11,7 +11,6 @@ predicting with ONNX Runtime works in an installation without PyTorch.
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import json
 from pathlib import Path
@@ -142,7 +141,7 @@ def onnx_providers(device: str = "cpu") -> list:
     return ["CPUExecutionProvider"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _say_once(message: str) -> None:
     import sys
 

@@ -42,7 +42,7 @@ class ModelConfig:
     pretrained: bool = False
 
     @classmethod
-    def from_stored(cls, stored: dict) -> "ModelConfig":
+    def from_stored(cls, stored: dict) -> ModelConfig:
         """From a weight file's "config"; the calibration keys that older files keep there are ignored."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in stored.items() if k in names})

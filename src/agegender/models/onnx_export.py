@@ -130,8 +130,13 @@ def quantize_int8(weights: str | Path, faces, out: str | Path | None = None,
     import tempfile
 
     onnx = require("onnx", "train", "int8 quantisation")
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from agegender.models.engines import int8_graph_path, to_float_batch

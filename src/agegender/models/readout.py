@@ -52,7 +52,7 @@ class ReadOut:
                             f"{self.age_max - self.age_min + 1} ages ({self.age_min}-{self.age_max})")
 
     @classmethod
-    def from_config(cls, config, calibration: dict | None = None) -> "ReadOut":
+    def from_config(cls, config, calibration: dict | None = None) -> ReadOut:
         """From an architecture (a ModelConfig or its dict) and a calibration dict (a weight file's
         "readout"; absent: uncalibrated). Files written before the two were split keep the
         calibration inside the config: it is read from there too. Other keys are ignored."""
@@ -70,7 +70,7 @@ class ReadOut:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in
                 ((k, getattr(self, k)) for k in CALIBRATION_FIELDS)}
 
-    def uncalibrated(self) -> "ReadOut":
+    def uncalibrated(self) -> ReadOut:
         """The same read-out without temperature, spread scale or bias map (the read-out choice stays)."""
         return replace(self, gender_temperature=1.0, age_std_scale=1.0, age_bias_knots=(), age_bias_shifts=(),
                        age_prior_weight=0.0, age_log_prior=())

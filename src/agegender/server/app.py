@@ -79,7 +79,7 @@ class RequestError(Exception):
         self.status, self.message = status, message
 
 
-async def _read_body(request: Request, config: "ServerConfig", admission: Admission) -> tuple[bytes, int]:
+async def _read_body(request: Request, config: ServerConfig, admission: Admission) -> tuple[bytes, int]:
     """The request body and the bytes reserved for it.
 
     413 past ``max_upload_bytes``: the rest of the body is read and dropped first (up to
@@ -126,7 +126,7 @@ async def _read_body(request: Request, config: "ServerConfig", admission: Admiss
     return b"".join(chunks), size
 
 
-async def _receive(request: Request, config: "ServerConfig", start: float, received: int) -> dict:
+async def _receive(request: Request, config: ServerConfig, start: float, received: int) -> dict:
     """The next piece of the body, or 408 when the client has stalled (see _read_body)."""
     elapsed = time.monotonic() - start
     if elapsed > config.body_idle_s and received < config.min_upload_rate * (elapsed - config.body_idle_s):
@@ -142,7 +142,7 @@ async def _receive(request: Request, config: "ServerConfig", start: float, recei
     return message
 
 
-async def _drain(request: Request, config: "ServerConfig", most: int) -> None:
+async def _drain(request: Request, config: ServerConfig, most: int) -> None:
     """Read and drop the rest of a body that is refused, at most ``most`` bytes, waiting at most
     ``body_idle_s`` for each piece: the client can then read the answer instead of a reset."""
     dropped = 0

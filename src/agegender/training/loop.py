@@ -31,8 +31,14 @@ from agegender.models.engines import predict_faces
 from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.weights import check_digest, load_model, save_weights, tensors_digest, trained_on
 from agegender.training.augment import augment, to_float_images
-from agegender.training.checkpoint import (CheckpointError, check_same_network, load_checkpoint, random_state,
-                                           restore_random_state, save_checkpoint)
+from agegender.training.checkpoint import (
+    CheckpointError,
+    check_same_network,
+    load_checkpoint,
+    random_state,
+    restore_random_state,
+    save_checkpoint,
+)
 from agegender.training.config import CHILD_MAX_AGE, SCHEDULES, TrainConfig
 from agegender.training.data import TrainingData, ValidationSet, load_training_data, split_cache_list
 from agegender.training.losses import age_loss, distillation_loss, gender_loss

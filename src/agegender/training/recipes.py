@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from agegender.errors import UserError
 from agegender.models.shipped import shipped_weights_path
 
-
 # What every multi-task recipe shares: all ages, the age as a distribution over years (DLDL),
 # gender by cross-entropy, Adam with a cosine schedule, batch 64.
 _MULTITASK = {"all_ages": True, "task": "both", "age_head": "distribution", "age_loss": "dldl",
