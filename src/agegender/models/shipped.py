@@ -15,8 +15,8 @@ SHIPPED_MODELS = ("vgg16", "resnet50")
 BOTH = "both"
 DEFAULT_MODEL = "vgg16"
 """The one answer given when no model is named: the shipped model with the best model-selection score
-(every collection's val faces, as cached and under photo shifts: reports/selection/shipped.md). Fusing the
-two networks' answers scored no better there, so one network answers, at the cost of one."""
+(every collection's val faces, as cached and under photo shifts: reports/SELECTION.md). The mean of the two
+networks' answers beat it only on low-resolution and dark faces, at twice the cost."""
 CHOICES = (*SHIPPED_MODELS, BOTH)
 
 
