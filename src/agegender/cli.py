@@ -392,6 +392,10 @@ def _add_calibrate(sub):
     p.add_argument("--cache", required=True,
                    help="face cache folder whose val split is fitted on; several: folders separated by commas")
     p.add_argument("-o", "--out", help="calibrated weight file (default: rewrite WEIGHTS in place)")
+    p.add_argument("--age-prior-weight", type=float, default=0.0,
+                   help="distribution heads: divide the training prior out of the age read-out at this weight "
+                        "(0-1; default 0: off); choose it with agegender select --prior-weights")
+    p.add_argument("--no-age-bias", action="store_true", help="fit no age bias map")
     return p
 
 
@@ -400,7 +404,10 @@ def _cmd_calibrate(args) -> int:
     from agegender.models.weights import save_weights
 
     weights, model, meta = _load_for_rewrite(args.weights)
-    model.readout, meta["calibration"] = calibrate(model, args.cache)
+    if not 0 <= args.age_prior_weight <= 1:
+        raise UserError(f"--age-prior-weight must be between 0 and 1, not {args.age_prior_weight}")
+    model.readout, meta["calibration"] = calibrate(model, args.cache, age_prior_weight=args.age_prior_weight,
+                                                   age_bias=not args.no_age_bias)
     save_weights(model, args.out or weights, meta)
     print(json.dumps(meta["calibration"], indent=1))
     return 0

@@ -66,3 +66,16 @@ def test_calibrated_bias_map_is_what_predictions_use(tmp_path, capsys):
         json.loads((cache / "labels.json").read_text())["ages"][72:])).mean()
     assert mae == pytest.approx(bias["mae_after_in_sample"] if bias["kept"] else bias["mae_before"], abs=1e-4)
     assert bias["mae_after_in_sample"] < bias["mae_before"]
+
+
+def test_calibrate_can_divide_out_the_training_prior_and_leave_out_the_bias_map(tiny_weights, tmp_path, capsys):
+    cache = make_cache(tmp_path / "cache", n=96, size=32)
+    out = tmp_path / "prior.safetensors"
+    assert main(["calibrate", str(tiny_weights), "--cache", str(cache), "-o", str(out), "--age-prior-weight", "0.5",
+                 "--no-age-bias"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["age_prior"]["weight"] == 0.5 and report["age_bias"]["kept"] is False
+    readout = load_model(out)[0].readout
+    assert readout.age_prior_weight == 0.5 and len(readout.age_log_prior) == 100 and readout.age_bias_knots == ()
+    assert np.isfinite(predict_faces(load_model(out)[0], np.load(cache / "images.npy")[:8])["age"]).all()
+    assert main(["calibrate", str(tiny_weights), "--cache", str(cache), "-o", str(out), "--age-prior-weight", "2"]) == 2

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from agegender.cli import main
-from agegender.evaluation.selection import cell_metrics, estimate_log_prior
+from agegender.evaluation.calibrate import estimate_log_prior
+from agegender.evaluation.selection import cell_metrics
 from agegender.evaluation.shifts import SHIFTS, render
 from agegender.models.readout import ReadOut
 from tests.conftest import make_cache
@@ -53,7 +54,7 @@ def test_dividing_out_the_training_prior_moves_ages_away_from_the_crowded_ones()
     prior = np.exp(-0.5 * ((bins - 30) / 6) ** 2) + 1e-3  # a training set crowded at 30
     likelihood = np.exp(-0.5 * ((bins - 55) / 8) ** 2)  # what the face shows: about 55
     logits = np.log(likelihood * prior)[None]
-    log_prior = estimate_log_prior([{"age_logits": np.log(prior / prior.sum())[None]}], readout, smooth_years=0.5)
+    log_prior = estimate_log_prior([{"age_logits": np.log(prior / prior.sum())[None]}], smooth_years=0.5)
     plain = readout.read([{"age_logits": logits}])["age"][0]
     adjusted = [ReadOut(**{**readout.__dict__, "age_prior_weight": w, "age_log_prior": tuple(log_prior)})
                 .read([{"age_logits": logits}])["age"][0] for w in (0.5, 1.0)]

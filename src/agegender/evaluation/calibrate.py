@@ -1,4 +1,5 @@
-"""Post-hoc calibration on the val split: a temperature for gender, a bias map and a spread scale for age.
+"""Post-hoc calibration on the val split: a temperature for gender, a bias map and a spread scale for age,
+and on request the training prior divided out of the age read-out.
 
 Temperature scaling (Guo et al., 2017) divides the gender logits by one number chosen to
 minimise the negative log-likelihood on val; it never changes a prediction, only its
@@ -22,18 +23,22 @@ from agegender.data.manifest import AgeWindow
 from agegender.evaluation.metrics import expected_calibration_error
 from agegender.models.engines import predict_faces
 from agegender.models.networks import AgeGenderNet
-from agegender.models.readout import ReadOut
+from agegender.models.readout import ReadOut, softmax
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 161))
 ONE_SIGMA = 0.6827
 
 
-def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: bool = True) -> tuple[ReadOut, dict]:
+def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: bool = True, age_prior_weight: float = 0.0,
+              age_bias: bool = True) -> tuple[ReadOut, dict]:
     """Fit the calibration on ``split`` (all ages): return the calibrated read-out (the model is left as
     it is; its read-out choice is kept, any earlier calibration refitted from scratch) and before/after figures.
 
     ``cache_dirs``: one cache folder, or several (a list, or folders separated by commas) whose
     ``split`` faces are pooled: a model trained on several datasets is calibrated on all of them.
+    ``age_prior_weight`` (distribution heads): divide the training prior out of the age read-out at this
+    weight (:func:`estimate_log_prior`), before the bias map is fitted; ``age_bias=False``: no bias map.
+    Both are chosen on the selection score (agegender select), not here.
     """
     if isinstance(cache_dirs, (str, bytes)) or not hasattr(cache_dirs, "__iter__"):
         cache_dirs = [c.strip() for c in str(cache_dirs).split(",") if c.strip()]
@@ -63,7 +68,17 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
                             "ece_before": expected_calibration_error(female, p_female(1.0)),
                             "ece_after": expected_calibration_error(female, p_female(best))}
         fitted["gender_temperature"] = best
-    if model.config.has_age:
+    if age_prior_weight and model.config.age_head == "distribution":
+        log_prior = estimate_log_prior(pred["views"])
+        mae_before = float(np.abs(pred["age"] - ages).mean())
+        readout = dataclasses.replace(readout, age_prior_weight=float(age_prior_weight),
+                                      age_log_prior=tuple(float(v) for v in log_prior))
+        pred.update({k: v for k, v in readout.read(pred["views"]).items() if k in ("age", "age_std")})
+        report["age_prior"] = {"weight": float(age_prior_weight), "mae_before": mae_before,
+                               "mae_after": float(np.abs(pred["age"] - ages).mean())}
+    if model.config.has_age and not age_bias:
+        report["age_bias"] = {"kept": False, "why": "left out (age_bias=False)"}
+    elif model.config.has_age:
         knots, shifts = age_bias_map(pred["age"], ages)
         corrected = readout.correct(pred["age"], knots, shifts)
         errors = np.abs(pred["age"] - ages)
@@ -89,6 +104,22 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
                          "within_2std_after": float((ratio <= 2 * scale).mean())}
         fitted["age_std_scale"] = scale
     return dataclasses.replace(readout, **fitted), report
+
+
+def estimate_log_prior(views: list[dict], smooth_years: float = 2.0, floor: float = 1e-4) -> np.ndarray:
+    """The ages a distribution head expects before it sees a face: log of its mean answer over faces.
+
+    ``views``: raw outputs (``predict_faces(..., return_views=True)["views"]``) of faces like its training
+    set's (the val faces as cached, of every training collection). Smoothed over ``smooth_years`` and
+    floored, so that rare ages at the ends of the range are not blown up when the prior is divided out.
+    """
+    probs = np.mean([softmax(v["age_logits"]).mean(0) for v in views], axis=0)
+    k = np.arange(-int(3 * smooth_years), int(3 * smooth_years) + 1)
+    kernel = np.exp(-0.5 * (k / smooth_years) ** 2)
+    padded = np.pad(probs, len(k) // 2, mode="edge")
+    smooth = np.convolve(padded, kernel / kernel.sum(), mode="valid")
+    smooth = np.maximum(smooth, floor * smooth.max())
+    return np.log(smooth / smooth.sum())
 
 
 def age_bias_map(predicted: np.ndarray, ages: np.ndarray, width: int = 10,

@@ -30,9 +30,10 @@ import numpy as np
 from agegender.data.cache import open_cache
 from agegender.data.manifest import AgeWindow
 from agegender.errors import UserError
+from agegender.evaluation.calibrate import estimate_log_prior
 from agegender.evaluation.metrics import AGE_BUCKETS
 from agegender.evaluation.shifts import SHIFTS, render
-from agegender.models.readout import ReadOut, softmax
+from agegender.models.readout import ReadOut
 
 GENDER_WEIGHT = 10.0  # years per unit of gender error rate, as in the training loop's val score
 BAND_BUCKETS = tuple(b for b in AGE_BUCKETS if 18 <= b[0] and b[1] <= 64)
@@ -104,22 +105,6 @@ def load_val(cache_dirs) -> dict[tuple[str, int], ValFaces]:
     return found
 
 
-def estimate_log_prior(views: list[dict], readout: ReadOut, smooth_years: float = 2.0, floor: float = 1e-4) -> np.ndarray:
-    """The ages a distribution head expects before it sees a face: log of its mean answer over faces.
-
-    ``views``: raw outputs (``predict_faces(..., return_views=True)["views"]``) of faces like its training
-    set's (the val faces as cached, of every training collection). Smoothed over ``smooth_years`` and
-    floored, so that rare ages at the ends of the range are not blown up when the prior is divided out.
-    """
-    probs = np.mean([softmax(v["age_logits"]).mean(0) for v in views], axis=0)
-    k = np.arange(-int(3 * smooth_years), int(3 * smooth_years) + 1)
-    kernel = np.exp(-0.5 * (k / smooth_years) ** 2)
-    padded = np.pad(probs, len(k) // 2, mode="edge")
-    smooth = np.convolve(padded, kernel / kernel.sum(), mode="valid")
-    smooth = np.maximum(smooth, floor * smooth.max())
-    return np.log(smooth / smooth.sum())
-
-
 def readout_variants(readout: ReadOut, log_prior: np.ndarray | None, prior_weights=(0.0,), bias_map=(True,)) -> dict:
     """name -> ReadOut: the stored read-out and its variants (prior adjustment weight, with/without bias map)."""
     variants = {}
@@ -168,7 +153,7 @@ def score_candidates(weights: dict[str, str], cache_dirs, prior_weights=(0.0,), 
                 raw[(dataset, shift)] = predict_faces(engine, rendered[key], batch_size=256, flip_tta=flip_tta,
                                                       return_views=True)["views"]
         if engine.readout.age_head == "distribution":
-            log_prior = estimate_log_prior([v for d in datasets for v in raw[(d, "as cached")]], engine.readout)
+            log_prior = estimate_log_prior([v for d in datasets for v in raw[(d, "as cached")]])
         for variant, readout in readout_variants(engine.readout, log_prior, prior_weights, bias_map).items():
             preds[f"{model_name} [{variant}]"] = {k: readout.read(views) for k, views in raw.items()}
     for a, b in fuse:
