@@ -88,8 +88,8 @@ def _cmd_data(args) -> int:
         elif args.format == "imdbwiki":
             from agegender.data.imdbwiki import import_imdbwiki
 
-            records, dropped = import_imdbwiki(src, drop_multiple_faces=not args.keep_multi_face)
-            bad = [(f"{n} rows", reason) for reason, n in dropped.items()]
+            records, reasons = import_imdbwiki(src, drop_multiple_faces=not args.keep_multi_face)
+            bad = [(f"{n} rows", reason) for reason, n in reasons.items()]
             root = src.parent
         elif args.format == "csv":
             from agegender.data.generic import import_csv

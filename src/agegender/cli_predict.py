@@ -77,7 +77,8 @@ def expand_paths(paths, left_out: list[str] | None = None) -> tuple[list[Path], 
     def unreadable(exc: OSError) -> None:
         left_out.append(f"{exc.filename}: cannot be listed ({exc.strerror})")
 
-    out, ignored = [], []
+    out: list[Path] = []
+    ignored: list[Path] = []
     for p in map(Path, paths):
         if not p.is_dir():
             out.append(p)
@@ -335,7 +336,8 @@ class _RowWriter:
     def __init__(self, out, fmt: str, video: bool = False):
         from agegender.cli_video import VIDEO_CSV_COLUMNS, VIDEO_TABLE_COLUMNS
 
-        self.out, self.fmt, self.rows, self.count = out, fmt, [], 0
+        self.out, self.fmt, self.count = out, fmt, 0
+        self.rows: list[dict] = []
         self.table_columns = VIDEO_TABLE_COLUMNS if video else TABLE_COLUMNS
         if fmt == "csv":
             # RFC 4180's line ends: a file name holding a carriage return is then quoted, not a broken row

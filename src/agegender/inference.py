@@ -12,6 +12,7 @@ and ``p_female`` in [0, 1], ``age`` and ``age_std`` in years, ``speed`` in milli
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,7 +151,7 @@ class FaceAnalyzer:
     side), and detection score threshold (see FaceDetector).
     """
 
-    def __init__(self, models=(DEFAULT_MODEL,), weights: dict[str, str | Path] | None = None,
+    def __init__(self, models=(DEFAULT_MODEL,), weights: Mapping[str, str | Path] | None = None,
                  detector: FaceDetector | None = None, device: str = "cpu", batch_size: int = 32,
                  flip_tta: bool = True, engine: str = "auto", threads: int | None = None,
                  min_face: float | None = None, det_threshold: float = 0.6):
@@ -247,7 +248,8 @@ class FaceAnalyzer:
                 return batch
 
             read_ahead()
-            pending, n_faces = [], 0
+            pending: list = []
+            n_faces = 0
             while window:
                 source, future = window.popleft()
                 try:

@@ -39,8 +39,10 @@ def rgb_pixels(img: Image.Image) -> np.ndarray:
     w, h = img.size
     peak = None
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        lo_hi = img.getextrema()
-        peak = float(lo_hi[1]) if img.mode != "F" and lo_hi[1] > 255 else 255.0
+        extrema = img.getextrema()  # one band: (lowest, highest)
+        assert isinstance(extrema, tuple) and not isinstance(extrema[1], tuple)
+        top = float(extrema[1])
+        peak = top if img.mode != "F" and top > 255 else 255.0
     out = np.empty((h, w, 3), np.uint8)
     for y in range(0, h, _STRIP_ROWS):
         strip = img.crop((0, y, w, min(h, y + _STRIP_ROWS))) if h > _STRIP_ROWS else img

@@ -51,7 +51,7 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
     faces = np.concatenate([p[0] for p in parts])
     ages, female = np.concatenate([p[1] for p in parts]).astype(float), np.concatenate([p[2] for p in parts]).astype(int)
     readout = model.readout.uncalibrated()
-    fitted = {}
+    fitted: dict = {}
     # One pass, uncalibrated: temperatures are tried on the views' logits, the spread scales linearly.
     pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta, readout=readout, return_views=True)
     report: dict = {"split": split, "n": int(len(ages)), "datasets": counts}

@@ -30,7 +30,7 @@ def weights_sha256(path) -> str:
     return hashlib.sha256(read_weight_bytes(path)).hexdigest()
 
 
-def constant_baselines(cache, window: AgeWindow, split: str) -> dict:
+def constant_baselines(cache, window: AgeWindow, split: str) -> dict | None:
     """Best constant guesses learnt on the training split: median age, majority gender (None without one)."""
     train = cache.indices("train", window)
     test = cache.indices(split, window)
@@ -78,7 +78,7 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
                          readout=readout)
     position = {int(i): k for k, i in enumerate(all_idx)}
     rows, details = [], {}
-    recipe = recipe or meta.get("recipe", "custom")
+    recipe = recipe or str(meta.get("recipe", "custom"))
     for label in windows:
         window = AgeWindow.parse(label)
         idx = cache.indices(split, window)

@@ -27,9 +27,9 @@ def evaluate_in_photos(analyzer, manifest, images_root, split: str = "test", win
         records = records[:: max(1, len(records) // limit)][:limit]
     rng = np.random.default_rng(seed)
     names = list(analyzer.model_names)
-    crop_pred = {m: [] for m in names}
-    scene_pred = {m: [] for m in names}
-    found = []
+    crop_pred: dict[str, list] = {m: [] for m in names}
+    scene_pred: dict[str, list] = {m: [] for m in names}
+    was_found: list[bool] = []
     for k in range(0, len(records), 2):
         pair = records[k : k + 2]
         faces = [read_image(Path(images_root) / r.path) for r in pair]
@@ -37,17 +37,17 @@ def evaluate_in_photos(analyzer, manifest, images_root, split: str = "test", win
         placed = [paste(scene, face, (160 + 320 * j + rng.uniform(-40, 40), 240 + rng.uniform(-80, 80)),
                         rng.uniform(120, 240), rng.uniform(-15, 15)) for j, face in enumerate(faces)]
         detected = analyzer.analyze(scene).faces
-        for face, p in zip(faces, placed):
+        for face, spot in zip(faces, placed):
             crop = analyzer.analyze(face, crops=True).faces[0]
-            hit = nearest_face(detected, p.centre, within=0.25 * p.side)
-            found.append(hit is not None)
+            hit = nearest_face(detected, spot.centre, within=0.25 * spot.side)
+            was_found.append(hit is not None)
             for m in names:
                 crop_pred[m].append(crop.predictions[m])
                 scene_pred[m].append(hit.predictions[m] if hit else None)
-    found = np.array(found)
+    found = np.array(was_found)
     ages = np.array([r.age for r in records], float)
     female = np.array([r.gender == "female" for r in records], int)
-    result = {"split": split, "faces": len(records), "scene": "640x480, 2 faces per scene, side 120-240 px, "
+    result: dict = {"split": split, "faces": len(records), "scene": "640x480, 2 faces per scene, side 120-240 px, "
               "rotation +-15 deg", "models": {}}
     for m in names:
         per_window = {}
@@ -55,7 +55,7 @@ def evaluate_in_photos(analyzer, manifest, images_root, split: str = "test", win
             window = AgeWindow.parse(label)
             in_window = np.array([r.age in window for r in records])
             sel = in_window & found
-            row = {"n": int(in_window.sum()), "found": float(found[in_window].mean())}
+            row: dict = {"n": int(in_window.sum()), "found": float(found[in_window].mean())}
             for where, preds in (("crops", crop_pred[m]), ("photos", scene_pred[m])):
                 p = [preds[i] for i in np.flatnonzero(sel)]
                 a = age_metrics(ages[sel], [x.age for x in p])

@@ -154,7 +154,7 @@ def _cross_dataset_table(evals: list[dict], datasets: list[str]) -> list[str]:
 
 def _group_tables(evals: list[dict]) -> list[str]:
     """Gender x age bucket cells (all ages) of every evaluation that has them."""
-    lines = []
+    lines: list[str] = []
     for e in evals:
         d = e["details"].get("all")
         if not d or "cells" not in d:

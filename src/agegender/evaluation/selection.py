@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def readout_variants(readout: ReadOut, log_prior: np.ndarray | None, prior_weigh
             if weight and log_prior is None:
                 continue
             r = readout if keep_bias else dataclasses.replace(readout, age_bias_knots=(), age_bias_shifts=())
-            if weight:
+            if weight and log_prior is not None:
                 r = dataclasses.replace(r, age_prior_weight=float(weight), age_log_prior=tuple(map(float, log_prior)))
             name = "stored" if (weight == 0 and keep_bias) else ", ".join(
                 [f"prior {weight:g}"] * bool(weight) + ["no bias map"] * (not keep_bias))
@@ -122,7 +123,7 @@ def readout_variants(readout: ReadOut, log_prior: np.ndarray | None, prior_weigh
 
 
 def score_candidates(weights: dict[str, str], cache_dirs, prior_weights=(0.0,), bias_map=(True,),
-                     fuse: list[tuple[str, str]] = (), flip_tta: bool = True, seed: int = 0,
+                     fuse: Sequence[tuple[str, str]] = (), flip_tta: bool = True, seed: int = 0,
                      progress=None) -> dict:
     """Score each weight file (and read-out variant, and fusion) on every collection x shift of val.
 

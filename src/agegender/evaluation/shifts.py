@@ -56,7 +56,7 @@ def low_res(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     size = face.shape[0]
     zoom = rng.uniform(0.8, 0.95)  # looser framing: the face takes up less of the crop
     dx, dy = rng.uniform(-0.05, 0.05, 2) * size
-    m = np.float32([[zoom, 0, (1 - zoom) * size / 2 + dx], [0, zoom, (1 - zoom) * size / 2 + dy]])
+    m = np.array([[zoom, 0, (1 - zoom) * size / 2 + dx], [0, zoom, (1 - zoom) * size / 2 + dy]], np.float32)
     framed = cv2.warpAffine(face, m, (size, size), borderMode=cv2.BORDER_REPLICATE)
     side = int(rng.integers(20, 33))
     small = cv2.resize(framed, (side, side), interpolation=cv2.INTER_AREA)

@@ -34,7 +34,7 @@ class AlignmentTemplate:
 
     @classmethod
     def from_dict(cls, d: dict) -> AlignmentTemplate:
-        return cls(points=tuple(tuple(float(v) for v in p) for p in d["points"]), crop_size=int(d["crop_size"]))
+        return cls(points=tuple((float(p[0]), float(p[1])) for p in d["points"]), crop_size=int(d["crop_size"]))
 
 
 def default_template() -> AlignmentTemplate:
@@ -84,7 +84,8 @@ def derive_template(faces, detector, pad: float = 0.25) -> tuple[AlignmentTempla
     Crops are padded by ``pad`` of their side before detection, because a face that fills its
     whole image is hard to detect. Returns (template, number of faces used).
     """
-    points, size = [], None
+    points: list[np.ndarray] = []
+    size = 0
     for img in faces:
         size = img.shape[0]
         p = int(round(pad * size))

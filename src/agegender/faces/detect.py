@@ -196,7 +196,7 @@ class FaceDetector:
 
             def tile(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
                 shift = 0.5 * (scale - 1)  # pixel centres, as cv2.resize
-                to_tile = np.float32([[scale, 0, shift - x0], [0, scale, shift - y0]])
+                to_tile = np.array([[scale, 0, shift - x0], [0, scale, shift - y0]], np.float32)
                 return cv2.warpAffine(image, to_tile, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_REPLICATE)
         ys, xs = tile_starts(lh, self.tile_side, self.tile_overlap), tile_starts(lw, self.tile_side, self.tile_overlap)

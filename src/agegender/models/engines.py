@@ -220,6 +220,7 @@ def _proto_fields(data: bytes):
     while i < len(data):
         key, i = varint(i)
         field, wire = key >> 3, key & 7
+        value: int | bytes
         if wire == 0:
             value, i = varint(i)
         elif wire == 1:
@@ -344,7 +345,7 @@ def predict_faces(engine, faces: np.ndarray, batch_size: int = 128, flip_tta: bo
             for k, arr in out.items():
                 views[v].setdefault(k, []).append(arr[v * m : (v + 1) * m])
     joined = [{k: np.concatenate(parts) for k, parts in view.items()} for view in views]
-    result = readout.read(joined)
+    result: dict = readout.read(joined)
     if return_views:
         result["views"] = joined
     return result

@@ -94,6 +94,8 @@ class AgeGenderNet(nn.Module):
         # agegender calibrate replaces it with a new one. Not a parameter: it never trains.
         self.readout = ReadOut.from_config(config)
         self.backbone, dim = get_backbone(config.arch, pretrained=config.pretrained)
+        self.pixel_mean: torch.Tensor
+        self.pixel_std: torch.Tensor
         self.register_buffer("pixel_mean", torch.tensor(config.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(config.std).view(1, 3, 1, 1), persistent=False)
         self.age_head = None

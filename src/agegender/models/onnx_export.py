@@ -101,7 +101,9 @@ def _trace(model, fold_constants: bool) -> tuple[bytes, list[str]]:
     size = config.input_size
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(RawOutputs(model.float().eval()), (torch.rand(2, 3, size, size),), buf, dynamo=False,
+        # The TorchScript exporter writes to any binary file object; torch's annotation names paths only.
+        torch.onnx.export(RawOutputs(model.float().eval()), (torch.rand(2, 3, size, size),), buf,  # type: ignore[arg-type]
+                          dynamo=False,
                           do_constant_folding=fold_constants, opset_version=OPSET, input_names=["images"],
                           output_names=outputs,
                           dynamic_axes={"images": {0: "batch"}, **{k: {0: "batch"} for k in outputs}})

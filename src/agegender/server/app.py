@@ -15,9 +15,11 @@ import asyncio
 import base64
 import os
 import time
+from collections.abc import MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI, Query, Request, WebSocket
 from fastapi.concurrency import run_in_threadpool
@@ -126,7 +128,7 @@ async def _read_body(request: Request, config: ServerConfig, admission: Admissio
     return b"".join(chunks), size
 
 
-async def _receive(request: Request, config: ServerConfig, start: float, received: int) -> dict:
+async def _receive(request: Request, config: ServerConfig, start: float, received: int) -> MutableMapping[str, Any]:
     """The next piece of the body, or 408 when the client has stalled (see _read_body)."""
     elapsed = time.monotonic() - start
     if elapsed > config.body_idle_s and received < config.min_upload_rate * (elapsed - config.body_idle_s):
@@ -289,8 +291,8 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         try:
             data = await _image_bytes(request, body)
             del body
-            size = image_size(data)
-            pixels = size[0] * size[1] if size else 0
+            size = image_size(data) or (0, 0)
+            pixels = size[0] * size[1]
             if pixels > config.max_pixels:
                 raise RequestError(400, f"the image is {size[0]}x{size[1]} pixels, more than the limit of "
                                         f"{config.max_pixels:,} pixels")

@@ -58,8 +58,8 @@ async def serve_live(websocket: WebSocket, analyzer, admission: Admission, conne
     from agegender.video.analyze import TrackedFaces, VideoOptions
 
     if connections.open >= limits.max_connections:
-        message = (f"the server is showing {connections.open} live views, its limit; try again shortly")
-        await websocket.send_denial_response(JSONResponse({"error": message}, status_code=503,
+        refusal = f"the server is showing {connections.open} live views, its limit; try again shortly"
+        await websocket.send_denial_response(JSONResponse({"error": refusal}, status_code=503,
                                                           headers={"Retry-After": "5"}))
         return
     connections.open += 1

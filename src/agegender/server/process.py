@@ -13,9 +13,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 
 @dataclass
@@ -31,10 +33,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_background(args: list[str] = (), log: str | Path | None = None, timeout_s: float = 120.0):
+def serve_in_background(args: Sequence[str] = (), log: str | Path | None = None, timeout_s: float = 120.0):
     """Yield a :class:`BackgroundServer` once ``/api/health`` answers; stop the server on exit."""
     port = free_port()
-    out = open(log, "w") if log else subprocess.DEVNULL
+    out: IO[str] | int = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port), *args],
                             stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -58,5 +60,5 @@ def serve_in_background(args: list[str] = (), log: str | Path | None = None, tim
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-        if log:
+        if not isinstance(out, int):
             out.close()

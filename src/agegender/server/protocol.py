@@ -10,6 +10,7 @@ closed. Request bodies have their own deadline in the app (agegender.server.app.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import h11
@@ -23,7 +24,9 @@ class GuardedH11Protocol(H11Protocol):
 
     header_timeout_s = HEADER_TIMEOUT_S
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._arm_header_timer()
 
@@ -47,9 +50,8 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def _cancel_header_timer(self) -> None:
-        timer = getattr(self, "_header_timer", None)
-        if timer is not None:
-            timer.cancel()
+        if self._header_timer is not None:
+            self._header_timer.cancel()
             self._header_timer = None
 
     def send_400_response(self, msg: str) -> None:

@@ -60,7 +60,8 @@ def random_state() -> dict:
 
     import numpy as np
 
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    assert not isinstance(keys, str)  # legacy=True: the Mersenne Twister's (name, keys, pos, ...) tuple
     return {"torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],

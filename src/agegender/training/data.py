@@ -48,7 +48,7 @@ def load_training_data(cache_dirs: list[str], window: AgeWindow) -> TrainingData
     if not cache_dirs:
         raise UserError("no face cache given (--cache)")
     images, ages, genders, ids, names, val = [], [], [], [], [], []
-    size = None
+    size: int | None = None
     for k, cache_dir in enumerate(cache_dirs):
         cache = open_cache(cache_dir)
         if size is not None and cache.size != size:
@@ -72,4 +72,4 @@ def load_training_data(cache_dirs: list[str], window: AgeWindow) -> TrainingData
     one = len(images) == 1  # one cache: no second copy by concatenating
     return TrainingData(images=images[0] if one else np.concatenate(images), ages=np.concatenate(ages),
                         genders=np.concatenate(genders), dataset_ids=np.concatenate(ids), datasets=names,
-                        val=val, size=int(size))
+                        val=val, size=int(size or 0))

@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import time
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,7 +194,7 @@ def evaluate_split(model: AgeGenderNet, faces: np.ndarray, ages: np.ndarray, gen
                    flip_tta: bool, autocast_dtype) -> dict:
     """Metrics of ``model`` on faces with labels: ``age_mae``, ``age_cs5``, ``gender_acc``..."""
     pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta, device=device, autocast_dtype=autocast_dtype)
-    out = {}
+    out: dict = {}
     if "age" in pred:
         m = age_metrics(ages, pred["age"])
         out.update(age_mae=m["mae"], age_rmse=m["rmse"], age_cs5=m["cs5"])
@@ -225,7 +226,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
         steps = min(steps, cfg.max_steps)
     if steps == 0:
         raise EmptyDatasetError(f"{n} training faces are fewer than one batch of {cfg.batch_size} x {world} processes")
-    order = torch.from_numpy(order[rank::world][: steps * cfg.batch_size].copy()).to(images.device)
+    picked = torch.from_numpy(order[rank::world][: steps * cfg.batch_size].copy()).to(images.device)
     net_cfg: ModelConfig = (model.module if hasattr(model, "module") else model).config
     gen = torch.Generator(device=images.device).manual_seed(cfg.seed * 1000 + epoch * world + rank)
     # Running sums stay on the device: reading a loss every step would stall a GPU.
@@ -240,7 +241,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
             log.info("time budget reached after %d of %d steps of the first epoch", step, steps)
             break
         done = step + 1
-        idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        idx = picked[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         x = to_float_images(images[idx].to(device, non_blocking=True))
         x = augment(x, cfg.augment, generator=gen if x.device == images.device else None,
                     background=cfg.augment_background, photo=cfg.augment_photo)
@@ -432,8 +433,12 @@ class Optimisation:
     optimizer: torch.optim.Optimizer
     schedule: LrSchedule
     scheduler: torch.optim.lr_scheduler.LambdaLR
-    ema: object | None = None
+    ema: torch.optim.swa_utils.AveragedModel | None = None
     ema_fn: EmaWithWarmup | None = None
+
+    def evaluated(self, model: AgeGenderNet) -> AgeGenderNet:
+        """The network that is validated and saved: the weight average when there is one."""
+        return typing.cast(AgeGenderNet, self.ema.module) if self.ema is not None else model
 
 
 def build_optimisation(cfg: TrainConfig, model: AgeGenderNet, steps_per_epoch: int) -> Optimisation:
@@ -477,7 +482,7 @@ def resume(last: Path, model: AgeGenderNet, opt: Optimisation, device) -> Progre
     opt.scheduler.load_state_dict(ckpt["scheduler"])  # restores the schedule's length too
     if ckpt.get("budget_epochs"):  # checkpoints from before the schedule owned its length
         opt.schedule.set_epochs(min(opt.schedule.epochs, ckpt["budget_epochs"]))
-    if opt.ema is not None and ckpt.get("ema") is not None:
+    if opt.ema is not None and opt.ema_fn is not None and ckpt.get("ema") is not None:
         opt.ema.load_state_dict(ckpt["ema"])
         opt.ema_fn.steps = int(opt.ema.n_averaged)
     restore_random_state(ckpt.get("rng"))
@@ -488,8 +493,8 @@ def resume(last: Path, model: AgeGenderNet, opt: Optimisation, device) -> Progre
 def save_epoch(cfg: TrainConfig, out: Path, model: AgeGenderNet, opt: Optimisation, progress: Progress,
                epoch: int, improved: bool, data: TrainingData, window: AgeWindow) -> None:
     """The checkpoint (every epoch, atomically) and the weights (when validation improved)."""
-    eval_model = opt.ema.module if opt.ema is not None else model
-    state = {"model": model.state_dict(), "optimizer": opt.optimizer.state_dict(),
+    eval_model = opt.evaluated(model)
+    state: dict = {"model": model.state_dict(), "optimizer": opt.optimizer.state_dict(),
              "scheduler": opt.scheduler.state_dict(), "ema": opt.ema.state_dict() if opt.ema is not None else None,
              "epoch": epoch, "history": progress.history, "best": progress.best, "config": cfg.to_dict(),
              "model_config": model.config.to_dict(), "budget_fitted": progress.budget_fitted,
@@ -566,7 +571,7 @@ def train(cfg: TrainConfig) -> dict:
         deadline = None  # only the first epoch is cut short; later ones are fitted to the budget as a whole
         if proc.main:
             val_start = time.perf_counter()
-            val = validate(opt.ema.module if opt.ema is not None else model, data.val, proc.device, cfg.flip_tta,
+            val = validate(opt.evaluated(model), data.val, proc.device, cfg.flip_tta,
                            proc.autocast_dtype)
             stats["val_seconds"] = time.perf_counter() - val_start
             row = {"epoch": epoch + 1, **stats, **_flat_validation_row(val)}

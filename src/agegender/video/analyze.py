@@ -134,7 +134,8 @@ class TrackedFaces:
             if person is None:
                 person = self._people[track_id] = _Person(track_id, {n: FusedPrediction() for n in self.names})
             weight = frame_weight(det.box, det.score)
-            face = Face(box=tuple(round(float(v), 1) for v in det.box), det_score=round(det.score, 4),
+            x1, y1, x2, y2 = (round(float(v), 1) for v in det.box)
+            face = Face(box=(x1, y1, x2, y2), det_score=round(det.score, 4),
                         landmarks=np.round(det.landmarks, 1).tolist(), track_id=track_id)
             if weight > person.best_quality:
                 person.best_quality, person.best_frame = weight, index
@@ -156,6 +157,7 @@ class TrackedFaces:
                 person.last_predicted_s = time_s
                 person.largest_predicted = max(person.largest_predicted, det.size)
         for face in faces:
+            assert face.track_id is not None  # every face here was given its track above
             person = self._people[face.track_id]
             if person.predicted_frames:
                 face.predictions = {name: f.prediction() for name, f in person.fused.items()}

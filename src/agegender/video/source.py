@@ -115,7 +115,7 @@ class VideoReader:
         self.live = isinstance(source, int) or remote  # until a URL turns out to hold a finite video
         self.name = describe(source)
         if not self.live:
-            self._check_file(Path(source))
+            self._check_file(Path(str(source)))
         self._cap = self._open()
         if remote and int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) > 0:
             self.live = False  # a video file served over HTTP: read once, timed by its frames, never reopened

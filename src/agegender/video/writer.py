@@ -38,18 +38,19 @@ class AnnotatedVideoWriter:
 
     def write(self, rgb: np.ndarray) -> None:
         if self._writer is None:
-            self._open(rgb.shape[1], rgb.shape[0])
+            self._writer = self._open(rgb.shape[1], rgb.shape[0])
         self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         self.frames += 1
 
-    def _open(self, width: int, height: int) -> None:
+    def _open(self, width: int, height: int):
+        """The first encoder of CODECS that opens for this container (its name kept in ``codec``)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for codec in CODECS:
             with quiet_native_stderr():  # FFmpeg and OpenCV print several lines for each encoder they lack
                 writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps, (width, height))
             if writer.isOpened():
-                self._writer, self.codec = writer, codec
-                return
+                self.codec = codec
+                return writer
             writer.release()
         raise UserError(f"{self.path}: no video encoder available for this container (tried {', '.join(CODECS)})")
 
