@@ -2,7 +2,7 @@
 
     python benchmarks/bench_arena.py --out benchmarks/results
 
-The shipped sessions (``agegender.models.engines.session_options``) turn the arena off: it grows
+The shipped sessions (``agegender.runtime.session_options``) turn the arena off: it grows
 to the largest batch a session has run and never gives the memory back, so a server that has
 read a class photo of 40 faces idled at 1.35 GB instead of 0.34 GB (server_load.json). This
 script times the same figures as bench_spinning.py with the arena on and off (spinning off in
@@ -18,7 +18,7 @@ from bench_spinning import compare_session_options, parse_args
 
 
 def main():
-    from agegender.models.engines import session_options
+    from agegender.runtime import session_options
 
     args = parse_args(__doc__)
 

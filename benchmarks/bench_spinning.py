@@ -2,7 +2,7 @@
 
     python benchmarks/bench_spinning.py --out benchmarks/results
 
-The shipped sessions (``agegender.models.engines.session_options``) turn spinning off. This script
+The shipped sessions (``agegender.runtime.session_options``) turn spinning off. This script
 swaps the detector's and ResNet50's sessions of one FaceAnalyzer between the two settings,
 alternating over ``--rounds`` rounds (this machine's speed drifts), and times: one 640x480 photo
 with one face from JPEG bytes to answer, with and without flip averaging; and ResNet50 alone on
@@ -71,7 +71,7 @@ def compare_session_options(options_by_name: dict, args) -> dict:
 
 
 def main():
-    from agegender.models.engines import session_options
+    from agegender.runtime import session_options
 
     args = parse_args(__doc__)
 

@@ -450,12 +450,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-# Optional packages and the extra that brings each (pyproject.toml); predicting needs none of them.
-EXTRA_OF_MODULE = {"torch": "train", "torchvision": "train", "safetensors": "train", "scipy": "train",
-                   "matplotlib": "train", "onnx": "train", "fastapi": "server", "uvicorn": "server",
-                   "multipart": "server", "python_multipart": "server", "fastapi_offline": "server", "ray": "ray"}
-
-
 USER_OS_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # a full disk or quota, a read-only file system
 
@@ -471,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    from agegender.models.engines import MissingExtraError
+    from agegender.runtime import EXTRA_OF_MODULE, MissingExtraError
 
     try:
         return args.handler(args)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agegender.errors import UserError
-from agegender.models.engines import require
+from agegender.runtime import require
 
 ERROR_COLUMN = "error"
 
@@ -67,7 +67,7 @@ def _start(plan: RayPlan):
     import io
     import os
 
-    from agegender.video.source import quiet_native_stderr
+    from agegender.runtime import quiet_native_stderr
 
     if plan.quiet:
         # Ray's core (C++) logs notes meant for Ray's developers at error level (e.g. on actor restarts);

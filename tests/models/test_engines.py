@@ -13,18 +13,10 @@ from agegender.data.cache import prepare_face
 from agegender.data.images import read_image
 from agegender.faces.align import align_face, default_template
 from agegender.faces.detect import FaceDetector
-from agegender.models.engines import (
-    MissingExtraError,
-    OnnxEngine,
-    StaleGraphError,
-    TorchEngine,
-    file_sha256,
-    graph_path,
-    open_engine,
-    predict_faces,
-    read_graph_metadata,
-)
+from agegender.models.engines import OnnxEngine, TorchEngine, open_engine, predict_faces
+from agegender.models.onnx_graph import StaleGraphError, file_sha256, graph_path, read_graph_metadata
 from agegender.models.shipped import SHIPPED_MODELS, shipped_weights_path
+from agegender.runtime import MissingExtraError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "agegender" / "assets" / "astronaut.jpg"
 
@@ -132,8 +124,8 @@ def test_predicting_with_the_shipped_models_never_imports_torch():
 
 
 def test_int8_graph_is_preferred_when_fresh_and_refused_when_stale(tiny_weights, tmp_path, capsys):
-    from agegender.models.engines import int8_graph_path, read_graph_metadata
     from agegender.models.onnx_export import quantize_int8
+    from agegender.models.onnx_graph import int8_graph_path, read_graph_metadata
 
     weights = tmp_path / "tiny.safetensors"
     shutil.copy(tiny_weights, weights)
@@ -153,7 +145,7 @@ def test_int8_graph_is_preferred_when_fresh_and_refused_when_stale(tiny_weights,
 def test_shipped_models_run_fp32_onnx_by_default():
     # Their int8 graphs missed the 0.1-point rule on a test split (VGG16 on AAF, ResNet50 on UTKFace;
     # reports/ABLATIONS.md): none ships, and the default engine is the fp32 graph.
-    from agegender.models.engines import int8_graph_path
+    from agegender.models.onnx_graph import int8_graph_path
 
     for name in SHIPPED_MODELS:
         assert not int8_graph_path(shipped_weights_path(name)).exists()
@@ -199,30 +191,30 @@ def test_float_weights_stored_as_fp16_give_the_same_outputs(tiny_weights):
 def test_cuda_uses_onnx_runtimes_cuda_provider_where_there_is_one_and_says_so_where_not(monkeypatch, capsys):
     import onnxruntime as ort
 
+    from agegender import runtime
     from agegender.errors import UserError
-    from agegender.models import engines
 
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
-    assert engines.onnx_providers("cuda:1") == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
-    assert engines.onnx_providers("cuda")[0] == ("CUDAExecutionProvider", {"device_id": 0})
-    assert engines.onnx_providers("cpu") == ["CPUExecutionProvider"]
+    assert runtime.onnx_providers("cuda:1") == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
+    assert runtime.onnx_providers("cuda")[0] == ("CUDAExecutionProvider", {"device_id": 0})
+    assert runtime.onnx_providers("cpu") == ["CPUExecutionProvider"]
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
-    engines._say_once.cache_clear()
-    assert engines.onnx_providers("cuda") == ["CPUExecutionProvider"]
-    assert engines.onnx_providers("cuda") == ["CPUExecutionProvider"]
+    runtime._say_once.cache_clear()
+    assert runtime.onnx_providers("cuda") == ["CPUExecutionProvider"]
+    assert runtime.onnx_providers("cuda") == ["CPUExecutionProvider"]
     err = capsys.readouterr().err
     assert err.count("no CUDA provider") == 1 and "onnxruntime-gpu" in err
     for bad in ("gpu", "cuda:x", "cpu:0"):
         with pytest.raises(UserError, match="cpu, cuda or cuda:N"):
-            engines.onnx_providers(bad)
+            runtime.onnx_providers(bad)
 
 
 def test_the_analyzer_on_cuda_runs_the_shipped_graphs_on_onnx_runtime(capsys):
     """Without a GPU the same ONNX graphs run on the CPU behind a one-line note (checked on a GPU where one is lent)."""
+    from agegender import runtime
     from agegender.inference import FaceAnalyzer
-    from agegender.models import engines
 
-    engines._say_once.cache_clear()
+    runtime._say_once.cache_clear()
     analyzer = FaceAnalyzer(models=("resnet50",), device="cuda")
     assert analyzer.engines == {"resnet50": "onnx"}
     import onnxruntime as ort

@@ -130,7 +130,7 @@ class FaceDetector:
     def __init__(self, model_path: str | Path | None = None, score_threshold: float = 0.6,
                  nms_threshold: float = 0.3, min_face: float | None = None, tile_side: int = 1600,
                  tile_overlap: int = 192, top_k: int = 5000, threads: int | None = None, device: str = "cpu"):
-        from agegender.models.engines import onnx_providers, require, session_options
+        from agegender.runtime import onnx_providers, require, session_options
 
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():

@@ -10,8 +10,6 @@ predicting with ONNX Runtime works in an installation without PyTorch.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 from pathlib import Path
 
@@ -19,28 +17,13 @@ import numpy as np
 
 from agegender.data.cache import prepare_face
 from agegender.errors import UserError
+from agegender.models.onnx_graph import StaleGraphError, file_sha256, graph_path, int8_graph_path, read_graph_metadata
 from agegender.models.readout import ReadOut
 from agegender.models.weight_files import read_metadata
+from agegender.runtime import MissingExtraError, onnx_providers, require, session_options
 
 ENGINES = ("auto", "onnx-int8", "onnx", "torch")
 RAW_OUTPUTS = ("age_logits", "age_raw", "gender_logits")
-
-
-class MissingExtraError(ImportError):
-    """A feature needs a package that this installation lacks; the message says which extra brings it."""
-
-
-def require(module: str, extra: str | None, purpose: str):
-    """Import ``module`` or raise :class:`MissingExtraError` naming the extra to install
-    (``extra=None``: a dependency of agegender itself, to reinstall)."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        fix = f"pip install 'agegender[{extra}]'" if extra else f"pip install {module} (a dependency of agegender)"
-        raise MissingExtraError(f"{purpose} needs the '{module.split('.')[0]}' package, which is not installed: "
-                                f"{fix}") from e
 
 
 class Engine:
@@ -121,132 +104,6 @@ class OnnxEngine(Engine):
     def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
         outs = self.session.run(self.output_names, {self.input_name: np.ascontiguousarray(images, dtype=np.float32)})
         return dict(zip(self.output_names, outs))
-
-
-def onnx_providers(device: str = "cpu") -> list:
-    """ONNX Runtime's execution providers for ``device``: ``cpu``, or ``cuda`` / ``cuda:N`` (the CUDA
-    provider of the onnxruntime-gpu package, the CPU behind it for what it lacks). Asked for CUDA where
-    that provider is missing, the CPU is used and one line says so (once per process)."""
-    import onnxruntime as ort
-
-    kind, _, index = device.partition(":")
-    if kind == "cpu" and not index:
-        return ["CPUExecutionProvider"]
-    if kind != "cuda" or (index and not index.isdigit()):
-        raise UserError(f"device must be cpu, cuda or cuda:N, not {device!r}")
-    if "CUDAExecutionProvider" in ort.get_available_providers():
-        return [("CUDAExecutionProvider", {"device_id": int(index or 0)}), "CPUExecutionProvider"]
-    _say_once(f"--device {device}: this ONNX Runtime has no CUDA provider, so the CPU is used; for the GPU: "
-              f"pip uninstall onnxruntime && pip install onnxruntime-gpu")
-    return ["CPUExecutionProvider"]
-
-
-@functools.cache
-def _say_once(message: str) -> None:
-    import sys
-
-    print(f"note: {message}", file=sys.stderr)
-
-
-def session_options(threads: int | None = None):
-    """ONNX Runtime options for every session here (networks and the face detector).
-
-    Spinning is off: by default a session's threads keep spinning on the cores for a while after
-    each run, and the detector and the networks run one after another (or at once, from the read-
-    ahead threads), so each session's spinning threads slowed the next one down: one 640x480
-    photo from JPEG to answer (ResNet50, no flip averaging) took 31 ms with spinning and 19 ms
-    without (medians of four alternating rounds), at the same batch-32 throughput
-    (benchmarks/results/spinning.json).
-
-    The CPU memory arena is off: it grows to the largest batch a session has run and keeps that
-    memory for good, so a server that had read class photos of 40 faces idled at 1.35 GB instead
-    of 0.34 GB (benchmarks/results/server_load.json), for no measurable speed (arena.json).
-    """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = int(threads)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.enable_cpu_mem_arena = False
-    options.log_severity_level = 3
-    return options
-
-
-class StaleGraphError(UserError):
-    """An ONNX graph linked to a weight file that has changed since the export."""
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def read_graph_metadata(graph: str | Path) -> dict[str, str]:
-    """The metadata_props of an ONNX file (ModelProto field 14), without loading the graph or its tensors.
-
-    Read from the protobuf wire format directly: the onnx package is not part of the inference
-    install, and an ONNX Runtime session would load the linked tensors before they are checked.
-    """
-    data = Path(graph).read_bytes()
-    meta: dict[str, str] = {}
-    try:
-        for field, value in _proto_fields(data):
-            if field == 14 and isinstance(value, bytes):
-                entry = dict(_proto_fields(value))
-                meta[entry.get(1, b"").decode()] = entry.get(2, b"").decode()
-    except (IndexError, ValueError, UnicodeDecodeError) as e:
-        raise UserError(f"{graph}: not a readable ONNX file ({e})") from e
-    return meta
-
-
-def _proto_fields(data: bytes):
-    """(field number, value) of a protobuf message's top level: ints for varints, bytes otherwise."""
-
-    def varint(i: int) -> tuple[int, int]:
-        shift = result = 0
-        while True:
-            b = data[i]
-            result |= (b & 0x7F) << shift
-            i += 1
-            if not b & 0x80:
-                return result, i
-            shift += 7
-
-    i = 0
-    while i < len(data):
-        key, i = varint(i)
-        field, wire = key >> 3, key & 7
-        value: int | bytes
-        if wire == 0:
-            value, i = varint(i)
-        elif wire == 1:
-            value, i = data[i : i + 8], i + 8
-        elif wire == 2:
-            n, i = varint(i)
-            value, i = data[i : i + n], i + n
-        elif wire == 5:
-            value, i = data[i : i + 4], i + 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
-        if i > len(data):
-            raise ValueError("truncated")
-        yield field, value
-
-
-def graph_path(weights: str | Path) -> Path:
-    """Where ``agegender export --format onnx`` puts the graph linked to a weight file."""
-    weights = Path(weights)
-    return weights.with_name(weights.name.removesuffix(".safetensors") + ".onnx")
-
-
-def int8_graph_path(weights: str | Path) -> Path:
-    """Where ``agegender export --format onnx-int8`` puts the int8 graph made from a weight file."""
-    weights = Path(weights)
-    return weights.with_name(weights.name.removesuffix(".safetensors") + ".int8.onnx")
 
 
 def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", threads: int | None = None) -> Engine:

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from agegender.errors import UserError
-from agegender.models.engines import file_sha256, graph_path, require
+from agegender.models.onnx_graph import file_sha256, graph_path
 from agegender.models.weight_files import read_header
+from agegender.runtime import require
 
 OPSET = 17
 _DTYPES = {"F16": np.float16, "F32": np.float32}
@@ -141,7 +142,8 @@ def quantize_int8(weights: str | Path, faces, out: str | Path | None = None,
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from agegender.models.engines import int8_graph_path, to_float_batch
+    from agegender.models.engines import to_float_batch
+    from agegender.models.onnx_graph import int8_graph_path
     from agegender.models.weights import load_model
 
     weights = Path(weights)

@@ -9,9 +9,6 @@ why, or, once frames have come, the end of the video with a note of what was los
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ import cv2
 import numpy as np
 
 from agegender.errors import UserError
+from agegender.runtime import quiet_native_stderr
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".flv",
                   ".wmv", ".3gp", ".ogv")
@@ -220,22 +218,3 @@ class VideoReader:
 
     def close(self) -> None:
         self._cap.release()
-
-
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """Silence file descriptor 2, where FFmpeg and OpenCV write, for a moment: what they would say is
-    said once, in plain words, by the VideoError that follows."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real descriptor: nothing to silence
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)

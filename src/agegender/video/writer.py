@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from agegender.errors import UserError
-from agegender.video.source import quiet_native_stderr
+from agegender.runtime import quiet_native_stderr
 
 KEPT_CONTAINERS = (".mp4", ".mov", ".mkv", ".avi", ".m4v")
 CODECS = ("avc1", "mp4v")

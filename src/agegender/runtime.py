@@ -1,0 +1,107 @@
+"""The installation and the process around the networks: optional packages, ONNX Runtime's settings,
+and native libraries' chatter.
+
+- which extra brings each optional package, and :func:`require` to import one or say what to install;
+- the execution providers and session options of every ONNX Runtime session (networks and detector);
+- :func:`quiet_native_stderr`, for the moments FFmpeg and OpenCV would write to the terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+
+from agegender.errors import UserError
+
+# Optional packages and the extra that brings each (pyproject.toml); predicting needs none of them.
+EXTRA_OF_MODULE = {"torch": "train", "torchvision": "train", "safetensors": "train", "scipy": "train",
+                   "matplotlib": "train", "onnx": "train", "fastapi": "server", "uvicorn": "server",
+                   "multipart": "server", "python_multipart": "server", "fastapi_offline": "server", "ray": "ray"}
+
+
+class MissingExtraError(ImportError):
+    """A feature needs a package that this installation lacks; the message says which extra brings it."""
+
+
+def require(module: str, extra: str | None, purpose: str):
+    """Import ``module`` or raise :class:`MissingExtraError` naming the extra to install
+    (``extra=None``: a dependency of agegender itself, to reinstall)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        fix = f"pip install 'agegender[{extra}]'" if extra else f"pip install {module} (a dependency of agegender)"
+        raise MissingExtraError(f"{purpose} needs the '{module.split('.')[0]}' package, which is not installed: "
+                                f"{fix}") from e
+
+
+def onnx_providers(device: str = "cpu") -> list:
+    """ONNX Runtime's execution providers for ``device``: ``cpu``, or ``cuda`` / ``cuda:N`` (the CUDA
+    provider of the onnxruntime-gpu package, the CPU behind it for what it lacks). Asked for CUDA where
+    that provider is missing, the CPU is used and one line says so (once per process)."""
+    import onnxruntime as ort
+
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return ["CPUExecutionProvider"]
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise UserError(f"device must be cpu, cuda or cuda:N, not {device!r}")
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        return [("CUDAExecutionProvider", {"device_id": int(index or 0)}), "CPUExecutionProvider"]
+    _say_once(f"--device {device}: this ONNX Runtime has no CUDA provider, so the CPU is used; for the GPU: "
+              f"pip uninstall onnxruntime && pip install onnxruntime-gpu")
+    return ["CPUExecutionProvider"]
+
+
+@functools.cache
+def _say_once(message: str) -> None:
+    import sys
+
+    print(f"note: {message}", file=sys.stderr)
+
+
+def session_options(threads: int | None = None):
+    """ONNX Runtime options for every session here (networks and the face detector).
+
+    Spinning is off: by default a session's threads keep spinning on the cores for a while after
+    each run, and the detector and the networks run one after another (or at once, from the read-
+    ahead threads), so each session's spinning threads slowed the next one down: one 640x480
+    photo from JPEG to answer (ResNet50, no flip averaging) took 31 ms with spinning and 19 ms
+    without (medians of four alternating rounds), at the same batch-32 throughput
+    (benchmarks/results/spinning.json).
+
+    The CPU memory arena is off: it grows to the largest batch a session has run and keeps that
+    memory for good, so a server that had read class photos of 40 faces idled at 1.35 GB instead
+    of 0.34 GB (benchmarks/results/server_load.json), for no measurable speed (arena.json).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = False
+    options.log_severity_level = 3
+    return options
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence file descriptor 2, where FFmpeg and OpenCV write, for a moment: what they would say is
+    said once, in plain words, by the VideoError that follows."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real descriptor: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
