@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from agegender.cli_predict import models_to_load
+from agegender.cli.options import models_to_load
 from agegender.data.images import read_image
 from agegender.data.manifest import read_manifest, select
 from agegender.evaluation.metrics import age_metrics, gender_metrics

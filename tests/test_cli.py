@@ -2,7 +2,7 @@
 
 import pytest
 
-import agegender.cli_predict
+import agegender.cli.predict
 from agegender.cli import main
 
 
@@ -19,7 +19,7 @@ def test_a_bug_is_not_dressed_as_a_user_error(monkeypatch, tmp_path):
     def broken(args):
         raise ValueError("an internal inconsistency")
 
-    monkeypatch.setattr(agegender.cli_predict, "run_predict", broken)
+    monkeypatch.setattr(agegender.cli.predict, "run_predict", broken)
     with pytest.raises(ValueError, match="internal"):  # propagates: Python prints it and exits with 1
         main(["predict", str(tmp_path)])
 

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from agegender.cli import main
-from agegender.cli_predict import CSV_COLUMNS
+from agegender.inference import CSV_COLUMNS
 
 
 def _weights_args(random_weights):
@@ -73,7 +73,7 @@ def test_bad_model_choice_suggests_a_fix(capsys):
 
 
 def test_weights_option_is_name_equals_file_for_predict_and_serve(capsys):
-    from agegender.cli_predict import models_to_load
+    from agegender.cli.options import models_to_load
 
     assert models_to_load(None, []) == (("vgg16",), {})  # one answer per face unless both are asked for
     assert models_to_load(None, [], default="both") == (("vgg16", "resnet50"), {})

@@ -10,7 +10,7 @@ import cv2
 import pytest
 
 from agegender.cli import main
-from agegender.cli_video import VIDEO_CSV_COLUMNS
+from agegender.video.rows import VIDEO_CSV_COLUMNS
 
 
 def read_rows(path):

@@ -59,6 +59,6 @@ def test_thousand_mixed_files(utkface_dir, tmp_path, capsys):
     found = [p for p in with_face if by_path[str(p)][0]["face"] == "0"]
     assert len(found) >= 0.97 * len(with_face)
     for p in found:
-        assert sorted(r["model"] for r in by_path[str(p)] if r["face"] == "0") == ["resnet50", "vgg16"]
+        assert [r["model"] for r in by_path[str(p)] if r["face"] == "0"] == ["vgg16"]  # one answer per face
     ages = np.array([float(r["age"]) for r in rows if r["age"]])
     assert (ages > 0).all() and (ages < 117).all()

@@ -27,6 +27,7 @@ from agegender.models.engines import open_engine, predict_faces
 from agegender.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS, model_names, shipped_weights_path
 from agegender.models.weight_files import read_metadata
 
+CSV_COLUMNS = ["path", "face", "x1", "y1", "x2", "y2", "det_score", "model", "age", "gender", "p_female"]
 MIN_CROP_PX = 16  # the detector's smallest face (--min-face default): a smaller "crop" holds no readable face
 
 
@@ -84,6 +85,22 @@ class Result:
         return {"source": self.source, "width": self.width, "height": self.height, "message": self.message,
                 "notes": list(self.notes), "faces": [f.to_dict() for f in self.faces],
                 "speed_ms": {k: round(v, 2) for k, v in self.speed.items()}}
+
+    def rows(self, path: str, names) -> list[dict]:
+        """CSV/table rows (:data:`CSV_COLUMNS`): one per face and model in ``names``; one row with only the
+        path for an image without faces."""
+        if not self.faces:
+            return [{**dict.fromkeys(CSV_COLUMNS, ""), "path": path}]
+        rows = []
+        for i, face in enumerate(self.faces):
+            for name in names:
+                p = face.predictions.get(name)
+                rows.append({"path": path, "face": i, "x1": face.box[0], "y1": face.box[1], "x2": face.box[2],
+                             "y2": face.box[3], "det_score": "" if face.det_score is None else round(face.det_score, 4),
+                             "model": name, "age": "" if p is None or p.age is None else round(p.age, 1),
+                             "gender": "" if p is None or p.gender is None else p.gender,
+                             "p_female": "" if p is None or p.p_female is None else round(p.p_female, 4)})
+        return rows
 
     def plot(self) -> np.ndarray:
         """The image (RGB) with a box and a label per face."""

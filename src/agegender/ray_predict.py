@@ -47,8 +47,8 @@ class AnalyzerBatches:
         self.analyzer = FaceAnalyzer(**analyzer_options)
 
     def __call__(self, batch: dict) -> dict:
-        from agegender.cli_predict import CSV_COLUMNS, result_rows
         from agegender.data.images import ImageError
+        from agegender.inference import CSV_COLUMNS
 
         paths, shown = [str(p) for p in batch["path"]], [str(s) for s in batch["shown"]]
         rows = []
@@ -58,7 +58,7 @@ class AnalyzerBatches:
                 rows.append({**dict.fromkeys(CSV_COLUMNS, ""), "path": name, ERROR_COLUMN: str(result).replace(path, name)})
                 continue
             rows += [{**{k: str(v) for k, v in r.items()}, ERROR_COLUMN: ""}
-                     for r in result_rows(name, result, self.analyzer.model_names)]
+                     for r in result.rows(name, self.analyzer.model_names)]
         return {k: [r[k] for r in rows] for k in [*CSV_COLUMNS, ERROR_COLUMN]}
 
 
@@ -94,8 +94,8 @@ def _start(plan: RayPlan):
 
 def analyse_video(path: str, shown: str, analyzer_options: dict, stride: int) -> tuple[list[dict], str, list[str]]:
     """One video in one Ray task: (its track rows, an error message or "", notes), the video named as given."""
-    from agegender.cli_video import track_rows
     from agegender.inference import FaceAnalyzer
+    from agegender.video.rows import track_rows
     from agegender.video.source import VideoError
 
     analyzer = FaceAnalyzer(**analyzer_options)

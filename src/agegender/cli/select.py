@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from agegender.errors import UserError
@@ -14,7 +15,6 @@ EXAMPLE = """example:
 
 
 def add_select(sub):
-    import argparse
 
     p = sub.add_parser("select", help="score models on every collection's val faces, as cached and under photo "
                                       "shifts (studio, low-res, dark, bright): what recipes and models are chosen on",

@@ -1,20 +1,15 @@
-"""``agegender predict`` and ``agegender serve``: the analyzer from the command line."""
+"""``agegender predict``: photos, videos, folders, streams and cameras from the command line."""
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import json
 import os
 import sys
 from pathlib import Path
 
+from agegender.cli.options import WEIGHTS_HELP, add_engine_options, add_min_face_option, models_to_load
+from agegender.cli.output import RowWriter, output_file
 from agegender.errors import UserError
-from agegender.models.shipped import BOTH, DEFAULT_MODEL, SHIPPED_MODELS, model_names
-
-WEIGHTS_HELP = ("load your own weights under NAME (repeatable), e.g. mine=runs/r50/best.safetensors; with --model "
-                "left at its default only these are loaded, and a shipped model named with --model is loaded beside them")
-CSV_COLUMNS = ["path", "face", "x1", "y1", "x2", "y2", "det_score", "model", "age", "gender", "p_female"]
+from agegender.models.shipped import BOTH, DEFAULT_MODEL, SHIPPED_MODELS
 
 
 def add_predict(sub):
@@ -100,56 +95,13 @@ def expand_paths(paths, left_out: list[str] | None = None) -> tuple[list[Path], 
     return out, ignored
 
 
-def result_rows(path: str, result, names) -> list[dict]:
-    """CSV/table rows: one per face and model; one empty row for an image without faces."""
-    if not result.faces:
-        return [{**dict.fromkeys(CSV_COLUMNS, ""), "path": path}]
-    rows = []
-    for i, face in enumerate(result.faces):
-        for name in names:
-            p = face.predictions.get(name)
-            rows.append({"path": path, "face": i, "x1": face.box[0], "y1": face.box[1], "x2": face.box[2],
-                         "y2": face.box[3], "det_score": "" if face.det_score is None else round(face.det_score, 4),
-                         "model": name, "age": "" if p is None or p.age is None else round(p.age, 1),
-                         "gender": "" if p is None or p.gender is None else p.gender,
-                         "p_female": "" if p is None or p.p_female is None else round(p.p_female, 4)})
-    return rows
-
-
-TABLE_COLUMNS = ["path", "face", "model", "age", "gender", "p_female", "det_score", "x1", "y1", "x2", "y2"]
-
-
-def _table(rows, cols) -> str:
-    data = [[str(r[c]) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(d[i]) for d in data)) if data else len(c) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(d, widths)) for d in data]
-    return "\n".join(lines) + "\n"
-
-
-def models_to_load(model: str | None, weights: list[str], default: str = DEFAULT_MODEL
-                   ) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The shipped models and the user's ``NAME=FILE`` weights that ``--model``/``--weights`` ask for.
-
-    ``model`` None (not named): the ``default`` choice, or, with user weights, only the user's weights;
-    naming a shipped model (or both) loads it beside them.
-    """
-    extra = {}
-    for item in weights:
-        name, sep, file = item.partition("=")
-        if not sep or not name or not file:
-            raise UserError(f"--weights takes NAME=FILE, got {item!r}")
-        extra[name] = file
-    names = model_names(model if model is not None else default) if not extra or model is not None else ()
-    return names, extra
-
-
 def run_predict(args) -> int:
     from tqdm import tqdm
 
-    from agegender.cli_video import photo_rows, run_video
+    from agegender.cli.video import run_video
     from agegender.data.images import ImageError
     from agegender.inference import FaceAnalyzer
+    from agegender.video.rows import photo_rows
     from agegender.video.source import VideoError, describe, is_stream_url, is_video_file
 
     names, extra = models_to_load(args.model, args.weights)
@@ -203,7 +155,7 @@ def run_predict(args) -> int:
         thumbnails = Path(args.thumbnails) if args.thumbnails else None
         # Videos' rows have their own layout; photos in the same run are written in it too.
         video_layout = bool(videos or live)
-        with _RowWriter(out, args.format, video=video_layout) as writer:
+        with RowWriter(out, args.format, video=video_layout) as writer:
             interrupted = False
             try:
                 stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
@@ -218,7 +170,8 @@ def run_predict(args) -> int:
                     n_faces += len(result.faces)
                     for note in result.notes:
                         print(f"note: {path}: {note}", file=sys.stderr)
-                    rows = (photo_rows if video_layout else result_rows)(str(path), result, analyzer.model_names)
+                    loaded = analyzer.model_names
+                    rows = photo_rows(str(path), result, loaded) if video_layout else result.rows(str(path), loaded)
                     writer.add(rows, result.to_dict())
                     if annotate:
                         _save_annotated(result, annotate, path, annotated_names, roots)
@@ -255,16 +208,16 @@ def _summary(n_read: int, n_faces: int, bad: int, more: str = "", anything: bool
 
 
 def _predict_on_ray(args, files, videos, options: dict, out, bad: int) -> int:
-    """predict's rows computed by Ray workers (agegender.distributed), written as batches and videos finish."""
-    from agegender.cli_video import as_photo_row
-    from agegender.distributed import RayPlan, predict_rows, predict_video_rows
+    """predict's rows computed by Ray workers (agegender.ray_predict), written as batches and videos finish."""
+    from agegender.ray_predict import RayPlan, predict_rows, predict_video_rows
+    from agegender.video.rows import as_photo_row
 
     weights = {k: str(Path(v).resolve()) for k, v in (options["weights"] or {}).items()} or None  # workers' own cwd
     plan = RayPlan(address=None if args.ray == "local" else args.ray, workers=args.ray_workers,
                    analyzer_options={**options, "weights": weights}, quiet=not getattr(args, "verbose", False))
     read, faces = set(), set()
     people = n_videos = 0
-    with _RowWriter(out, "csv", video=bool(videos)) as writer:
+    with RowWriter(out, "csv", video=bool(videos)) as writer:
         for row, error in (predict_rows(files, plan) if files else ()):
             if error:
                 print(f"skipped: {error}", file=sys.stderr)
@@ -288,93 +241,6 @@ def _predict_on_ray(args, files, videos, options: dict, out, bad: int) -> int:
     return _summary(len(read), len(faces), bad, more + f" (on Ray, {args.ray_workers} workers)", anything=n_videos > 0)
 
 
-@contextlib.contextmanager
-def output_file(path: str | None):
-    """The stream that ``-o PATH`` is written through (stdout without one).
-
-    A regular file is written as ``.NAME.PID.part`` beside it and renamed to NAME when the run ends
-    (finished, or interrupted with Ctrl-C: every row written is kept), so NAME is never half written nor
-    a mix of two runs writing it at once: the last run to end wins whole. A run that fails leaves NAME as
-    it was. Special files (/dev/stdout, a FIFO) are written directly. A write to the stream that fails
-    (a full disk) removes the partial file and is one line: UserError.
-    """
-    if not path:
-        yield sys.stdout
-        return
-    target = Path(path)
-    direct = target.exists() and not target.is_file()
-    part = target if direct else target.with_name(f".{target.name}.{os.getpid()}.part")
-    stream = open(part, "w", newline="")
-    keep = False
-    try:
-        try:
-            yield stream
-            keep = True
-        except KeyboardInterrupt:
-            keep = True
-            raise
-        finally:
-            stream.close()  # a full disk may show only here, when the last rows are flushed
-    except OSError as exc:
-        keep = False
-        if exc.filename is not None:  # not this stream's write (e.g. an annotated image's folder): said as it is
-            raise
-        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    finally:
-        if not direct:  # a failed run leaves the file it would have replaced as it was
-            if keep:
-                os.replace(part, target)
-            else:
-                part.unlink(missing_ok=True)
-
-
-class _RowWriter:
-    """Writes results as they come: CSV rows, JSON Lines (one object per image and line, readable while
-    the run goes on), or a JSON array element by element; the table at the end (its columns are as
-    wide as their widest value)."""
-
-    def __init__(self, out, fmt: str, video: bool = False):
-        from agegender.cli_video import VIDEO_CSV_COLUMNS, VIDEO_TABLE_COLUMNS
-
-        self.out, self.fmt, self.count = out, fmt, 0
-        self.rows: list[dict] = []
-        self.table_columns = VIDEO_TABLE_COLUMNS if video else TABLE_COLUMNS
-        if fmt == "csv":
-            # RFC 4180's line ends: a file name holding a carriage return is then quoted, not a broken row
-            self.csv = csv.DictWriter(out, fieldnames=VIDEO_CSV_COLUMNS if video else CSV_COLUMNS,
-                                      lineterminator="\r\n")
-            self.csv.writeheader()
-        elif fmt == "json":
-            out.write("[")
-
-    def add(self, rows: list[dict], result: dict) -> None:
-        if self.fmt == "csv":
-            self.csv.writerows(rows)
-        elif self.fmt == "json":
-            self.out.write(("," if self.count else "") + "\n" + json.dumps(result))
-        elif self.fmt == "jsonl":
-            self.out.write(json.dumps(result) + "\n")
-        else:
-            self.rows += rows
-        self.count += 1
-        self.out.flush()
-
-    def close(self) -> None:
-        if self.fmt == "json":
-            self.out.write("\n]\n")
-        elif self.fmt == "table":
-            self.out.write(_table(self.rows, self.table_columns))
-        self.out.flush()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        """Close the rows: an interrupted run keeps the rows written, and a JSON array stays valid."""
-        if exc[0] is None or not issubclass(exc[0], OSError):  # a failed write: nothing more can be written
-            self.close()
-
-
 def _save_annotated(result, outdir: Path, path: Path, taken: set[str], roots: list[Path]) -> None:
     """Write ``REL/STEM.annotated.jpg``, REL being the image's folder relative to the folder given on the
     command line (the input tree is kept); when an earlier image of this run took that name (x.bmp and
@@ -392,101 +258,3 @@ def _save_annotated(result, outdir: Path, path: Path, taken: set[str], roots: li
         print(f"note: {path} annotated as {name} ({rel / candidates[0]} was taken by an earlier image)", file=sys.stderr)
     (outdir / name).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(result.plot()).save(outdir / name, quality=92)
-
-
-def add_serve(sub):
-    p = sub.add_parser("serve", help="start the web app and REST API (FastAPI on uvicorn)",
-                       description="Serve the web page at / , the REST API at /api/analyze and its documentation at "
-                                   "/docs (works offline). Requests beyond the limits below get 503 with Retry-After.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only; "
-                                                       "0.0.0.0 for every interface)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--allowed-hosts", metavar="NAMES",
-                   help="comma-separated host names the server answers to (the request's Host header, e.g. "
-                        "'faces.example.org,localhost'; '*.example.org' for its subdomains); others get 400. "
-                        "Default: any")
-    p.add_argument("--model", default=None,
-                   help=f"models to load: {', '.join(SHIPPED_MODELS)} or {BOTH} (default {BOTH}, so that the page can "
-                        f"compare them; the API and the page answer with {DEFAULT_MODEL} unless asked for another)")
-    p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
-                   help=WEIGHTS_HELP)
-    p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload, MB (default 20; 413 beyond)")
-    p.add_argument("--max-megapixels", type=float, default=50.0,
-                   help="largest image, width x height in millions of pixels (default 50; 400 beyond)")
-    p.add_argument("--max-active", type=int, default=0,
-                   help="analyses running at once (default: the number of CPU cores)")
-    p.add_argument("--max-waiting", type=int, default=-1,
-                   help="requests queued for a free slot, at most 30 s (default: 8 per active slot; a queued "
-                        "request holds only its upload bytes)")
-    p.add_argument("--pixel-budget-mp", type=float, default=100.0,
-                   help="decoded megapixels held by all running analyses together (default 100, about 1 GB of work)")
-    p.add_argument("--live-max-connections", type=int, default=4,
-                   help="live webcam views at once (default 4; 503 beyond)")
-    p.add_argument("--live-max-fps", type=float, default=15.0,
-                   help="frames a second analysed per live view (default 15; faster senders are slowed down)")
-    add_min_face_option(p)
-    add_engine_options(p)
-    p.set_defaults(handler=run_serve)
-
-
-def add_min_face_option(p) -> None:
-    p.add_argument("--min-face", type=float, default=None, metavar="PX",
-                   help="smallest face side to report, in pixels of the photo (default: 16, or 1/150 of the photo's "
-                        "longer side if more: 40 px in a 24-megapixel photo; faces under ~40 px are then found "
-                        "only in part). A value under 40 also searches the photo upscaled, to find faces that "
-                        "small (16: ~8x the detection time). Big photos are searched in tiles; a larger value is "
-                        "faster (6000x4000: 0.64 s default, 0.43 s at 60, 0.18 s at 100)")
-
-
-def add_engine_options(p) -> None:
-    from agegender.models.engines import ENGINES
-
-    p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="what runs the networks: auto (default) = ONNX Runtime, int8 where an int8 graph is beside "
-                        "the weights (the shipped ones have none: see reports/ABLATIONS.md), else fp32 where an ONNX graph "
-                        "is (the shipped ones have one), else PyTorch")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads per model call (default: the engine's choice)")
-    p.add_argument("--device", default="cpu",
-                   help="cpu (default), or cuda / cuda:N: ONNX Runtime's CUDA provider, which needs onnxruntime-gpu "
-                        "in place of onnxruntime (pip uninstall onnxruntime && pip install onnxruntime-gpu); "
-                        "without it, one line says so and the CPU is used")
-
-
-def run_serve(args) -> int:
-    import uvicorn  # a missing 'server' extra is reported by the CLI with the command to install it
-
-    from agegender.server.app import ServerConfig, create_app
-    names, extra = models_to_load(args.model, args.weights, default=BOTH)
-    config = ServerConfig(models=names, weights=extra or None, max_upload_bytes=int(args.max_upload_mb * 1e6),
-                          max_pixels=int(args.max_megapixels * 1e6), max_active=args.max_active or None,
-                          max_waiting=None if args.max_waiting < 0 else args.max_waiting,
-                          pixel_budget=int(args.pixel_budget_mp * 1e6), min_face=args.min_face,
-                          engine=args.engine, threads=args.threads or None, device=args.device,
-                          live_max_connections=args.live_max_connections, live_max_fps=args.live_max_fps,
-                          allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip())
-                          if args.allowed_hosts else None)
-    _check_port_free(args.host, args.port)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: listening on {args.host}: anyone who can reach this address can use the API and the "
-              f"page (there is no authentication); --allowed-hosts limits the host names it answers to",
-              file=sys.stderr)
-    from agegender.server.protocol import GuardedH11Protocol
-
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info", http=GuardedH11Protocol)
-    return 0
-
-
-def _check_port_free(host: str, port: int) -> None:
-    """Say at once, before the models load, that the port is taken (one line, exit 2)."""
-    import errno
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise UserError(f"port {port} on {host} is in use (another server?): choose another with --port") from None
-            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
