@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from agegender.data.images import ImageError, decode_image
+from agegender.data.images import decode_image
+from agegender.errors import ImageError
 
 FORMATS = ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM"]
 MODES = ["RGB", "L", "1", "P", "RGBA", "LA", "I;16", "CMYK"]

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.data.images import ImageError, read_image
+from agegender.data.images import read_image
+from agegender.errors import ImageError
 from agegender.inference import Face, FaceAnalyzer, Result
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from agegender.data.cache import prepare_face
-from agegender.data.images import ImageError, decode_image, read_image, to_rgb_array
-from agegender.errors import UserError
+from agegender.data.images import decode_image, read_image, to_rgb_array
+from agegender.errors import ImageError, UserError
 from agegender.faces.align import AlignmentTemplate, align_face, default_template
 from agegender.faces.detect import FaceDetector
 from agegender.models.engines import open_engine, predict_faces
@@ -221,7 +221,7 @@ class FaceAnalyzer:
         ``source``: a path, encoded bytes, a PIL image, or a numpy array (H, W, 3) uint8 in **RGB**
         order; ``bgr=True`` takes an array in OpenCV's BGR order (``cv2.imread``, ``VideoCapture``).
         ``crops=True`` treats the image as one already-aligned face crop (no detection).
-        Raises :class:`agegender.data.images.ImageError` for unreadable input.
+        Raises :class:`agegender.errors.ImageError` for unreadable input.
         """
         names = self._model_names(models)
         located = self._locate(_as_rgb(source, bgr), crops, keep_image)
@@ -289,7 +289,7 @@ class FaceAnalyzer:
         :class:`~agegender.video.analyze.Track` per person (fused age and gender, times, best box)
         as each person leaves the picture, and, with ``frames=True``, a ``VideoFrame`` per analysed
         frame. ``options`` are :class:`~agegender.video.analyze.VideoOptions` fields, e.g.
-        ``stride=2``. Raises :class:`agegender.video.source.VideoError` for a source that cannot be read.
+        ``stride=2``. Raises :class:`agegender.errors.VideoError` for a source that cannot be read.
 
             >>> for track in analyzer.analyze_video("clip.mp4"):       # doctest: +SKIP
             ...     print(track.id, track.start_s, track.predictions["resnet50"].age)

@@ -47,7 +47,7 @@ class AnalyzerBatches:
         self.analyzer = FaceAnalyzer(**analyzer_options)
 
     def __call__(self, batch: dict) -> dict:
-        from agegender.data.images import ImageError
+        from agegender.errors import ImageError
         from agegender.inference import CSV_COLUMNS
 
         paths, shown = [str(p) for p in batch["path"]], [str(s) for s in batch["shown"]]
@@ -94,9 +94,9 @@ def _start(plan: RayPlan):
 
 def analyse_video(path: str, shown: str, analyzer_options: dict, stride: int) -> tuple[list[dict], str, list[str]]:
     """One video in one Ray task: (its track rows, an error message or "", notes), the video named as given."""
+    from agegender.errors import VideoError
     from agegender.inference import FaceAnalyzer
     from agegender.video.rows import track_rows
-    from agegender.video.source import VideoError
 
     analyzer = FaceAnalyzer(**analyzer_options)
     try:

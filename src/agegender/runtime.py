@@ -13,16 +13,12 @@ import functools
 import os
 import sys
 
-from agegender.errors import UserError
+from agegender.errors import MissingExtraError, UserError
 
 # Optional packages and the extra that brings each (pyproject.toml); predicting needs none of them.
 EXTRA_OF_MODULE = {"torch": "train", "torchvision": "train", "safetensors": "train", "scipy": "train",
                    "matplotlib": "train", "onnx": "train", "fastapi": "server", "uvicorn": "server",
                    "multipart": "server", "python_multipart": "server", "fastapi_offline": "server", "ray": "ray"}
-
-
-class MissingExtraError(ImportError):
-    """A feature needs a package that this installation lacks; the message says which extra brings it."""
 
 
 def require(module: str, extra: str | None, purpose: str):

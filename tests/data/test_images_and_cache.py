@@ -5,8 +5,9 @@ import pytest
 from PIL import Image
 
 from agegender.data.cache import build_cache, open_cache
-from agegender.data.images import ImageError, decode_image, read_image
+from agegender.data.images import decode_image, read_image
 from agegender.data.records import FaceRecord
+from agegender.errors import ImageError
 from tests.conftest import write_face
 
 
@@ -110,7 +111,7 @@ def test_cache_skips_bad_files_with_reasons_and_keeps_good_ones(tmp_path):
 def test_a_wrong_images_folder_stops_at_once_and_no_empty_cache_is_written_or_reused(tmp_path, caplog):
     import json
 
-    from agegender.data.manifest import EmptyDatasetError
+    from agegender.errors import EmptyDatasetError
 
     recs = [FaceRecord(f"{i}.jpg", 30, "male", split="train") for i in range(500)]
     with pytest.raises(EmptyDatasetError, match="does not exist"):

@@ -2,7 +2,6 @@ import pytest
 
 from agegender.data.manifest import (
     AgeWindow,
-    EmptyDatasetError,
     assign_splits,
     hash_and_deduplicate,
     read_manifest,
@@ -10,6 +9,7 @@ from agegender.data.manifest import (
     write_manifest,
 )
 from agegender.data.records import FaceRecord
+from agegender.errors import EmptyDatasetError
 from tests.conftest import write_face
 
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from agegender.data.images import read_image
+from agegender.errors import NoSingleFaceError
 from agegender.faces import FaceDetector, align_face, default_template
-from agegender.faces.photo_crops import NoSingleFaceError, PhotoAligner
+from agegender.faces.photo_crops import PhotoAligner
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ def test_trains_checkpoints_and_resumes(tiny_arch, tmp_path):
     rows = list(csv.DictReader((run / "summary.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
 
-    from agegender.training.checkpoint import CheckpointError
+    from agegender.errors import CheckpointError
 
     other = TrainConfig(**{**cfg.to_dict(), "arch": "vgg16", "epochs": 4})
     with pytest.raises(CheckpointError, match=f"another network.*arch: '{tiny_arch}' there, 'vgg16' here") as exc:
@@ -262,9 +262,8 @@ def test_a_killed_and_resumed_run_gives_the_weights_of_an_uninterrupted_one(tiny
 def test_silent_corruption_and_a_full_disk_are_one_line_each(tiny_arch, tmp_path, monkeypatch):
     import errno
 
-    from agegender.errors import UserError
+    from agegender.errors import CheckpointError, UserError
     from agegender.models.weights import load_model
-    from agegender.training.checkpoint import CheckpointError
 
     cache = make_cache(tmp_path / "cache")
     cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="both", epochs=1,
@@ -297,7 +296,8 @@ def test_silent_corruption_and_a_full_disk_are_one_line_each(tiny_arch, tmp_path
 
 def test_damaged_caches_are_one_line_each(tmp_path):
 
-    from agegender.data.cache import CacheError, open_cache
+    from agegender.data.cache import open_cache
+    from agegender.errors import CacheError
 
     for damage, message in (("truncate", "damaged"), ("labels", "damaged"), ("objects", "damaged"),
                             ("missing", "incomplete")):

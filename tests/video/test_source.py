@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from agegender.errors import VideoError
 from agegender.video import source as video_source
-from agegender.video.source import VideoError, VideoReader, is_stream_url, video_signature
+from agegender.video.source import VideoReader, is_stream_url, video_signature
 
 
 def write_video(path, frames: int, size=(320, 240), fourcc="mp4v", fps=25.0):

@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    from agegender.runtime import EXTRA_OF_MODULE, MissingExtraError
+    from agegender.errors import MissingExtraError
+    from agegender.runtime import EXTRA_OF_MODULE
 
     try:
         return args.handler(args)

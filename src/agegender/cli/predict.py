@@ -99,10 +99,10 @@ def run_predict(args) -> int:
     from tqdm import tqdm
 
     from agegender.cli.video import run_video
-    from agegender.data.images import ImageError
+    from agegender.errors import ImageError, VideoError
     from agegender.inference import FaceAnalyzer
     from agegender.video.rows import photo_rows
-    from agegender.video.source import VideoError, describe, is_stream_url, is_video_file
+    from agegender.video.source import describe, is_stream_url, is_video_file
 
     names, extra = models_to_load(args.model, args.weights)
     if args.stride < 1:

@@ -26,18 +26,14 @@ import numpy as np
 from tqdm import tqdm
 
 from agegender.data.images import read_image
-from agegender.data.manifest import AgeWindow, EmptyDatasetError
+from agegender.data.manifest import AgeWindow
 from agegender.data.records import GENDERS, RACES, FaceRecord
-from agegender.errors import UserError
+from agegender.errors import CacheError, EmptyDatasetError
 
 log = logging.getLogger(__name__)
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2, "": -1}
 FIRST_FILES_CHECKED = 20  # if none of the first images is there, the root is wrong: say so at once
-
-
-class CacheError(UserError):
-    """A face cache that cannot be used: incomplete or damaged."""
 
 
 def manifest_digest(records: list[FaceRecord]) -> str:

@@ -12,17 +12,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from agegender.errors import UserError
+from agegender.errors import ImageError
 
 MAX_PIXELS = 80_000_000
 """Largest image (width x height) we decode; bigger files are refused as likely bombs."""
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
 _STRIP_ROWS = 256
 _ORIENTATION_TAG = 0x0112
-
-
-class ImageError(UserError):
-    """An image could not be read; the message says which file and why."""
 
 
 def to_rgb_array(img: Image.Image) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agegender.data.records import FaceRecord
-from agegender.errors import UserError
+from agegender.errors import EmptyDatasetError, UserError
 
 COLUMNS = ("path", "age", "gender", "race", "source", "sha1", "split", "box")
 SPLITS = ("train", "val", "test")
@@ -49,10 +49,6 @@ class AgeWindow:
 
     def __contains__(self, age: float) -> bool:
         return self.min_age <= age <= self.max_age
-
-
-class EmptyDatasetError(UserError):
-    """No faces are left after a filter; the message names the filter."""
 
 
 def write_manifest(records: list[FaceRecord], path: str | Path) -> None:

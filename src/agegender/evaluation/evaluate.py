@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from agegender.data.cache import open_cache
-from agegender.data.manifest import AgeWindow, EmptyDatasetError
+from agegender.data.manifest import AgeWindow
 from agegender.data.records import RACES
+from agegender.errors import EmptyDatasetError
 from agegender.evaluation.metrics import (
     accuracy_gap,
     age_bucket_labels,

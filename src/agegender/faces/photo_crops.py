@@ -14,13 +14,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from agegender.errors import UserError
+from agegender.errors import NoSingleFaceError
 from agegender.faces.align import AlignmentTemplate, align_face, default_template
 from agegender.faces.detect import FaceDetector
-
-
-class NoSingleFaceError(UserError):
-    """A photo holds no face, or more than one plausible face; the message says which."""
 
 
 @dataclass

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from agegender.data.cache import prepare_face
-from agegender.errors import UserError
-from agegender.models.onnx_graph import StaleGraphError, file_sha256, graph_path, int8_graph_path, read_graph_metadata
+from agegender.errors import MissingExtraError, StaleGraphError, UserError
+from agegender.models.onnx_graph import file_sha256, graph_path, int8_graph_path, read_graph_metadata
 from agegender.models.readout import ReadOut
 from agegender.models.weight_files import read_metadata
-from agegender.runtime import MissingExtraError, onnx_providers, require, session_options
+from agegender.runtime import onnx_providers, require, session_options
 
 ENGINES = ("auto", "onnx-int8", "onnx", "torch")
 RAW_OUTPUTS = ("age_logits", "age_raw", "gender_logits")

@@ -13,10 +13,6 @@ from pathlib import Path
 from agegender.errors import UserError
 
 
-class StaleGraphError(UserError):
-    """An ONNX graph linked to a weight file that has changed since the export."""
-
-
 def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

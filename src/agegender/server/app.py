@@ -28,7 +28,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agegender import __version__
-from agegender.data.images import ImageError, decode_image, image_size
+from agegender.data.images import decode_image, image_size
+from agegender.errors import ImageError
 from agegender.models.shipped import BOTH
 from agegender.server import schema
 from agegender.server.admission import Admission, Busy, Limits, prefer_mmap_for_large_blocks, release_memory_to_os

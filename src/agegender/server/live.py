@@ -27,7 +27,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
-from agegender.data.images import ImageError, decode_image, image_size
+from agegender.data.images import decode_image, image_size
+from agegender.errors import ImageError
 from agegender.server.admission import Admission, Busy
 
 CLOSE_TRY_AGAIN_LATER = 1013  # WebSocket close code: the server is overloaded

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from agegender.errors import UserError
+from agegender.errors import CheckpointError
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
@@ -25,10 +25,6 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
         raise CheckpointError(f"cannot write the checkpoint {path}: {exc.strerror or exc}; the previous one is "
                               f"kept, so --resume continues from it once there is room") from None
     os.replace(tmp, path)
-
-
-class CheckpointError(UserError):
-    """A checkpoint that cannot be used: damaged, or from a run with another network."""
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from agegender.data.cache import open_cache
-from agegender.data.manifest import AgeWindow, EmptyDatasetError
-from agegender.errors import UserError
+from agegender.data.manifest import AgeWindow
+from agegender.errors import EmptyDatasetError, UserError
 
 
 @dataclass

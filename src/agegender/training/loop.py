@@ -25,15 +25,14 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from agegender.data.manifest import AgeWindow, EmptyDatasetError
-from agegender.errors import UserError
+from agegender.data.manifest import AgeWindow
+from agegender.errors import CheckpointError, EmptyDatasetError, UserError
 from agegender.evaluation.metrics import age_metrics, gender_metrics
 from agegender.models.engines import predict_faces
 from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.weights import check_digest, load_model, save_weights, tensors_digest, trained_on
 from agegender.training.augment import augment, to_float_images
 from agegender.training.checkpoint import (
-    CheckpointError,
     check_same_network,
     load_checkpoint,
     random_state,

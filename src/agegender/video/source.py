@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from agegender.errors import UserError
+from agegender.errors import UserError, VideoError
 from agegender.runtime import quiet_native_stderr
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".flv",
@@ -25,10 +25,6 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpe
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 MAX_FRAME_PIXELS = 8192 * 4352
 """Largest frame decoded (8K UHD and a margin): larger ones are refused before any frame is read."""
-
-
-class VideoError(UserError):
-    """A video, camera or stream could not be read; the message says which and why."""
 
 
 @dataclass
