@@ -1,5 +1,5 @@
-"""Shared fixtures and helpers: small images and caches written by the tests, a tiny backbone for
-loop tests, the shipped example photo, and the real UTKFace folder when present."""
+"""Shared fixtures: weight files, photos and clips the tests build once, and the real UTKFace folder when
+present (the plain helpers they use are in tests/support.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-UTKFACE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "utkface" / "images"
+from tests.support import EXAMPLE_PHOTO, UTKFACE, astronaut_face, register_tiny_backbone
 
 
 @pytest.fixture
@@ -18,34 +18,6 @@ def utkface_dir() -> Path:
     if not UTKFACE.is_dir():
         pytest.skip(f"UTKFace images not found at {UTKFACE} (../shared is absent on this machine)")
     return UTKFACE
-
-
-def write_face(path: Path, seed: int = 0, size: int = 48) -> Path:
-    """Write a small random RGB JPEG (a stand-in image; not a face)."""
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(path, quality=90)
-    return path
-
-
-TINY_ARCH = "tiny-test"
-
-
-def register_tiny_backbone() -> str:
-    """Register a two-layer backbone (16 features) for tests of training machinery: ~100x cheaper
-    than ResNet50, so loop, calibration and evaluation tests train real (if small) networks fast."""
-    import torch.nn as nn
-
-    from agegender.models.registry import register_backbone
-
-    @register_backbone(TINY_ARCH)
-    def tiny(pretrained: bool = False):
-        net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                            nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        return net, 16
-
-    return TINY_ARCH
 
 
 @pytest.fixture(scope="session")
@@ -65,27 +37,6 @@ def tiny_weights(tiny_arch, tmp_path_factory) -> Path:
     model = create_model(tiny_arch, task="both", age_head="distribution", input_size=32, age_min=1, age_max=100).eval()
     path = tmp_path_factory.mktemp("tiny") / "tiny.safetensors"
     save_weights(model, path, {"recipe": "untrained"})
-    return path
-
-
-def make_cache(path: Path, n: int = 96, size: int = 32, seed: int = 0, dataset: str | None = None) -> Path:
-    """A face cache of synthetic faces whose brightness encodes the gender, so a working loop learns it in a few steps."""
-    import json
-
-    from agegender.data.cache import SPLIT_IDS
-
-    rng = np.random.default_rng(seed)
-    genders = rng.integers(0, 2, n)
-    ages = rng.integers(18, 51, n)
-    base = np.where(genders[:, None, None, None] == 1, 200, 50)
-    images = np.clip(base + rng.integers(-30, 30, (n, size, size, 3)), 0, 255).astype(np.uint8)
-    path.mkdir(parents=True)
-    np.save(path / "images.npy", images)
-    splits = ["train"] * (n * 3 // 4) + ["val"] * (n - n * 3 // 4)
-    (path / "labels.json").write_text(json.dumps({
-        "size": size, "margin": 0.4, "manifest_digest": "synthetic", "ages": ages.tolist(),
-        "genders": genders.tolist(), "races": [0] * n, "splits": [SPLIT_IDS[s] for s in splits],
-        "paths": [f"{i}.jpg" for i in range(n)], "skipped": [], **({"dataset": dataset} if dataset else {})}))
     return path
 
 
@@ -115,9 +66,6 @@ def random_weights(tmp_path_factory) -> dict:
     return files
 
 
-EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "src" / "agegender" / "assets" / "astronaut.jpg"
-
-
 @pytest.fixture(scope="session")
 def face_photo(tmp_path_factory) -> Path:
     """A 640x480 JPEG with two real faces: the shipped example photo's face, pasted twice (once turned 10
@@ -133,13 +81,6 @@ def face_photo(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("photos") / "two_faces.jpg"
     Image.fromarray(scene).save(path, quality=92)
     return path
-
-
-def astronaut_face() -> np.ndarray:
-    """The shipped example photo's face with its hair and some background, 210 px square (RGB)."""
-    from agegender.data.images import read_image
-
-    return np.ascontiguousarray(read_image(EXAMPLE_PHOTO)[20:230, 120:330])
 
 
 @pytest.fixture(scope="session")

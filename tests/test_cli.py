@@ -42,7 +42,7 @@ def test_ray_needs_csv_output(tmp_path, capsys):
 
 def test_ray_auto_without_a_cluster_is_one_line_and_leaves_no_output_file(tmp_path, capsys):
     pytest.importorskip("ray", reason="Ray is not installed: pip install 'agegender[ray]'")
-    from tests.conftest import EXAMPLE_PHOTO
+    from tests.support import EXAMPLE_PHOTO
 
     out = tmp_path / "out.csv"
     assert main(["predict", str(EXAMPLE_PHOTO), "--model", "resnet50", "--ray", "auto", "--format", "csv",

@@ -10,7 +10,7 @@ import pytest
 
 from agegender.cli import main
 from agegender.models.weights import load_model
-from tests.conftest import make_cache
+from tests.support import make_cache
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_release_gpu.sh"
 

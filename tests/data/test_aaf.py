@@ -3,7 +3,7 @@
 import pytest
 
 from agegender.data.aaf import import_aaf, parse_aaf_name
-from tests.conftest import write_face
+from tests.support import write_face
 
 
 def write_aaf(root, rows, files=None):

@@ -1,7 +1,7 @@
 import pytest
 
 from agegender.data.generic import import_csv, import_folder, parse_gender
-from tests.conftest import write_face
+from tests.support import write_face
 
 
 @pytest.mark.parametrize("value, zero_is, expected", [("F", "male", "female"), ("male", "male", "male"),

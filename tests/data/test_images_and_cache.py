@@ -8,7 +8,7 @@ from agegender.data.cache import build_cache, open_cache
 from agegender.data.images import decode_image, read_image
 from agegender.data.records import FaceRecord
 from agegender.errors import ImageError
-from tests.conftest import write_face
+from tests.support import write_face
 
 
 def _encode(img, fmt="PNG", **kw):
@@ -137,7 +137,7 @@ def test_a_wrong_images_folder_stops_at_once_and_no_empty_cache_is_written_or_re
 def test_pack_and_unpack_round_trip(tmp_path):
     from agegender.cli import main
     from agegender.data.cache import open_cache
-    from tests.conftest import make_cache
+    from tests.support import make_cache
 
     cache = make_cache(tmp_path / "cache", n=40, size=32)
     ramp = np.linspace(0, 255, 32)[None, :, None]  # smooth, a different picture per channel (catches RGB/BGR swaps)

@@ -6,7 +6,7 @@ from scipy.io import savemat
 
 from agegender.data.cache import build_cache, open_cache
 from agegender.data.imdbwiki import datenum_to_year, import_imdbwiki
-from tests.conftest import write_face
+from tests.support import write_face
 
 
 def _cell(values):

@@ -10,7 +10,7 @@ from agegender.data.manifest import (
 )
 from agegender.data.records import FaceRecord
 from agegender.errors import EmptyDatasetError
-from tests.conftest import write_face
+from tests.support import write_face
 
 
 def _records(n):

@@ -1,7 +1,7 @@
 import pytest
 
 from agegender.data.utkface import import_utkface, parse_utkface_name
-from tests.conftest import write_face
+from tests.support import write_face
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from agegender.cli import main
 from agegender.models import create_model
 from agegender.models.engines import predict_faces
 from agegender.models.weights import load_model, read_metadata, save_weights
-from tests.conftest import make_cache
+from tests.support import make_cache
 
 
 def test_calibrate_sets_spread_scale_and_temperature(tiny_arch, tmp_path, capsys):

@@ -4,7 +4,7 @@ import json
 
 from agegender.evaluation.evaluate import evaluate_weights
 from agegender.evaluation.report import write_report
-from tests.conftest import make_cache
+from tests.support import make_cache
 
 
 def test_one_model_on_two_test_sets_is_reported_per_set_and_across(tmp_path, tiny_weights):

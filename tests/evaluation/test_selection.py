@@ -11,7 +11,7 @@ from agegender.evaluation.calibrate import estimate_log_prior
 from agegender.evaluation.selection import cell_metrics
 from agegender.evaluation.shifts import SHIFTS, render
 from agegender.models.readout import ReadOut
-from tests.conftest import make_cache
+from tests.support import make_cache
 
 
 def _sharpness(faces):

@@ -19,7 +19,7 @@ def detector():
 def crops(detector):
     """Twelve real UTKFace crops (../shared) of adults; without ../shared, the shipped example photo's face
     aligned to the same template (a UTKFace-like crop), with its mirror image and lighter and darker copies."""
-    from tests.conftest import EXAMPLE_PHOTO, UTKFACE
+    from tests.support import EXAMPLE_PHOTO, UTKFACE
 
     if UTKFACE.is_dir():
         names = sorted(p.name for p in UTKFACE.iterdir() if 20 <= int(p.name.split("_")[0]) <= 60)[::400][:12]

@@ -50,7 +50,7 @@ def test_shipped_weights_carry_an_up_to_date_onnx_graph(name):
 
 @pytest.mark.parametrize("name", SHIPPED_MODELS)
 def test_onnx_and_torch_engines_give_the_same_ages_and_genders_on_real_faces(name):
-    from tests.conftest import UTKFACE
+    from tests.support import UTKFACE
 
     faces = real_faces(UTKFACE if UTKFACE.is_dir() else None)
     onnx_engine = open_engine(shipped_weights_path(name), engine="onnx")

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from agegender.cli import main  # noqa: E402
-from tests.conftest import register_tiny_backbone  # noqa: E402
+from tests.support import register_tiny_backbone  # noqa: E402
 
 register_tiny_backbone()
 sys.exit(main(sys.argv[1:]))

@@ -16,7 +16,7 @@ import torch
 
 from agegender.training.config import TrainConfig
 from agegender.training.loop import train
-from tests.conftest import make_cache
+from tests.support import make_cache
 
 
 def test_trains_checkpoints_and_resumes(tiny_arch, tmp_path):
