@@ -82,7 +82,8 @@ def api(random_weights):
     from fastapi.testclient import TestClient
 
     from agegender.inference import FaceAnalyzer
-    from agegender.server.app import ServerConfig, create_app
+    from agegender.server.app import create_app
+    from agegender.server.config import ServerConfig
 
     app = create_app(ServerConfig(max_upload_bytes=1_000_000, max_pixels=4_000_000),
                      analyzer=FaceAnalyzer(models=(), weights=random_weights, flip_tta=False))

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from agegender.inference import FaceAnalyzer
-from agegender.server.app import ServerConfig, create_app
+from agegender.server.app import create_app
+from agegender.server.config import ServerConfig
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from starlette.testclient import WebSocketDenialResponse
 
-from agegender.server.app import ServerConfig, create_app
+from agegender.server.app import create_app
+from agegender.server.config import ServerConfig
 
 
 @pytest.fixture(scope="module")

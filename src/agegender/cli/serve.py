@@ -8,6 +8,7 @@ import sys
 from agegender.cli.options import WEIGHTS_HELP, add_engine_options, add_min_face_option, models_to_load
 from agegender.errors import UserError
 from agegender.models.shipped import BOTH, DEFAULT_MODEL, SHIPPED_MODELS
+from agegender.server.config import ServerConfig
 
 
 def add_serve(sub):
@@ -26,20 +27,25 @@ def add_serve(sub):
                         f"compare them; the API and the page answer with {DEFAULT_MODEL} unless asked for another)")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
                    help=WEIGHTS_HELP)
-    p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload, MB (default 20; 413 beyond)")
-    p.add_argument("--max-megapixels", type=float, default=50.0,
-                   help="largest image, width x height in millions of pixels (default 50; 400 beyond)")
+    d = ServerConfig()  # every default below is the server's own
+    p.add_argument("--max-upload-mb", type=float, default=d.max_upload_bytes / 1e6,
+                   help=f"largest upload, MB (default {d.max_upload_bytes / 1e6:g}; 413 beyond)")
+    p.add_argument("--max-megapixels", type=float, default=d.max_pixels / 1e6,
+                   help=f"largest image, width x height in millions of pixels (default {d.max_pixels / 1e6:g}; "
+                        f"400 beyond)")
     p.add_argument("--max-active", type=int, default=0,
                    help="analyses running at once (default: the number of CPU cores)")
     p.add_argument("--max-waiting", type=int, default=-1,
-                   help="requests queued for a free slot, at most 30 s (default: 8 per active slot; a queued "
-                        "request holds only its upload bytes)")
-    p.add_argument("--pixel-budget-mp", type=float, default=100.0,
-                   help="decoded megapixels held by all running analyses together (default 100, about 1 GB of work)")
-    p.add_argument("--live-max-connections", type=int, default=4,
-                   help="live webcam views at once (default 4; 503 beyond)")
-    p.add_argument("--live-max-fps", type=float, default=15.0,
-                   help="frames a second analysed per live view (default 15; faster senders are slowed down)")
+                   help=f"requests queued for a free slot, at most {d.max_wait_s:g} s (default: 8 per active slot; a "
+                        f"queued request holds only its upload bytes)")
+    p.add_argument("--pixel-budget-mp", type=float, default=d.pixel_budget / 1e6,
+                   help=f"decoded megapixels held by all running analyses together (default {d.pixel_budget / 1e6:g}, "
+                        f"about 1 GB of work)")
+    p.add_argument("--live-max-connections", type=int, default=d.live_max_connections,
+                   help=f"live webcam views at once (default {d.live_max_connections}; 503 beyond)")
+    p.add_argument("--live-max-fps", type=float, default=d.live_max_fps,
+                   help=f"frames a second analysed per live view (default {d.live_max_fps:g}; faster senders are "
+                        f"slowed down)")
     add_min_face_option(p)
     add_engine_options(p)
     p.set_defaults(handler=run_serve)
@@ -48,7 +54,7 @@ def add_serve(sub):
 def run_serve(args) -> int:
     import uvicorn  # a missing 'server' extra is reported by the CLI with the command to install it
 
-    from agegender.server.app import ServerConfig, create_app
+    from agegender.server.app import create_app
     names, extra = models_to_load(args.model, args.weights, default=BOTH)
     config = ServerConfig(models=names, weights=extra or None, max_upload_bytes=int(args.max_upload_mb * 1e6),
                           max_pixels=int(args.max_megapixels * 1e6), max_active=args.max_active or None,

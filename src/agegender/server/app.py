@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import time
 from collections.abc import MutableMapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -32,48 +30,12 @@ from agegender.data.images import decode_image, image_size
 from agegender.errors import ImageError
 from agegender.models.shipped import BOTH
 from agegender.server import schema
-from agegender.server.admission import Admission, Busy, Limits, prefer_mmap_for_large_blocks, release_memory_to_os
-from agegender.server.live import LiveConnections, LiveLimits, serve_live
+from agegender.server.admission import Admission, Busy, prefer_mmap_for_large_blocks, release_memory_to_os
+from agegender.server.config import ServerConfig
+from agegender.server.live import LiveConnections, serve_live
 
 PREVIEW_SIDE = 1024  # longest side of the preview JPEG sent back for formats a browser cannot show
 TRIM_AFTER_PIXELS = 4_000_000  # hand memory back to the OS after requests at least this large
-
-
-@dataclass
-class ServerConfig:
-    """Defaults for `agegender serve`; the limits are documented in the README and at /docs."""
-
-    models: tuple[str, ...] = ("vgg16", "resnet50")
-    weights: dict | None = None
-    max_upload_bytes: int = 20_000_000
-    max_pixels: int = 50_000_000  # per image (width x height)
-    max_active: int | None = None  # analyses at once; None = the machine's CPU count
-    max_waiting: int | None = None  # queued requests; None = 8 per active slot
-    pixel_budget: int = 100_000_000  # decoded pixels held by all running analyses together (~3 B each, plus work)
-    upload_budget: int = 200_000_000  # request bytes held by all requests together
-    max_uploads_per_client: int = 8  # uploads arriving at once from one address; more get 429
-    body_idle_s: float = 10.0  # an upload that sends nothing this long is closed (408) ...
-    min_upload_rate: int = 10_000  # ... as is one slower than this many bytes a second after body_idle_s
-    drain_bytes: int = 100_000_000  # an oversized body is read and dropped up to this size before its 413
-    max_wait_s: float = 30.0
-    flip_tta: bool = True
-    engine: str = "auto"  # see FaceAnalyzer
-    device: str = "cpu"  # cpu, cuda or cuda:N (see FaceAnalyzer)
-    threads: int | None = None
-    min_face: float | None = None  # see FaceDetector
-    allowed_hosts: tuple[str, ...] | None = None  # Host header names answered (None: any); others get 400
-    live_max_connections: int = 4  # live webcam views at once (/api/live); more get 503
-    live_max_fps: float = 15.0  # frames a second analysed per live view
-
-    def live_limits(self) -> LiveLimits:
-        return LiveLimits(max_connections=self.live_max_connections, max_fps=self.live_max_fps,
-                          max_frame_pixels=min(self.max_pixels, LiveLimits.max_frame_pixels))
-
-    def limits(self) -> Limits:
-        active = self.max_active or max(1, os.cpu_count() or 1)
-        return Limits(max_active=active, max_waiting=self.max_waiting if self.max_waiting is not None else 8 * active,
-                      pixel_budget=self.pixel_budget, upload_budget=self.upload_budget, max_wait_s=self.max_wait_s,
-                      max_uploads_per_client=self.max_uploads_per_client)
 
 
 class RequestError(Exception):
