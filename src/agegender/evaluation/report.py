@@ -8,6 +8,7 @@ age bucket: signed age error and gender accuracy; the gap between the best and w
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from agegender.evaluation.model_card import MANIFESTS, dataset_name, readout_parts
@@ -23,6 +24,15 @@ def _fmt(v, pct=False):
     if v is None:
         return "—"
     return f"{100 * v:.2f}%" if pct else f"{v:.2f}"
+
+
+def _plot(evals_dir: Path, out_dir: Path, name: str, title: str, file: str) -> list[str]:
+    """A plot's line where the plot is kept (the shipped models'; the others are rebuilt by agegender
+    evaluate, with the command in COMMANDS.md, and not kept in git)."""
+    path = evals_dir / name / file
+    if not path.is_file():
+        return []
+    return [f"- ![{title}]({os.path.relpath(path, out_dir)})"]
 
 
 def write_report(evals_dir="reports/evals", out_dir="reports") -> list[dict]:
@@ -64,14 +74,14 @@ def write_report(evals_dir="reports/evals", out_dir="reports") -> list[dict]:
                 lines.append(f"- ages {window}, MAE (mean signed error) by age bucket: {b}")
                 r = ", ".join(f"{k}: {v['mae']:.2f}" for k, v in d["age_by_race"].items())
                 lines.append(f"- ages {window}, MAE by race: {r}")
-                lines.append(f"- ![age {window}](evals/{e['name']}/age_{tag}.png)")
+                lines += _plot(evals_dir, out_dir, e["name"], f"age {window}", f"age_{tag}.png")
             if "gender" in d:
                 g = d["gender"]
                 lines.append(f"- ages {window}, gender ROC AUC {g['roc_auc']:.3f}, ECE {g['ece']:.3f}, confusion "
                              f"(rows true male/female) {g['confusion']}")
                 r = ", ".join(f"{k}: {100 * v['accuracy']:.1f}%" for k, v in d["gender_by_race"].items())
                 lines.append(f"- ages {window}, gender accuracy by race: {r}")
-                lines.append(f"- ![confusion {window}](evals/{e['name']}/confusion_{tag}.png)")
+                lines += _plot(evals_dir, out_dir, e["name"], f"confusion {window}", f"confusion_{tag}.png")
         lines.append("")
     photos = out_dir / "photos.json"
     if photos.is_file():
