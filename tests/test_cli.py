@@ -50,3 +50,10 @@ def test_ray_auto_without_a_cluster_is_one_line_and_leaves_no_output_file(tmp_pa
     err = capsys.readouterr().err
     assert "no Ray cluster found at 'auto'" in err and "ray start --head" in err and "Traceback" not in err
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_architecture_is_refused_with_the_other_options_before_any_data_is_read(tmp_path, capsys):
+    assert main(["train", "--arch", "resnet", "--cache", str(tmp_path / "nocache"), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "--arch must be one of" in err and "resnet50" in err and "is not a face cache" in err
+    assert not (tmp_path / "r").exists()
