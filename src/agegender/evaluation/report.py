@@ -11,7 +11,8 @@ import json
 import os
 from pathlib import Path
 
-from agegender.evaluation.model_card import MANIFESTS, dataset_name, readout_parts
+from agegender.data.datasets import MANIFESTS, dataset_name
+from agegender.evaluation.model_card import readout_parts
 
 REFERENCE = [
     # The reference write-up's own numbers on its own 18-50 test set (not our split).
