@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from agegender.data.datasets import IMPORT_FORMATS
 from agegender.errors import UserError
 
 
@@ -12,7 +12,7 @@ def add_data(sub):
     p = sub.add_parser("data", help="import datasets into a manifest; build the face cache")
     dsub = p.add_subparsers(dest="data_cmd", required=True)
     imp = dsub.add_parser("import", help="import a dataset into a manifest CSV (with content hashes and a split)")
-    imp.add_argument("format", choices=["utkface", "aaf", "imdbwiki", "csv", "folder"], help="the dataset's layout")
+    imp.add_argument("format", choices=IMPORT_FORMATS, help="the dataset's layout")
     imp.add_argument("source", help="UTKFace folder, All-Age-Faces folder (labels.csv + images/), imdb.mat/wiki.mat, "
                                     "CSV file, or <gender>/<age>/ folder tree")
     imp.add_argument("-o", "--out", required=True, help="manifest CSV to write")
@@ -49,50 +49,15 @@ def run_data(args) -> int:
     from agegender.data import manifest as mf
 
     if args.data_cmd == "import":
-        src = Path(args.source)
-        if args.format == "utkface":
-            from agegender.data.utkface import import_utkface
+        from agegender.data.datasets import import_dataset
 
-            records, bad = import_utkface(src)
-            root = src
-        elif args.format == "aaf":
-            from agegender.data.aaf import import_aaf
-
-            records, bad = import_aaf(src)
-            root = src / "images"
-        elif args.format == "imdbwiki":
-            from agegender.data.imdbwiki import import_imdbwiki
-
-            records, reasons = import_imdbwiki(src, drop_multiple_faces=not args.keep_multi_face)
-            bad = [(f"{n} rows", reason) for reason, n in reasons.items()]
-            root = src.parent
-        elif args.format == "csv":
-            from agegender.data.generic import import_csv
-
-            records, bad = import_csv(src, args.zero_is)
-            root = src.parent
-        else:
-            from agegender.data.generic import import_folder
-
-            records, bad = import_folder(src)
-            root = src
-        n_read = len(records)
-        if args.min_age is not None or args.max_age is not None:
-            window = mf.AgeWindow(args.min_age if args.min_age is not None else 0,
-                                  args.max_age if args.max_age is not None else 200)
-            records = mf.select(records, window=window)
-        records, dropped = mf.hash_and_deduplicate(records, root)
-        bad += dropped
-        if not records:
-            raise UserError(f"no usable faces in {src} ({len(bad)} entries skipped)")
-        mf.assign_splits(records, seed=args.seed)
-        mf.write_manifest(records, args.out)
-        log_path = Path(args.out).with_suffix(".skipped.log")
-        log_path.write_text("".join(f"{name}\t{reason}\n" for name, reason in bad))
-        counts = {s: sum(r.split == s for r in records) for s in mf.SPLITS}
-        print(f"read {n_read} labelled faces, wrote {len(records)} to {args.out} "
+        summary = import_dataset(args.format, args.source, args.out, zero_is=args.zero_is,
+                                 keep_multi_face=args.keep_multi_face, min_age=args.min_age, max_age=args.max_age,
+                                 seed=args.seed)
+        counts = summary["splits"]
+        print(f"read {summary['read']} labelled faces, wrote {summary['written']} to {args.out} "
               f"(train {counts['train']}, val {counts['val']}, test {counts['test']}); "
-              f"{len(bad)} skipped, listed in {log_path}")
+              f"{summary['skipped']} skipped, listed in {summary['log']}")
         return 0
     if args.data_cmd in ("pack", "unpack"):
         from agegender.data.pack import pack_cache, unpack_cache
