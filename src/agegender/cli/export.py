@@ -51,6 +51,7 @@ def add_export(sub):
 
 
 def run_export(args) -> int:
+    from agegender.data.cache import sample_val_faces
     from agegender.faces.align import default_template
     from agegender.models.onnx_export import export_onnx, quantize_int8
     from agegender.models.weights import save_weights, trained_on
@@ -59,7 +60,7 @@ def run_export(args) -> int:
         if not args.cache:
             raise UserError("--format onnx-int8 needs --cache: the val faces that calibrate the quantisation")
         weights = weight_file(args.weights)
-        graph = quantize_int8(weights, _calibration_faces(args.cache, args.calibration_faces), args.out)
+        graph = quantize_int8(weights, sample_val_faces(args.cache, args.calibration_faces), args.out)
         print(f"wrote {graph} ({graph.stat().st_size / 1e6:.1f} MB); check its accuracy: "
               f"agegender evaluate {weights} --engine onnx-int8 --split val ...")
         return 0
@@ -79,27 +80,9 @@ def run_export(args) -> int:
     if len(files) == 1:  # the graphs that let ONNX Runtime run these weights (a split file has none)
         files.append(export_onnx(files[0]))
         if args.cache:
-            files.append(quantize_int8(files[0], _calibration_faces(args.cache, args.calibration_faces)))
+            files.append(quantize_int8(files[0], sample_val_faces(args.cache, args.calibration_faces)))
     print("wrote " + ", ".join(f"{f} ({f.stat().st_size / 1e6:.1f} MB)" for f in files))
     return 0
-
-
-def _calibration_faces(caches: str, n: int):
-    """``n`` val faces drawn evenly (seeded) from the caches, the same share from each."""
-    import numpy as np
-
-    from agegender.data.cache import open_cache
-    from agegender.data.manifest import AgeWindow
-
-    names = [c.strip() for c in caches.split(",") if c.strip()]
-    rng = np.random.default_rng(0)
-    parts = []
-    for name in names:
-        cache = open_cache(name)
-        idx = cache.indices("val", AgeWindow.all())
-        take = np.sort(rng.choice(idx, min(len(idx), -(-n // len(names))), replace=False))
-        parts.append(np.ascontiguousarray(cache.images[take]))
-    return np.concatenate(parts)
 
 
 def add_calibrate(sub):

@@ -210,3 +210,17 @@ def open_cache(cache_dir: str | Path, mmap: bool = True) -> FaceCache:
         paths=meta.pop("paths"),
         meta=meta,
     )
+
+
+def sample_val_faces(cache_dirs: str, n: int) -> np.ndarray:
+    """About ``n`` val faces (all ages) drawn at random (seeded) from the caches (comma-separated), the same share
+    from each: what calibrates an int8 graph's activations."""
+    names = [c.strip() for c in cache_dirs.split(",") if c.strip()]
+    rng = np.random.default_rng(0)
+    parts = []
+    for name in names:
+        cache = open_cache(name)
+        idx = cache.indices("val", AgeWindow.all())
+        take = np.sort(rng.choice(idx, min(len(idx), -(-n // len(names))), replace=False))
+        parts.append(np.ascontiguousarray(cache.images[take]))
+    return np.concatenate(parts)
