@@ -134,7 +134,7 @@ def test_resumed_run_keeps_the_length_its_budget_gave_it(tiny_arch, tmp_path):
 def test_schedule_follows_a_shortened_run_and_resumes_with_its_length():
     import torch
 
-    from agegender.training.loop import LrSchedule
+    from agegender.training.optim import LrSchedule
 
     f = LrSchedule("cosine", epochs=50, steps_per_epoch=10, warmup_epochs=0)
     assert f(49) > 0.9 and f(199) > 0.5
@@ -151,7 +151,7 @@ def test_schedule_follows_a_shortened_run_and_resumes_with_its_length():
 def test_weight_average_warms_up():
     import torch
 
-    from agegender.training.loop import EmaWithWarmup
+    from agegender.training.optim import EmaWithWarmup
 
     fn = EmaWithWarmup(0.999)
     ema, cur = [torch.zeros(3)], [torch.ones(3)]
