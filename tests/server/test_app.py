@@ -167,3 +167,13 @@ def test_serve_says_a_busy_port_in_one_line_and_warns_when_it_listens_beyond_thi
     monkeypatch.setattr("agegender.server.app.create_app", lambda *a, **k: None)
     assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 0
     assert "no authentication" in capsys.readouterr().err
+
+
+def test_the_documented_schema_is_what_the_answers_hold():
+    """The API's documented shapes (server/schema.py) and the objects' to_dict() stay alike."""
+    from agegender.inference import Face, Prediction
+    from agegender.server import schema
+
+    p = Prediction(age=30.0, age_std=3.0, gender="female", p_female=0.9)
+    assert set(p.to_dict()) == set(schema.Prediction.model_fields)
+    assert set(Face(box=(1.0, 2.0, 3.0, 4.0), predictions={"vgg16": p}).to_dict()) == set(schema.Face.model_fields)

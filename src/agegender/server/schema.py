@@ -16,6 +16,8 @@ class Error(BaseModel):
 
 
 class Prediction(BaseModel):
+    """The JSON of :class:`agegender.inference.Prediction` (its ``to_dict``); a test keeps the two alike."""
+
     age: float | None = Field(None, description="years")
     age_std: float | None = Field(None, description="spread of the age estimate, years")
     gender: str | None = Field(None, description="female or male")
@@ -23,6 +25,8 @@ class Prediction(BaseModel):
 
 
 class Face(BaseModel):
+    """The JSON of :class:`agegender.inference.Face` in an analysis (its ``to_dict``); a test keeps the two alike."""
+
     box: list[float] = Field(description="x1, y1, x2, y2 in pixels of the (EXIF-rotated) image")
     det_score: float | None = Field(None, description="detector confidence, 0-1 (null for crops)")
     landmarks: list[list[float]] | None = Field(None, description="5 points (eyes, nose, mouth corners), px")
@@ -41,7 +45,9 @@ class Analysis(BaseModel):
     preview: str | None = Field(None, description="with preview=true: the image as a JPEG data URL")
 
 
-class Busy(BaseModel):
+class ServerLoad(BaseModel):
+    """How busy the server is (the admission control's counters)."""
+
     active: int
     waiting: int
     max_active: int
@@ -56,7 +62,7 @@ class Health(BaseModel):
     models: list[str]
     default_model: str = Field(description="the model that answers when a request names none")
     engines: dict[str, str] = Field(description="what runs each model: onnx, onnx-int8 or torch")
-    busy: Busy
+    busy: ServerLoad
 
 
 ANALYZE_DESCRIPTION = (
