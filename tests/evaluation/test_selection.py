@@ -8,7 +8,7 @@ import pytest
 
 from agegender.cli import main
 from agegender.evaluation.calibrate import estimate_log_prior
-from agegender.evaluation.selection import cell_metrics
+from agegender.evaluation.selection import score_cell
 from agegender.evaluation.shifts import SHIFTS, render
 from agegender.models.readout import ReadOut
 from tests.support import make_cache
@@ -38,13 +38,13 @@ def test_cell_metrics_balance_age_bands_and_sign_the_error():
     ages = np.array([5.0] * 10 + [30.0] * 30)
     female = np.array([1, 0] * 20)
     age = ages + np.where(ages < 18, 4.0, -2.0)  # children read 4 years too old, adults 2 too young
-    m = cell_metrics(ages, female, age, np.where(female == 1, 0.9, 0.2))
+    m = score_cell(ages, female, age, np.where(female == 1, 0.9, 0.2))
     assert m["age_mae"] == pytest.approx((10 * 4 + 30 * 2) / 40)
     assert m["age_mae_balanced"] == pytest.approx((4 + 2) / 2)  # each band counts once, not each face
     assert m["signed_error_by_band"] == {"female 25-34": -2.0, "male 25-34": -2.0}
     assert m["gender_acc"] == 1.0 and m["gender_acc_0_12"] == 1.0
     assert m["score"] == pytest.approx(3.0)
-    wrong = cell_metrics(ages, female, age, np.full(40, 0.9))  # everyone read as female
+    wrong = score_cell(ages, female, age, np.full(40, 0.9))  # everyone read as female
     assert wrong["gender_acc"] == 0.5 and wrong["score"] == pytest.approx(3.0 + 10 * 0.5)
 
 

@@ -9,6 +9,17 @@ WEIGHTS_HELP = ("load your own weights under NAME (repeatable), e.g. mine=runs/r
                 "left at its default only these are loaded, and a shipped model named with --model is loaded beside them")
 
 
+def named_weights(items: list[str]) -> dict[str, str]:
+    """``--weights NAME=FILE`` options -> {name: file} (spaces around either dropped)."""
+    named = {}
+    for item in items:
+        name, sep, file = item.partition("=")
+        if not sep or not name.strip() or not file.strip():
+            raise UserError(f"--weights takes NAME=FILE, not {item!r}")
+        named[name.strip()] = file.strip()
+    return named
+
+
 def models_to_load(model: str | None, weights: list[str], default: str = DEFAULT_MODEL
                    ) -> tuple[tuple[str, ...], dict[str, str]]:
     """The shipped models and the user's ``NAME=FILE`` weights that ``--model``/``--weights`` ask for.
@@ -16,12 +27,7 @@ def models_to_load(model: str | None, weights: list[str], default: str = DEFAULT
     ``model`` None (not named): the ``default`` choice, or, with user weights, only the user's weights;
     naming a shipped model (or both) loads it beside them.
     """
-    extra = {}
-    for item in weights:
-        name, sep, file = item.partition("=")
-        if not sep or not name or not file:
-            raise UserError(f"--weights takes NAME=FILE, got {item!r}")
-        extra[name] = file
+    extra = named_weights(weights)
     names = model_names(model if model is not None else default) if not extra or model is not None else ()
     return names, extra
 

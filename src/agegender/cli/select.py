@@ -36,17 +36,9 @@ def add_select(sub):
     return p
 
 
-def _named(pairs: list[str]) -> dict[str, str]:
-    named = {}
-    for item in pairs:
-        name, sep, path = item.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise UserError(f"--weights takes NAME=FILE, not {item!r}")
-        named[name.strip()] = path.strip()
-    return named
-
-
 def run_select(args) -> int:
+    from agegender.cli.options import named_weights
+    from agegender.data.cache import split_cache_list
     from agegender.evaluation.selection import score_candidates, write
 
     try:
@@ -59,8 +51,8 @@ def run_select(args) -> int:
         if not sep:
             raise UserError(f"--fuse takes two candidate names separated by a comma, not {pair!r}")
         fuse.append((a.strip(), b.strip()))
-    caches = [c.strip() for group in args.cache for c in group.split(",") if c.strip()]
-    result = score_candidates(_named(args.weights), caches, prior_weights=prior_weights or [0.0],
+    caches = [c for group in args.cache for c in split_cache_list(group)]
+    result = score_candidates(named_weights(args.weights), caches, prior_weights=prior_weights or [0.0],
                               bias_map=(True, False) if args.no_bias_map else (True,), fuse=fuse,
                               flip_tta=not args.no_flip_tta, progress=lambda s: print(s, file=sys.stderr))
     path = write(result, args.out)

@@ -212,10 +212,15 @@ def open_cache(cache_dir: str | Path, mmap: bool = True) -> FaceCache:
     )
 
 
+def split_cache_list(text: str) -> list[str]:
+    """``"cache/utk64,cache/aaf64"`` -> the folders, in order (spaces around names dropped)."""
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
 def sample_val_faces(cache_dirs: str, n: int) -> np.ndarray:
     """About ``n`` val faces (all ages) drawn at random (seeded) from the caches (comma-separated), the same share
     from each: what calibrates an int8 graph's activations."""
-    names = [c.strip() for c in cache_dirs.split(",") if c.strip()]
+    names = split_cache_list(cache_dirs)
     rng = np.random.default_rng(0)
     parts = []
     for name in names:

@@ -18,7 +18,7 @@ import dataclasses
 
 import numpy as np
 
-from agegender.data.cache import open_cache
+from agegender.data.cache import open_cache, split_cache_list
 from agegender.data.manifest import AgeWindow
 from agegender.evaluation.metrics import expected_calibration_error
 from agegender.models.engines import predict_faces
@@ -41,7 +41,7 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
     Both are chosen on the selection score (agegender select), not here.
     """
     if isinstance(cache_dirs, (str, bytes)) or not hasattr(cache_dirs, "__iter__"):
-        cache_dirs = [c.strip() for c in str(cache_dirs).split(",") if c.strip()]
+        cache_dirs = split_cache_list(str(cache_dirs))
     parts, counts = [], {}
     for cache_dir in cache_dirs:
         cache = open_cache(cache_dir)

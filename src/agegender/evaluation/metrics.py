@@ -75,12 +75,17 @@ def by_group(groups, fn, *arrays) -> dict:
     return out
 
 
+def bucket_label(lo: int, hi: int) -> str:
+    """An age bucket's name: "25-34", or "65+" for the open-ended last one."""
+    return f"{lo}-{hi}" if hi < 200 else f"{lo}+"
+
+
 def age_bucket_labels(ages) -> list[str]:
     labels = []
     for a in np.asarray(ages):
         for lo, hi in AGE_BUCKETS:
             if lo <= a <= hi:
-                labels.append(f"{lo}-{hi}" if hi < 200 else f"{lo}+")
+                labels.append(bucket_label(lo, hi))
                 break
     return labels
 
@@ -96,7 +101,7 @@ def cell_metrics(ages, genders, pred_age=None, p_female=None, min_n: int = 1) ->
     out = {}
     for g, gname in ((1, "female"), (0, "male")):
         for lo, hi in AGE_BUCKETS:
-            label = f"{lo}-{hi}" if hi < 200 else f"{lo}+"
+            label = bucket_label(lo, hi)
             m = (genders == g) & (buckets == label)
             if m.sum() < max(min_n, 1):
                 continue

@@ -28,45 +28,41 @@ from pathlib import Path
 
 import numpy as np
 
-from agegender.data.cache import open_cache
+from agegender.data.cache import open_cache, split_cache_list
 from agegender.data.manifest import AgeWindow
 from agegender.errors import UserError
 from agegender.evaluation.calibrate import estimate_log_prior
-from agegender.evaluation.metrics import AGE_BUCKETS
+from agegender.evaluation.metrics import (
+    AGE_BUCKETS,
+    age_bucket_labels,
+    age_metrics,
+    bucket_label,
+    by_group,
+    cell_metrics,
+)
 from agegender.evaluation.shifts import SHIFTS, render
 from agegender.models.readout import ReadOut
 
 GENDER_WEIGHT = 10.0  # years per unit of gender error rate, as in the training loop's val score
-BAND_BUCKETS = tuple(b for b in AGE_BUCKETS if 18 <= b[0] and b[1] <= 64)
+BAND_LABELS = tuple(bucket_label(lo, hi) for lo, hi in AGE_BUCKETS if 18 <= lo and hi <= 64)
 MIN_FACES = 10  # a band with fewer faces is reported but not scored
 
 
-def _bucket_label(lo: int, hi: int) -> str:
-    return f"{lo}+" if hi >= 200 else f"{lo}-{hi}"
-
-
-def cell_metrics(ages: np.ndarray, female: np.ndarray, age: np.ndarray | None, p_female: np.ndarray | None) -> dict:
+def score_cell(ages: np.ndarray, female: np.ndarray, age: np.ndarray | None, p_female: np.ndarray | None) -> dict:
     """Metrics of one collection x shift; ``score`` is what selection minimises."""
     ages, female = np.asarray(ages, float), np.asarray(female, int)
     m: dict = {"n": int(len(ages))}
     score = 0.0
     if age is not None:
-        err = np.asarray(age, float) - ages
-        band_mae = {}
-        for lo, hi in AGE_BUCKETS:
-            sel = (ages >= lo) & (ages <= hi)
-            if sel.sum() >= MIN_FACES:
-                band_mae[_bucket_label(lo, hi)] = float(np.abs(err[sel]).mean())
-        m["age_mae"] = float(np.abs(err).mean())
+        age = np.asarray(age, float)
+        by_band = by_group(age_bucket_labels(ages), age_metrics, ages, age)
+        band_mae = {band: r["mae"] for band, r in by_band.items() if r["n"] >= MIN_FACES}
+        m["age_mae"] = float(np.abs(age - ages).mean())
         # Too few faces in every band (a tiny val set): the plain MAE stands in.
         m["age_mae_balanced"] = float(np.mean(list(band_mae.values()))) if band_mae else m["age_mae"]
         m["age_mae_by_band"] = band_mae
-        signed = {}
-        for g, gname in ((1, "female"), (0, "male")):
-            for lo, hi in BAND_BUCKETS:
-                sel = (female == g) & (ages >= lo) & (ages <= hi)
-                if sel.sum() >= MIN_FACES:
-                    signed[f"{gname} {_bucket_label(lo, hi)}"] = float(err[sel].mean())
+        cells = cell_metrics(ages, female, age, min_n=MIN_FACES)
+        signed = {k: c["mean_signed_error"] for k, c in cells.items() if k.split(" ")[1] in BAND_LABELS}
         m["signed_error_by_band"] = signed
         m["worst_band_bias"] = float(max(abs(v) for v in signed.values())) if signed else float("nan")
         score += m["age_mae_balanced"]
@@ -94,7 +90,7 @@ class ValFaces:
 def load_val(cache_dirs) -> dict[tuple[str, int], ValFaces]:
     """(dataset, crop size) -> its val faces (all ages), from cache folders (a list or comma-separated)."""
     if isinstance(cache_dirs, str):
-        cache_dirs = [c.strip() for c in cache_dirs.split(",") if c.strip()]
+        cache_dirs = split_cache_list(cache_dirs)
     found = {}
     for cache_dir in cache_dirs:
         cache = open_cache(cache_dir)
@@ -168,7 +164,7 @@ def score_candidates(weights: dict[str, str], cache_dirs, prior_weights=(0.0,), 
         for (dataset, shift), p in by_cell.items():
             faces = labels[dataset]
             cells.append({"candidate": name, "dataset": dataset, "shift": shift,
-                          **cell_metrics(faces.ages, faces.female, p.get("age"), p.get("p_female"))})
+                          **score_cell(faces.ages, faces.female, p.get("age"), p.get("p_female"))})
     return {"seed": seed, "flip_tta": flip_tta, "shifts": list(SHIFTS), "datasets": datasets,
             "weights": weights, "cells": cells, "candidates": summarise(cells)}
 
@@ -210,7 +206,7 @@ def markdown(result: dict) -> str:
                      f"{f(s['age_mae'])} | {f(s['gender_acc'], True)} | {f(s['gender_acc_0_12'], True)} | "
                      f"{f(s['worst_band_bias'])} |")
     best = cands[0][0]
-    bands = [f"{g} {_bucket_label(lo, hi)}" for g in ("female", "male") for lo, hi in BAND_BUCKETS]
+    bands = [f"{g} {band}" for g in ("female", "male") for band in BAND_LABELS]
     lines += ["", f"Signed age error (predicted - true, years) per gender x age band, {best}:", "",
               "| collection | shift | " + " | ".join(bands) + " |",
               "| --- | --- | " + " | ".join("---:" for _ in bands) + " |"]

@@ -91,13 +91,14 @@ class TrainConfig:
         """Raise UserError naming every bad option, before any data is read or network built."""
         bad = [f"--{k.replace('_', '-')} must be one of {', '.join(v)}, not {getattr(self, k)!r}"
                for k, v in CHOICES.items() if getattr(self, k) not in v]
+        from agegender.data.cache import split_cache_list
         from agegender.models.registry import list_models
 
         if self.arch not in list_models():
             bad.append(f"--arch must be one of {', '.join(list_models())}, not {self.arch!r}")
         if not self.cache:
             bad.append("--cache is required (a face cache folder from agegender data cache)")
-        for c in filter(None, self.cache.split(",")):
+        for c in split_cache_list(self.cache):
             if not (Path(c) / "labels.json").is_file():
                 bad.append(f"--cache {c} is not a face cache (no labels.json there; build it with agegender data cache)")
         for name in ("init_weights", "teacher"):

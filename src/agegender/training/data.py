@@ -38,11 +38,6 @@ class TrainingData:
     size: int
 
 
-def split_cache_list(text: str) -> list[str]:
-    """``"cache/utk64,cache/aaf64"`` -> the folders, in order."""
-    return [c.strip() for c in text.split(",") if c.strip()]
-
-
 def load_training_data(cache_dirs: list[str], window: AgeWindow) -> TrainingData:
     """Open every cache and keep the faces of ``window``; raise when a cache has none or sizes differ."""
     if not cache_dirs:

@@ -21,12 +21,13 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from agegender.data.cache import split_cache_list
 from agegender.data.manifest import AgeWindow
 from agegender.errors import EmptyDatasetError
 from agegender.models.networks import ModelConfig
 from agegender.training.augment import augment, to_float_images
 from agegender.training.config import CHILD_MAX_AGE, TrainConfig
-from agegender.training.data import TrainingData, load_training_data, split_cache_list
+from agegender.training.data import TrainingData, load_training_data
 from agegender.training.losses import age_loss, distillation_loss, gender_loss
 from agegender.training.optim import build_optimisation
 from agegender.training.runlog import Progress, resume, save_epoch
