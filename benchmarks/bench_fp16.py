@@ -28,10 +28,11 @@ def main():
 
     from agegender.data.cache import open_cache
     from agegender.data.manifest import AgeWindow
-    from agegender.models.engines import Engine, predict_faces, to_float_batch
+    from agegender.models.engines import Engine, predict_faces
     from agegender.models.onnx_export import _trace
     from agegender.models.shipped import shipped_weights_path
     from agegender.models.weights import load_model
+    from agegender.preprocess import to_float_batch
     from agegender.runtime import session_options
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

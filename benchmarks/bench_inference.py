@@ -75,10 +75,9 @@ def issue_13_targets(out: dict) -> dict:
 
 
 def main():
-    from agegender.data.cache import prepare_face
-    from agegender.faces import align_face
     from agegender.inference import FaceAnalyzer
     from agegender.models.engines import predict_faces
+    from agegender.preprocess import prepare_face
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--utkface", default="../shared/data/utkface/images")
@@ -101,7 +100,7 @@ def main():
     dets = analyzer.detector.detect(scene)
     out["detect_640x480_5_faces_ms"] = timed(lambda: analyzer.detector.detect(scene), args.repeat)
     out["faces_found"] = len(dets)
-    out["align_per_face_ms"] = timed(lambda: align_face(scene, dets[0].landmarks, analyzer.template, 200), args.repeat)
+    out["align_per_face_ms"] = timed(lambda: analyzer.align(scene, dets[0].landmarks), args.repeat)
     crops = np.stack([prepare_face(c, 64) for c, _ in faces])
     one = np.ascontiguousarray(faces[0][0])
     one_scene = background(480, 640, seed=2)

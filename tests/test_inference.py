@@ -104,3 +104,25 @@ def test_crops_mode_refuses_an_image_too_small_to_be_a_face(analyzer):
     with pytest.raises(ImageError, match="1x1 image is too small"):
         analyzer.analyze(np.zeros((1, 1, 3), np.uint8), crops=True)
     assert len(analyzer.analyze(np.zeros((16, 16, 3), np.uint8), crops=True).faces) == 1
+
+
+def test_each_model_reads_faces_aligned_with_its_own_template(random_weights, face_photo, tmp_path):
+    """A model trained with another framing gets faces framed its way; models sharing a template share
+    one warp per face."""
+    from agegender.faces.align import default_template
+    from agegender.models.weights import load_model, save_weights
+
+    tpl = default_template()
+    wider = {"points": [[0.5 + (x - 0.5) * 0.7, 0.5 + (y - 0.5) * 0.7] for x, y in tpl.points],
+             "crop_size": 160}
+    model, meta = load_model(random_weights["vgg16"])
+    save_weights(model, tmp_path / "wide.safetensors", {**meta, "alignment_template": wider})
+    analyzer = FaceAnalyzer(models=(), weights={**random_weights, "wide": tmp_path / "wide.safetensors"})
+    image = read_image(face_photo)
+    landmarks = [d.landmarks for d in analyzer.detector.detect(image)]
+    aligned = analyzer.align_all(image, landmarks)
+    assert aligned["vgg16"] is aligned["resnet50"] and len(aligned["vgg16"]) == 2
+    assert aligned["vgg16"][0].shape == (tpl.crop_size,) * 2 + (3,) and aligned["wide"][0].shape == (160, 160, 3)
+    assert np.array_equal(analyzer.align(image, landmarks[0], "wide"), aligned["wide"][0])
+    faces = analyzer.analyze(face_photo).faces
+    assert all(set(f.predictions) == {"vgg16", "resnet50", "wide"} for f in faces)

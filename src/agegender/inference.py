@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from agegender.data.cache import prepare_face
 from agegender.data.images import decode_image, read_image, to_rgb_array
 from agegender.errors import ImageError, UserError
 from agegender.faces.align import AlignmentTemplate, align_face, default_template
@@ -26,6 +25,7 @@ from agegender.faces.detect import FaceDetector
 from agegender.models.engines import open_engine, predict_faces
 from agegender.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS, model_names, shipped_weights_path
 from agegender.models.weight_files import read_metadata
+from agegender.preprocess import resize_face
 
 CSV_COLUMNS = ["path", "face", "x1", "y1", "x2", "y2", "det_score", "model", "age", "gender", "p_female"]
 MIN_CROP_PX = 16  # the detector's smallest face (--min-face default): a smaller "crop" holds no readable face
@@ -75,7 +75,8 @@ class Result:
     speed: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # remarks on the input, e.g. "only the first frame is analysed"
     image: np.ndarray | None = field(default=None, repr=False)
-    _aligned: list = field(default_factory=list, repr=False, compare=False)  # crops waiting for the networks
+    # crops waiting for the networks, per model (models with one alignment template share a list)
+    _aligned: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def message(self) -> str:
@@ -195,9 +196,7 @@ class FaceAnalyzer:
         for name, path in paths.items():
             self.models[name] = open_engine(path, engine=engine, device=device, threads=threads)
             self.metadata[name] = read_metadata(path) if path.suffix != ".onnx" else {"config": self.models[name].config}
-        first = next(iter(self.metadata.values()))
-        tpl = first.get("alignment_template")
-        self.template = AlignmentTemplate.from_dict(tpl) if isinstance(tpl, dict) else default_template()
+        self.templates = {name: _template(meta) for name, meta in self.metadata.items()}
         self.detector = detector or FaceDetector(score_threshold=det_threshold, min_face=min_face, device=device)
         self.batch_size, self.flip_tta = batch_size, flip_tta
 
@@ -317,7 +316,7 @@ class FaceAnalyzer:
                 raise ImageError(f"{name}: a {w}x{h} image is too small to be a face crop "
                                  f"(at least {MIN_CROP_PX} px a side)")
             faces = [Face(box=(0.0, 0.0, float(w), float(h)))]
-            aligned = [image]
+            aligned = {name: [image] for name in self.models}
             speed["detect"] = 0.0
         else:
             t = time.perf_counter()
@@ -326,23 +325,34 @@ class FaceAnalyzer:
             t = time.perf_counter()
             faces = [Face(box=tuple(round(v, 1) for v in d.box), det_score=d.score,
                           landmarks=np.round(d.landmarks, 1).tolist()) for d in detections]
-            aligned = [self.align(image, d.landmarks) for d in detections]
+            aligned = self.align_all(image, [d.landmarks for d in detections])
             speed["align"] = (time.perf_counter() - t) * 1000
         result = Result(source=name, width=w, height=h, faces=faces, speed=speed, notes=notes,
                         image=image if keep_image else None)
         result._aligned = aligned
         return result
 
-    def align(self, image: np.ndarray, landmarks) -> np.ndarray:
-        """The face at ``landmarks`` (5, 2) of an RGB ``image``, aligned as the models were trained."""
-        return align_face(image, np.asarray(landmarks, np.float32), self.template, self.template.crop_size)
+    def align(self, image: np.ndarray, landmarks, model: str | None = None) -> np.ndarray:
+        """The face at ``landmarks`` (5, 2) of an RGB ``image``, aligned as ``model`` (default: the default
+        model) was trained: its template's crop, at the template's size (the engine resizes it once)."""
+        template = self.templates[model or self.default_model]
+        return align_face(image, np.asarray(landmarks, np.float32), template, template.crop_size)
+
+    def align_all(self, image: np.ndarray, landmarks: list) -> dict[str, list[np.ndarray]]:
+        """{model: its aligned faces} for every loaded model, each template's warp done once."""
+        by_template: dict[AlignmentTemplate, list[np.ndarray]] = {}
+        for tpl in self.templates.values():
+            if tpl not in by_template:
+                by_template[tpl] = [align_face(image, np.asarray(lm, np.float32), tpl, tpl.crop_size)
+                                    for lm in landmarks]
+        return {name: by_template[tpl] for name, tpl in self.templates.items()}
 
     def predict_aligned(self, aligned: list[np.ndarray], model: str) -> list[Prediction]:
-        """One model's answers for faces already aligned (see :meth:`align`), in one batched call."""
+        """One model's answers for faces aligned with its template (see :meth:`align`), in one batched call."""
         if not aligned:
             return []
         engine = self.models[model]
-        batch = np.stack([prepare_face(a, engine.input_size) for a in aligned])
+        batch = np.stack([resize_face(a, engine.input_size) for a in aligned])  # crops come in any size
         pred = predict_faces(engine, batch, batch_size=self.batch_size, flip_tta=self.flip_tta)
         out = []
         for i in range(len(aligned)):
@@ -359,17 +369,23 @@ class FaceAnalyzer:
 
     def _predict(self, results: list[Result], names) -> None:
         """Run each model once over the faces of all ``results``; each image is charged its share of the time."""
-        aligned = [a for r in results for a in r._aligned]
         faces = [f for r in results for f in r.faces]
         for name in names:
             t = time.perf_counter()
+            aligned = [a for r in results for a in r._aligned[name]]
             for face, p in zip(faces, self.predict_aligned(aligned, name)):
                 face.predictions[name] = p
             elapsed = (time.perf_counter() - t) * 1000
             for r in results:
                 r.speed[name] = elapsed * len(r.faces) / len(faces) if faces else 0.0
         for r in results:
-            r._aligned = []
+            r._aligned = {}
+
+
+def _template(meta: dict) -> AlignmentTemplate:
+    """The alignment a model was trained with (its weight file's), or the default one."""
+    tpl = meta.get("alignment_template")
+    return AlignmentTemplate.from_dict(tpl) if isinstance(tpl, dict) else default_template()
 
 
 _END = object()

@@ -173,7 +173,7 @@ def test_photo_cache_through_the_detector_keeps_one_face_photos_only(tmp_path):
     cache = open_cache(tmp_path / "cache")
     assert cache.dataset == "aaf" and cache.paths == ["one.png"]
     assert cache.meta["aligned_by_detection"]["second_face_ratio"] == 0.5
-    from agegender.data.cache import prepare_face
+    from agegender.preprocess import prepare_face
 
     assert np.array_equal(cache.images[0], prepare_face(aligner(photo), 64))
     # Other settings never reuse this cache: the plain path rebuilds it.

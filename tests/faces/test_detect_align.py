@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from agegender.data.cache import prepare_face
 from agegender.data.images import read_image
 from agegender.evaluation.scenes import background, centre_of, paste
 from agegender.faces import FaceDetector, align_face, default_template
 from agegender.faces.align import similarity_transform
+from agegender.preprocess import prepare_face
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from agegender.cli import main
-from agegender.data.cache import prepare_face
 from agegender.data.images import read_image
 from agegender.errors import MissingExtraError, StaleGraphError
 from agegender.faces.align import align_face, default_template
@@ -17,6 +16,7 @@ from agegender.faces.detect import FaceDetector
 from agegender.models.engines import OnnxEngine, TorchEngine, open_engine, predict_faces
 from agegender.models.onnx_graph import file_sha256, graph_path, read_graph_metadata
 from agegender.models.shipped import SHIPPED_MODELS, shipped_weights_path
+from agegender.preprocess import prepare_face
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "agegender" / "assets" / "astronaut.jpg"
 

@@ -77,17 +77,41 @@ def test_readout_is_saved_beside_the_architecture_and_checked(tmp_path):
         ReadOut(age_head="distribution", age_readout="mode")
 
 
-def test_weight_files_from_before_the_split_still_load(tmp_path):
-    """Files whose config held the calibration (every weight file until session 9) keep their calibration."""
+def test_format_1_weight_files_load_with_their_calibration_and_datasets(tmp_path):
+    """Format 1 (no format key): the calibration inside the config, no datasets meaning UTKFace alone."""
     import json
 
     from safetensors.torch import load_file, save_file
 
+    from agegender.models.weight_files import FORMAT_KEY, WEIGHT_FORMAT, trained_on
+
     model = create_model("resnet50", task="age", age_head="distribution", input_size=32)
-    save_weights(model, tmp_path / "new.safetensors", {})
+    save_weights(model, tmp_path / "new.safetensors", {"datasets": ["utkface", "aaf"]})
+    assert read_metadata(tmp_path / "new.safetensors")[FORMAT_KEY] == WEIGHT_FORMAT
     flat = {**model.config.to_dict(), "gender_temperature": 1.2, "age_std_scale": 0.9, "age_readout": "median",
             "age_bias_knots": [10.0, 40.0], "age_bias_shifts": [1.0, -2.0]}
     save_file(load_file(tmp_path / "new.safetensors"), tmp_path / "old.safetensors", metadata={"config": json.dumps(flat)})
     old = load_model(tmp_path / "old.safetensors")[0]
     assert old.readout.age_std_scale == 0.9 and old.readout.age_bias_shifts == (1.0, -2.0)
     assert old.config == model.config
+    meta = read_metadata(tmp_path / "old.safetensors")
+    assert "gender_temperature" not in meta["config"] and meta["readout"]["gender_temperature"] == 1.2
+    assert trained_on(meta) == ["utkface"]
+    assert trained_on(read_metadata(tmp_path / "new.safetensors")) == ["utkface", "aaf"]
+
+
+def test_a_weight_file_of_a_newer_format_is_refused_by_name(tmp_path):
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    from agegender.errors import UserError
+    from agegender.models.weight_files import FORMAT_KEY, WEIGHT_FORMAT
+
+    model = create_model("resnet50", task="age", input_size=32)
+    save_weights(model, tmp_path / "w.safetensors", {})
+    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in read_metadata(tmp_path / "w.safetensors").items()}
+    save_file(load_file(tmp_path / "w.safetensors"), tmp_path / "newer.safetensors",
+              metadata={**meta, FORMAT_KEY: str(WEIGHT_FORMAT + 1)})
+    with pytest.raises(UserError, match=f"format {WEIGHT_FORMAT + 1}.*upgrade"):
+        load_model(tmp_path / "newer.safetensors")

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from agegender.models.networks import ModelConfig
-from agegender.training.augment import augment, to_float_images
+from agegender.preprocess import to_float_images
+from agegender.training.augment import augment
 from agegender.training.checkpoint import load_checkpoint, save_checkpoint
 from agegender.training.losses import age_loss, gaussian_label_distribution, gender_loss
 

@@ -54,7 +54,8 @@ def run_export(args) -> int:
     from agegender.data.cache import sample_val_faces
     from agegender.faces.align import default_template
     from agegender.models.onnx_export import export_onnx, quantize_int8
-    from agegender.models.weights import save_weights, trained_on
+    from agegender.models.weight_files import trained_on
+    from agegender.models.weights import save_weights
 
     if args.format == "onnx-int8":
         if not args.cache:

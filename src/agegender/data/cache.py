@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -29,6 +28,7 @@ from agegender.data.images import read_image
 from agegender.data.manifest import AgeWindow
 from agegender.data.records import GENDERS, RACES, FaceRecord
 from agegender.errors import CacheError, EmptyDatasetError
+from agegender.preprocess import prepare_face
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +41,6 @@ def manifest_digest(records: list[FaceRecord]) -> str:
     for r in records:
         h.update(f"{r.path}|{r.age}|{r.gender}|{r.split}|{r.box}\n".encode())
     return h.hexdigest()
-
-
-def crop_box(image: np.ndarray, box, margin: float) -> np.ndarray:
-    """Square crop around a face box enlarged by ``margin`` (fraction of its size), padded by edge pixels."""
-    x1, y1, x2, y2 = box
-    side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    a, b = int(round(cx - side / 2)), int(round(cy - side / 2))
-    s = max(int(round(side)), 1)
-    h, w = image.shape[:2]
-    pad = max(0, -a, -b, a + s - w, b + s - h)
-    if pad:
-        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        a, b = a + pad, b + pad
-    return image[b : b + s, a : a + s]
-
-
-def prepare_face(image: np.ndarray, size: int, box=None, margin: float = 0.4) -> np.ndarray:
-    """Crop (when a box is given) and resize a face image to size x size RGB uint8."""
-    if box is not None:
-        image = crop_box(image, box, margin)
-    interp = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_LINEAR
-    return cv2.resize(image, (size, size), interpolation=interp)
 
 
 @dataclass

@@ -150,7 +150,8 @@ def targets_section(evals: list[dict], photos: dict | None, facts: dict | None =
 
 def readout_parts(model: dict) -> list[str]:
     """How a model (its config as stored in an evaluation file) turns outputs into answers: the age
-    read-out and the calibration fitted on val. Files from before the read-out existed read the mean."""
+    read-out and the calibration fitted on val. A distribution head whose evaluation names no read-out
+    was read with the mean."""
     parts = []
     if model.get("age_head") == "distribution":
         parts.append(f"age = {model.get('age_readout', 'mean')} of the predicted distribution over "

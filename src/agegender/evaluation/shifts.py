@@ -24,13 +24,10 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from agegender.preprocess import jpeg_round_trip
+
 Shift = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 """(S, S, 3) uint8 RGB aligned face, random generator -> the face rendered, same shape and type."""
-
-
-def _jpeg(face: np.ndarray, quality: int) -> np.ndarray:
-    ok, data = cv2.imencode(".jpg", face[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1]
 
 
 def _face_oval(size: int) -> np.ndarray:
@@ -60,7 +57,7 @@ def low_res(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     framed = cv2.warpAffine(face, m, (size, size), borderMode=cv2.BORDER_REPLICATE)
     side = int(rng.integers(20, 33))
     small = cv2.resize(framed, (side, side), interpolation=cv2.INTER_AREA)
-    small = _jpeg(small, int(rng.integers(30, 61)))
+    small = jpeg_round_trip(small, int(rng.integers(30, 61)))
     big = cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
     sigma = rng.uniform(0.0, 0.6) * size / 64
     return cv2.GaussianBlur(big, (0, 0), sigma) if sigma > 0.05 else big
@@ -69,7 +66,7 @@ def low_res(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def dark(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x = (face.astype(np.float32) / 255.0) ** rng.uniform(1.4, 1.9) * rng.uniform(0.3, 0.5)
     noisy = x * 255.0 + rng.normal(0.0, 3.0, face.shape)
-    return _jpeg(np.clip(noisy, 0, 255).round().astype(np.uint8), 60)
+    return jpeg_round_trip(np.clip(noisy, 0, 255).round().astype(np.uint8), 60)
 
 
 def bright(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:

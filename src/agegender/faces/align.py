@@ -16,7 +16,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
-from agegender.data.cache import prepare_face
+from agegender.preprocess import resize_face
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, template: AlignmentTemp
         matrix = similarity_transform(landmarks, target)
     crop = cv2.warpAffine(image, matrix, (template.crop_size, template.crop_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
-    return prepare_face(crop, out_size)
+    return resize_face(crop, out_size)
 
 
 def derive_template(faces, detector, pad: float = 0.25) -> tuple[AlignmentTemplate, int]:

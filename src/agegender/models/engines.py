@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from agegender.data.cache import prepare_face
 from agegender.errors import MissingExtraError, StaleGraphError, UserError
 from agegender.models.onnx_graph import file_sha256, graph_path, int8_graph_path, read_graph_metadata
 from agegender.models.readout import ReadOut
 from agegender.models.weight_files import read_metadata
+from agegender.preprocess import to_float_batch
 from agegender.runtime import onnx_providers, require, session_options
 
 ENGINES = ("auto", "onnx-int8", "onnx", "torch")
@@ -165,13 +165,6 @@ def _has(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
-
-
-def to_float_batch(faces: np.ndarray, size: int) -> np.ndarray:
-    """(N, H, W, 3) uint8 RGB -> (N, 3, size, size) float32 in [0, 1], resized as every face is when needed."""
-    if faces.shape[1] != size or faces.shape[2] != size:
-        faces = np.stack([prepare_face(f, size) for f in faces])
-    return np.ascontiguousarray(faces.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
 
 
 def predict_faces(engine, faces: np.ndarray, batch_size: int = 128, flip_tta: bool = False,

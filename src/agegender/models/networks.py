@@ -43,7 +43,7 @@ class ModelConfig:
 
     @classmethod
     def from_stored(cls, stored: dict) -> ModelConfig:
-        """From a weight file's "config"; the calibration keys that older files keep there are ignored."""
+        """From a stored config (a weight file's or checkpoint's); keys that are not fields are ignored."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in stored.items() if k in names})
 

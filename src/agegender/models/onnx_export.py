@@ -142,9 +142,9 @@ def quantize_int8(weights: str | Path, faces, out: str | Path | None = None,
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from agegender.models.engines import to_float_batch
     from agegender.models.onnx_graph import int8_graph_path
     from agegender.models.weights import load_model
+    from agegender.preprocess import to_float_batch
 
     weights = Path(weights)
     out = Path(out) if out is not None else int8_graph_path(weights)

@@ -54,8 +54,8 @@ class ReadOut:
     @classmethod
     def from_config(cls, config, calibration: dict | None = None) -> ReadOut:
         """From an architecture (a ModelConfig or its dict) and a calibration dict (a weight file's
-        "readout"; absent: uncalibrated). Files written before the two were split keep the
-        calibration inside the config: it is read from there too. Other keys are ignored."""
+        "readout"; absent: uncalibrated). Calibration keys inside the config count too (a graph's
+        config may hold them), the calibration's own win; other keys are ignored."""
         d = config if isinstance(config, dict) else config.to_dict()
         d = {**d, **(calibration or {})}
         names = {f.name for f in fields(cls)}

@@ -2,6 +2,15 @@
 
 The inference install (ONNX Runtime, no torch) reads a weight file's config and metadata here;
 :mod:`agegender.models.weights` writes the files and rebuilds PyTorch models from them.
+
+The metadata's layout has a version, stored under ``agegender_format``:
+
+1. (files without the key) the read-out's calibration may sit inside ``config``; a file without
+   ``datasets`` learnt from UTKFace alone.
+2. ``config`` holds the architecture only and ``readout`` the calibration; ``datasets`` lists the
+   collections the file learnt from.
+
+:func:`read_metadata` gives every file in the current layout, so no reader needs to know the older ones.
 """
 
 from __future__ import annotations
@@ -11,6 +20,11 @@ import struct
 from pathlib import Path
 
 from agegender.errors import UserError
+from agegender.models.readout import CALIBRATION_FIELDS
+
+WEIGHT_FORMAT = 2
+"""The metadata layout this version writes (and the newest it reads)."""
+FORMAT_KEY = "agegender_format"
 
 
 def read_weight_bytes(path: str | Path) -> bytes:
@@ -43,7 +57,7 @@ def read_header(path: str | Path) -> tuple[dict, int]:
 
 
 def read_metadata(path: str | Path) -> dict:
-    """The metadata of a weight file, JSON values decoded (only the header is read)."""
+    """The metadata of a weight file, JSON values decoded, in the current layout (only the header is read)."""
     meta = read_header(path)[0].get("__metadata__", {})
     out = {}
     for k, v in meta.items():
@@ -51,14 +65,26 @@ def read_metadata(path: str | Path) -> dict:
             out[k] = json.loads(v)
         except json.JSONDecodeError:
             out[k] = v
-    return out
+    return upgrade_metadata(out, path)
+
+
+def upgrade_metadata(meta: dict, path: str | Path = "weights") -> dict:
+    """``meta`` in the layout of :data:`WEIGHT_FORMAT`; a file from a newer agegender is refused."""
+    version = meta.get(FORMAT_KEY, 1)
+    if not isinstance(version, int) or not 1 <= version <= WEIGHT_FORMAT:
+        raise UserError(f"{path}: weight file format {version!r}; this agegender reads formats 1-{WEIGHT_FORMAT} "
+                        f"(a newer agegender wrote it: upgrade with pip install -U agegender)")
+    if version == 1:
+        config = dict(meta.get("config") or {})
+        calibration = {k: config.pop(k) for k in CALIBRATION_FIELDS if k in config}
+        meta = {**meta, "config": config, "readout": {**calibration, **(meta.get("readout") or {})},
+                "datasets": meta.get("datasets") or ["utkface"], FORMAT_KEY: WEIGHT_FORMAT}
+    return meta
 
 
 def trained_on(meta: dict) -> list[str]:
-    """The datasets a weight file learnt from, its fine-tuning ancestors included.
-
-    Weights from before datasets were recorded were all trained on UTKFace alone.
-    """
-    own = meta.get("datasets") or ["utkface"]
+    """The datasets a weight file (metadata from :func:`read_metadata`) learnt from, its fine-tuning
+    ancestors included."""
+    own = meta.get("datasets") or []
     before = (meta.get("fine_tuned_from") or {}).get("datasets") or []
     return sorted(set(own) | set(before), key=lambda d: (d != "utkface", d))

@@ -19,7 +19,7 @@ from safetensors.torch import save as st_save_bytes
 from agegender.errors import UserError
 from agegender.models.networks import AgeGenderNet, ModelConfig
 from agegender.models.readout import ReadOut
-from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on  # noqa: F401  (re-exported)
+from agegender.models.weight_files import FORMAT_KEY, WEIGHT_FORMAT, read_metadata, read_weight_bytes
 
 
 def tensors_digest(tensors: dict) -> str:
@@ -51,9 +51,9 @@ def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = 
     tensors = {k: (v.half() if fp16 and v.is_floating_point() else v).contiguous().cpu()
                for k, v in model.state_dict().items()}
     meta = {"config": json.dumps(model.config.to_dict()), "readout": json.dumps(model.readout.calibration()),
-            "tensors_sha256": tensors_digest(tensors)}
+            "tensors_sha256": tensors_digest(tensors), FORMAT_KEY: str(WEIGHT_FORMAT)}
     for k, v in (metadata or {}).items():
-        if k in ("config", "readout"):  # the model's own architecture and read-out are what is saved
+        if k in ("config", "readout", FORMAT_KEY):  # the model's own architecture and read-out are what is saved
             continue
         meta[k] = v if isinstance(v, str) else json.dumps(v)
     blob = st_save_bytes(tensors, metadata=meta)
@@ -82,7 +82,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Ag
     """Rebuild the network described by a weight file; return (model in eval mode, metadata)."""
     blob = read_weight_bytes(path)
     meta = read_metadata(path)
-    if "config" not in meta:
+    if not meta.get("config"):
         raise UserError(f"{path}: no 'config' in the weight file's metadata; not an agegender weight file")
     config = ModelConfig.from_stored({**meta["config"], "pretrained": False})
     model = AgeGenderNet(config)

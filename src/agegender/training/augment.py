@@ -19,15 +19,11 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def to_float_images(batch_uint8: torch.Tensor) -> torch.Tensor:
-    """(B, H, W, 3) uint8 -> (B, 3, H, W) float in [0, 1]."""
-    return batch_uint8.permute(0, 3, 1, 2).float().div_(255.0)
+from agegender.preprocess import jpeg_round_trip
 
 
 def random_backgrounds(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -51,12 +47,6 @@ def _gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     x = F.conv2d(x, k.view(b * c, 1, 1, 7), groups=b * c)
     x = F.conv2d(x, k.view(b * c, 1, 7, 1), groups=b * c)
     return x.view(b, c, h, w)
-
-
-def _jpeg_round_trip(face: np.ndarray, quality: int) -> np.ndarray:
-    """Encode an (H, W, 3) uint8 image as JPEG at ``quality`` and decode it again."""
-    ok, buf = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else face
 
 
 def photo_degrade(images: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -87,7 +77,7 @@ def photo_degrade(images: torch.Tensor, p: float, generator: torch.Generator | N
     picked = torch.nonzero(jpeg).flatten().tolist()
     if picked:  # OpenCV's codec, image by image on the CPU (torchvision's JPEG functions are deprecated)
         faces = (out[picked].clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        coded = [_jpeg_round_trip(f, int(qualities[i])) for f, i in zip(faces, picked)]
+        coded = [jpeg_round_trip(f, int(qualities[i])) for f, i in zip(faces, picked)]
         coded_t = torch.from_numpy(np.stack(coded)).to(dev).permute(0, 3, 1, 2).to(out.dtype) / 255
         out = out.clone()
         out[picked] = coded_t

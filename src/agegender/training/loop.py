@@ -25,7 +25,8 @@ from agegender.data.cache import split_cache_list
 from agegender.data.manifest import AgeWindow
 from agegender.errors import EmptyDatasetError
 from agegender.models.networks import ModelConfig
-from agegender.training.augment import augment, to_float_images
+from agegender.preprocess import resize_images, to_float_images
+from agegender.training.augment import augment
 from agegender.training.config import CHILD_MAX_AGE, TrainConfig
 from agegender.training.data import TrainingData, load_training_data
 from agegender.training.losses import age_loss, distillation_loss, gender_loss
@@ -107,9 +108,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
         x = to_float_images(images[idx].to(device, non_blocking=True))
         x = augment(x, cfg.augment, generator=gen if x.device == images.device else None,
                     background=cfg.augment_background, photo=cfg.augment_photo)
-        if x.shape[-1] != net_cfg.input_size:
-            x = torch.nn.functional.interpolate(x, size=(net_cfg.input_size,) * 2, mode="bilinear",
-                                                antialias=True, align_corners=False)
+        x = resize_images(x, net_cfg.input_size)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         y_age = ages[idx].to(device).float()

@@ -81,14 +81,12 @@ def resume(last: Path, model: AgeGenderNet, opt: Optimisation, device) -> Progre
                               f"resume with the same options, or give this run another --out") from None
     opt.optimizer.load_state_dict(ckpt["optimizer"])
     opt.scheduler.load_state_dict(ckpt["scheduler"])  # restores the schedule's length too
-    if ckpt.get("budget_epochs"):  # checkpoints from before the schedule owned its length
-        opt.schedule.set_epochs(min(opt.schedule.epochs, ckpt["budget_epochs"]))
     if opt.ema is not None and opt.ema_fn is not None and ckpt.get("ema") is not None:
         opt.ema.load_state_dict(ckpt["ema"])
         opt.ema_fn.steps = int(opt.ema.n_averaged)
     restore_random_state(ckpt.get("rng"))
     return Progress(ckpt["epoch"] + 1, ckpt["history"], ckpt["best"], ckpt.get("fine_tuned_from"),
-                    budget_fitted=bool(ckpt.get("budget_fitted", ckpt.get("budget_epochs"))))
+                    budget_fitted=bool(ckpt.get("budget_fitted")))
 
 
 def save_epoch(cfg: TrainConfig, out: Path, model: AgeGenderNet, opt: Optimisation, progress: Progress,

@@ -13,7 +13,8 @@ import torch.distributed as dist
 from agegender.data.manifest import AgeWindow
 from agegender.errors import UserError
 from agegender.models.networks import AgeGenderNet, ModelConfig
-from agegender.models.weights import load_model, trained_on
+from agegender.models.weight_files import trained_on
+from agegender.models.weights import load_model
 from agegender.training.config import TrainConfig
 from agegender.training.data import TrainingData
 
