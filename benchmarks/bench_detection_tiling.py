@@ -54,12 +54,15 @@ def measure(args) -> dict:
         s = min(1.0, 1280 / max(img.shape[:2]))
         small = cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
         det = FaceDetector(min_face=16 * s)  # the old pass: faces of 16 px and up, on the shrunk copy
+
         def run():
             return [type(d)(tuple(v / s for v in d.box), d.score, d.landmarks / s) for d in det.detect(small)]
     else:
         det = FaceDetector(min_face=None if args.config == "auto" else float(args.config))
+
         def run():
             return det.detect(img)
+
     run()
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []
@@ -68,12 +71,17 @@ def measure(args) -> dict:
         dets = run()
         times.append(time.perf_counter() - t)
     found = sum(any(np.linalg.norm(centre_of(d.box) - c) < 0.3 * side for d in dets) for c, side in faces)
-    return {"photo": f"{args.width}x{args.height}", "min_face": args.config,
-            "face_sides_px": [round(min(s for _, s in faces)), round(max(s for _, s in faces))],
-            "faces": len(faces), "found": int(found), "detections": len(dets),
-            "detect_ms_median": round(1000 * float(np.median(times)), 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "peak_rss_growth_mb": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)}
+    return {
+        "photo": f"{args.width}x{args.height}",
+        "min_face": args.config,
+        "face_sides_px": [round(min(s for _, s in faces)), round(max(s for _, s in faces))],
+        "faces": len(faces),
+        "found": int(found),
+        "detections": len(dets),
+        "detect_ms_median": round(1000 * float(np.median(times)), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_growth_mb": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024),
+    }
 
 
 def main() -> None:
@@ -89,12 +97,31 @@ def main() -> None:
         print(json.dumps(measure(args)))
         return
     rows = []
-    plan = [(6000, 4000, c) for c in ("before", "auto", "60", "100")] + \
-           [(4000, 2667, c) for c in ("before", "auto")] + [(640, 427, c) for c in ("before", "auto")]
+    plan = (
+        [(6000, 4000, c) for c in ("before", "auto", "60", "100")]
+        + [(4000, 2667, c) for c in ("before", "auto")]
+        + [(640, 427, c) for c in ("before", "auto")]
+    )
     for w, h, c in plan:
-        out = subprocess.run([sys.executable, __file__, "--one", str(w), str(h), c, "--manifest", args.manifest,
-                              "--root", args.root, "--repeat", str(args.repeat)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(w),
+                str(h),
+                c,
+                "--manifest",
+                args.manifest,
+                "--root",
+                args.root,
+                "--repeat",
+                str(args.repeat),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -57,15 +57,23 @@ def main():
             self.names = [o.name for o in self.session.get_outputs()]
 
         def __call__(self, images):
-            return dict(zip(self.names, self.session.run(self.names, {"images": np.ascontiguousarray(images, np.float32)})))
+            return dict(
+                zip(self.names, self.session.run(self.names, {"images": np.ascontiguousarray(images, np.float32)}))
+            )
 
-    out = {"machine": {"cpus": 2, "platform": platform.platform(), "onnxruntime": ort.__version__},
-           "val_faces": int(len(faces)), "cache": args.cache, "models": {}}
+    out = {
+        "machine": {"cpus": 2, "platform": platform.platform(), "onnxruntime": ort.__version__},
+        "val_faces": int(len(faces)),
+        "cache": args.cache,
+        "models": {},
+    }
     for name in ("vgg16", "resnet50"):
         model, _ = load_model(shipped_weights_path(name))
         blob, _ = _trace(model, fold_constants=True)
         fp32 = Graph(blob, Engine(model.config.to_dict(), model.readout))
-        fp16 = Graph(convert_float_to_float16(onnx.load_from_string(blob), keep_io_types=True).SerializeToString(), fp32)
+        fp16 = Graph(
+            convert_float_to_float16(onnx.load_from_string(blob), keep_io_types=True).SerializeToString(), fp32
+        )
         row = {}
         for label, engine in (("fp32", fp32), ("fp16", fp16)):
             for batch in (1, 32):

@@ -41,8 +41,10 @@ def server_rss_mb() -> dict:
     with serve_in_background() as server:
         idle = _rss(server.process.pid)
         for _ in range(5):
-            urllib.request.urlopen(urllib.request.Request(server.url + "/api/analyze", data=photo,
-                                                          headers={"content-type": "image/jpeg"}), timeout=60).read()
+            urllib.request.urlopen(
+                urllib.request.Request(server.url + "/api/analyze", data=photo, headers={"content-type": "image/jpeg"}),
+                timeout=60,
+            ).read()
         return {"after_start": idle, "after_5_requests": _rss(server.process.pid)}
 
 
@@ -58,20 +60,41 @@ def issue_13_targets(out: dict) -> dict:
     e2e, models = out["end_to_end_640x480"], out["models"]
     rows = {
         "one_640x480_photo_one_face_resnet50_jpeg_to_answer_ms": (
-            15.0, e2e.get("1_face_resnet50_onnx_flip_from_jpeg_ms"), "<=",
+            15.0,
+            e2e.get("1_face_resnet50_onnx_flip_from_jpeg_ms"),
+            "<=",
             f"flip averaging on (the default); without: {e2e.get('1_face_resnet50_onnx_from_jpeg_ms')} ms; rounds "
             f"with / without: {out['end_to_end_640x480_rounds_ms'].get('1_face_resnet50_onnx_flip_from_jpeg_ms')} / "
-            f"{out['end_to_end_640x480_rounds_ms'].get('1_face_resnet50_onnx_from_jpeg_ms')}"),
-        "resnet50_batch32_faces_per_s": (300.0, models["resnet50"]["onnx"]["batch32"]["faces_per_s"], ">=",
-                                         f"rounds: {models['resnet50']['onnx']['batch32']['faces_per_s_rounds']}"),
-        "vgg16_batch32_faces_per_s": (150.0, models["vgg16"]["onnx"]["batch32"]["faces_per_s"], ">=",
-                                      f"rounds: {models['vgg16']['onnx']['batch32']['faces_per_s_rounds']}"),
-        "server_rss_mb_both_models": (600.0, out["server_rss_mb_both_models"]["after_5_requests"], "<=",
-                                      "after 5 requests"),
+            f"{out['end_to_end_640x480_rounds_ms'].get('1_face_resnet50_onnx_from_jpeg_ms')}",
+        ),
+        "resnet50_batch32_faces_per_s": (
+            300.0,
+            models["resnet50"]["onnx"]["batch32"]["faces_per_s"],
+            ">=",
+            f"rounds: {models['resnet50']['onnx']['batch32']['faces_per_s_rounds']}",
+        ),
+        "vgg16_batch32_faces_per_s": (
+            150.0,
+            models["vgg16"]["onnx"]["batch32"]["faces_per_s"],
+            ">=",
+            f"rounds: {models['vgg16']['onnx']['batch32']['faces_per_s_rounds']}",
+        ),
+        "server_rss_mb_both_models": (
+            600.0,
+            out["server_rss_mb_both_models"]["after_5_requests"],
+            "<=",
+            "after 5 requests",
+        ),
     }
-    return {name: {"target": target, "measured": value, "met": value is not None and (
-                value <= target if op == "<=" else value >= target), **({"note": note} if note else {})}
-            for name, (target, value, op, note) in rows.items()}
+    return {
+        name: {
+            "target": target,
+            "measured": value,
+            "met": value is not None and (value <= target if op == "<=" else value >= target),
+            **({"note": note} if note else {}),
+        }
+        for name, (target, value, op, note) in rows.items()
+    }
 
 
 def main():
@@ -95,8 +118,12 @@ def main():
     analyzer = FaceAnalyzer(models="both")  # the figures on record are for both networks
     import onnxruntime
 
-    out = {"torch_threads": torch.get_num_threads(), "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
-           "default_engines": analyzer.engines}
+    out = {
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "default_engines": analyzer.engines,
+    }
     dets = analyzer.detector.detect(scene)
     out["detect_640x480_5_faces_ms"] = timed(lambda: analyzer.detector.detect(scene), args.repeat)
     out["faces_found"] = len(dets)
@@ -109,8 +136,13 @@ def main():
 
     one_jpeg = cv2.imencode(".jpg", one_scene[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
     int8 = {n: p for n in ("vgg16", "resnet50") if (p := Path(args.int8_dir) / f"{n}.int8.onnx").is_file()}
-    analyzers = {engine: FaceAnalyzer(models=(), weights=int8) if engine == "onnx-int8" else FaceAnalyzer(models="both", engine=engine)
-                 for engine in ENGINES if engine != "onnx-int8" or int8}
+    analyzers = {
+        engine: FaceAnalyzer(models=(), weights=int8)
+        if engine == "onnx-int8"
+        else FaceAnalyzer(models="both", engine=engine)
+        for engine in ENGINES
+        if engine != "onnx-int8" or int8
+    }
     # This virtual machine's speed drifts over minutes: every figure is timed once per round, the
     # rounds spread over the whole run, and the median round is reported beside the range.
     model_ms, e2e_ms = {}, {}
@@ -120,27 +152,36 @@ def main():
                 for tta in (False, True):
                     for batch in (1, 32):
                         key = (name, engine, f"batch{batch}{'_flip' if tta else ''}")
-                        model_ms.setdefault(key, []).append(timed(
-                            partial(predict_faces, model, crops[:batch], batch_size=batch, flip_tta=tta), args.repeat))
+                        model_ms.setdefault(key, []).append(
+                            timed(
+                                partial(predict_faces, model, crops[:batch], batch_size=batch, flip_tta=tta),
+                                args.repeat,
+                            )
+                        )
                 for tta in (False, True):
                     per_engine.flip_tta = tta
                     e2e_ms.setdefault(f"1_face_{name}_{engine}{'_flip' if tta else ''}_ms", []).append(
-                        timed(partial(per_engine.analyze, one_scene, models=[name]), args.repeat))
+                        timed(partial(per_engine.analyze, one_scene, models=[name]), args.repeat)
+                    )
                     # decode included: the photo as JPEG bytes, as a file or an upload arrives
                     e2e_ms.setdefault(f"1_face_{name}_{engine}{'_flip' if tta else ''}_from_jpeg_ms", []).append(
-                        timed(partial(per_engine.analyze, one_jpeg, models=[name]), args.repeat))
+                        timed(partial(per_engine.analyze, one_jpeg, models=[name]), args.repeat)
+                    )
             for tta in (False, True):
                 per_engine.flip_tta = tta
                 e2e_ms.setdefault(f"5_faces_both_models_{engine}{'_flip' if tta else ''}_ms", []).append(
-                    timed(partial(per_engine.analyze, scene), args.repeat))
+                    timed(partial(per_engine.analyze, scene), args.repeat)
+                )
     del analyzers
     models, e2e = {}, {}
     for (name, engine, label), times in model_ms.items():
         batch = int(label.removeprefix("batch").split("_")[0])
         ms = float(np.median(times))
         models.setdefault(name, {}).setdefault(engine, {})[label] = {
-            "ms_per_batch": round(ms, 2), "faces_per_s": round(batch / ms * 1000, 1),
-            "faces_per_s_rounds": [round(batch / t * 1000, 1) for t in times]}
+            "ms_per_batch": round(ms, 2),
+            "faces_per_s": round(batch / ms * 1000, 1),
+            "faces_per_s_rounds": [round(batch / t * 1000, 1) for t in times],
+        }
     for key, times in e2e_ms.items():
         e2e[key] = round(float(np.median(times)), 2)
     out["rounds"] = args.rounds

@@ -49,11 +49,20 @@ def main():
         write_clip(clip, two_at_a_time(people, seconds_each=3.0, gap_s=0.5))
         write_y4m(clip, camera)
         samples, labels = [], {}
-        with serve_in_background(["--model", args.model], log=Path(tmp) / "server.log") as server, \
-                sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=[
-                "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}"])
+        with (
+            serve_in_background(["--model", args.model], log=Path(tmp) / "server.log") as server,
+            sync_playwright() as p,
+        ):
+            browser = p.chromium.launch(
+                executable_path=chromium,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={camera}",
+                ],
+            )
             page = browser.new_context(permissions=["camera"]).new_page()
             page.goto(server.url)
             if args.model in ("vgg16", "resnet50", "both"):
@@ -72,13 +81,24 @@ def main():
             browser.close()
     fps = [f for t, f in samples if t >= 2.0]
     changes = {k: sum(a != b for a, b in zip(v, v[1:])) for k, v in labels.items()}
-    result = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "avx512": "avx512f" in Path("/proc/cpuinfo").read_text()},
-              "model": args.model, "seconds": args.seconds, "camera": "640x480 25 fps fake camera (Chromium)",
-              "fps_median": round(statistics.median(fps), 1), "fps_min": round(min(fps), 1),
-              "fps_max": round(max(fps), 1), "samples": len(fps),
-              "people_with_settled_labels": len(labels), "settled_label_samples": sum(len(v) for v in labels.values()),
-              "settled_label_changes": sum(changes.values()), "target": "fps >= 10, steady labels"}
+    result = {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "avx512": "avx512f" in Path("/proc/cpuinfo").read_text(),
+        },
+        "model": args.model,
+        "seconds": args.seconds,
+        "camera": "640x480 25 fps fake camera (Chromium)",
+        "fps_median": round(statistics.median(fps), 1),
+        "fps_min": round(min(fps), 1),
+        "fps_max": round(max(fps), 1),
+        "samples": len(fps),
+        "people_with_settled_labels": len(labels),
+        "settled_label_samples": sum(len(v) for v in labels.values()),
+        "settled_label_changes": sum(changes.values()),
+        "target": "fps >= 10, steady labels",
+    }
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "live_cpu.json").write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))

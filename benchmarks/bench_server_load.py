@@ -35,14 +35,25 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def http(host: str, port: int, method: str, path: str, body: bytes = b"", ctype: str = "image/png",
-               timeout: float = 300.0, source: str | None = None) -> tuple[int, dict, bytes]:
+async def http(
+    host: str,
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    ctype: str = "image/png",
+    timeout: float = 300.0,
+    source: str | None = None,
+) -> tuple[int, dict, bytes]:
     """One request on its own connection, from the loopback address ``source``: (status, headers, body)."""
     reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(host, port, local_addr=(source, 0) if source else None), timeout)
+        asyncio.open_connection(host, port, local_addr=(source, 0) if source else None), timeout
+    )
     try:
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
-                f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+            f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
         writer.write(head + body)
         await writer.drain()
         raw = await asyncio.wait_for(reader.read(), timeout)
@@ -106,8 +117,12 @@ def inputs(photos: list[Path]) -> dict[str, list[bytes]]:
     big = io.BytesIO()  # a 12-megapixel photo, as phones take them
     Image.open(photos[0]).convert("RGB").resize((4000, 3000)).save(big, "JPEG", quality=90)
     good.append(big.getvalue())
-    return {"good": good, "bad": [b"this is not an image", good[0][: len(good[0]) // 3], b"\x89PNG\r\n\x1a\n" + b"\0" * 64],
-            "amplify": [amplifying_png()], "group": [group_photo(photos[0])]}
+    return {
+        "good": good,
+        "bad": [b"this is not an image", good[0][: len(good[0]) // 3], b"\x89PNG\r\n\x1a\n" + b"\0" * 64],
+        "amplify": [amplifying_png()],
+        "group": [group_photo(photos[0])],
+    }
 
 
 def group_photo(photo: Path, rows: int = 5, cols: int = 8) -> bytes:
@@ -120,7 +135,7 @@ def group_photo(photo: Path, rows: int = 5, cols: int = 8) -> bytes:
     scene = np.full((200 * rows, 200 * cols, 3), 90, np.uint8)
     for r in range(rows):
         for c in range(cols):
-            scene[200 * r + 25:200 * r + 175, 200 * c + 25:200 * c + 175] = face
+            scene[200 * r + 25 : 200 * r + 175, 200 * c + 25 : 200 * c + 175] = face
     buf = io.BytesIO()
     Image.fromarray(scene).save(buf, "JPEG", quality=90)
     return buf.getvalue()
@@ -140,13 +155,21 @@ async def phase(name: str, pid: int, host: str, port: int, load, idle_s: float =
     for kind, status, _ in outcomes:
         by_kind.setdefault(kind, {}).setdefault(str(status), 0)
         by_kind[kind][str(status)] += 1
-    return {"phase": name, "requests": len(outcomes), "seconds": round(busy_s, 1), "status_by_input": by_kind,
-            "retries_after_503": sum(tries - 1 for _, _, tries in outcomes),
-            "peak_rss_mb": round(max(mon.rss)), "rss_mb_at_end_of_load": round(mon.rss[after_load - 1]),
-            "idle_rss_mb_after_10s": round(mon.rss[after_10s - 1]),
-            **({f"idle_rss_mb_after_{idle_s:.0f}s": round(mon.rss[-1])} if idle_s > 10 else {}),
-            "health_ms_max": round(max(mon.health_ms), 1), "health_ms_p95": round(sorted(mon.health_ms)[int(0.95 * len(mon.health_ms))], 1),
-            "health_checks": len(mon.health_ms), "health_failures": mon.health_failures}
+    return {
+        "phase": name,
+        "requests": len(outcomes),
+        "seconds": round(busy_s, 1),
+        "status_by_input": by_kind,
+        "retries_after_503": sum(tries - 1 for _, _, tries in outcomes),
+        "peak_rss_mb": round(max(mon.rss)),
+        "rss_mb_at_end_of_load": round(mon.rss[after_load - 1]),
+        "idle_rss_mb_after_10s": round(mon.rss[after_10s - 1]),
+        **({f"idle_rss_mb_after_{idle_s:.0f}s": round(mon.rss[-1])} if idle_s > 10 else {}),
+        "health_ms_max": round(max(mon.health_ms), 1),
+        "health_ms_p95": round(sorted(mon.health_ms)[int(0.95 * len(mon.health_ms))], 1),
+        "health_checks": len(mon.health_ms),
+        "health_failures": mon.health_failures,
+    }
 
 
 async def send(host, port, kind, data, retry: bool, source: str) -> tuple[str, int, int]:
@@ -164,8 +187,12 @@ async def run(server_pid: int, host: str, port: int, photos: list[Path], clients
 
     async def amplify():
         # 32 users at once, each from its own loopback address (the server limits uploads per address)
-        return await asyncio.gather(*(send(host, port, "amplify", data["amplify"][0], retry=False,
-                                           source=f"127.0.0.{10 + i}") for i in range(32)))
+        return await asyncio.gather(
+            *(
+                send(host, port, "amplify", data["amplify"][0], retry=False, source=f"127.0.0.{10 + i}")
+                for i in range(32)
+            )
+        )
 
     async def client(source: str):
         out = []
@@ -180,13 +207,18 @@ async def run(server_pid: int, host: str, port: int, photos: list[Path], clients
     async def groups():
         # class photos of 40 faces: the networks' batches and their buffers at their largest
         async def one(i):
-            return [await send(host, port, "group", data["group"][0], retry=True, source=f"127.0.2.{10 + i}")
-                    for _ in range(4)]
+            return [
+                await send(host, port, "group", data["group"][0], retry=True, source=f"127.0.2.{10 + i}")
+                for _ in range(4)
+            ]
+
         return [r for rs in await asyncio.gather(*(one(i) for i in range(8))) for r in rs]
 
-    return [await phase("amplify: 32 at once", server_pid, host, port, amplify),
-            await phase(f"mixed: {clients} clients x {per_client} requests", server_pid, host, port, mixed),
-            await phase("groups: 8 clients x 4 photos of 40 faces", server_pid, host, port, groups, idle_s=30.0)]
+    return [
+        await phase("amplify: 32 at once", server_pid, host, port, amplify),
+        await phase(f"mixed: {clients} clients x {per_client} requests", server_pid, host, port, mixed),
+        await phase("groups: 8 clients x 4 photos of 40 faces", server_pid, host, port, groups, idle_s=30.0),
+    ]
 
 
 def main() -> None:
@@ -208,13 +240,20 @@ def main() -> None:
         pid = server.process.pid
         idle_before = rss_mb(pid)
         rows = asyncio.run(run(pid, host, int(port), photos, args.clients, args.per_client))
-    result = {"what": __doc__.splitlines()[0], "cpu_threads": os.cpu_count(), "server_rss_mb_idle_before": round(idle_before),
-              "targets": TARGETS, "phases": rows}
+    result = {
+        "what": __doc__.splitlines()[0],
+        "cpu_threads": os.cpu_count(),
+        "server_rss_mb_idle_before": round(idle_before),
+        "targets": TARGETS,
+        "phases": rows,
+    }
     result["idle_rss_mb_30s_after_load"] = rows[-1]["idle_rss_mb_after_30s"]
     result["idle_target_mb"] = IDLE_TARGET_MB
-    result["targets_met"] = all(r[k] <= v for r in rows for k, v in TARGETS.items()) and all(
-        s in ("200", "400", "503") for r in rows for kinds in r["status_by_input"].values() for s in kinds) and \
-        result["idle_rss_mb_30s_after_load"] <= IDLE_TARGET_MB
+    result["targets_met"] = (
+        all(r[k] <= v for r in rows for k, v in TARGETS.items())
+        and all(s in ("200", "400", "503") for r in rows for kinds in r["status_by_input"].values() for s in kinds)
+        and result["idle_rss_mb_30s_after_load"] <= IDLE_TARGET_MB
+    )
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "server_load.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

@@ -51,12 +51,16 @@ def compare_session_options(options_by_name: dict, args) -> dict:
     engine = analyzer.models["resnet50"]
 
     def sessions(options_of):
-        return (ort.InferenceSession(str(default_model_path()), options_of(), providers=["CPUExecutionProvider"]),
-                ort.InferenceSession(str(engine.graph), options_of(), providers=["CPUExecutionProvider"]))
+        return (
+            ort.InferenceSession(str(default_model_path()), options_of(), providers=["CPUExecutionProvider"]),
+            ort.InferenceSession(str(engine.graph), options_of(), providers=["CPUExecutionProvider"]),
+        )
 
     settings = {name: sessions(options_of) for name, options_of in options_by_name.items()}
-    rounds = {name: {"photo_jpeg_flip_ms": [], "photo_jpeg_no_flip_ms": [], "resnet50_batch32_faces_per_s": []}
-              for name in settings}
+    rounds = {
+        name: {"photo_jpeg_flip_ms": [], "photo_jpeg_no_flip_ms": [], "resnet50_batch32_faces_per_s": []}
+        for name in settings
+    }
     for _ in range(args.rounds):
         for name, (detector_session, network_session) in settings.items():
             analyzer.detector._session, engine.session = detector_session, network_session
@@ -65,9 +69,13 @@ def compare_session_options(options_by_name: dict, args) -> dict:
                 rounds[name][key].append(round(timed(lambda: analyzer.analyze(jpeg), args.repeat), 2))
             ms = timed(lambda: predict_faces(engine, crops, batch_size=32), max(5, args.repeat // 3))
             rounds[name]["resnet50_batch32_faces_per_s"].append(round(32 / ms * 1000, 1))
-    return {"rounds": args.rounds, "settings": {
-        name: {key: {"median": float(np.median(v)), "rounds": v} for key, v in figures.items()}
-        for name, figures in rounds.items()}}
+    return {
+        "rounds": args.rounds,
+        "settings": {
+            name: {key: {"median": float(np.median(v)), "rounds": v} for key, v in figures.items()}
+            for name, figures in rounds.items()
+        },
+    }
 
 
 def main():
@@ -80,8 +88,9 @@ def main():
         options.add_session_config_entry("session.intra_op.allow_spinning", "1")
         return options
 
-    out = compare_session_options({"spinning (ONNX Runtime's default)": spinning,
-                                   "no spinning (shipped)": session_options}, args)
+    out = compare_session_options(
+        {"spinning (ONNX Runtime's default)": spinning, "no spinning (shipped)": session_options}, args
+    )
     print(json.dumps(out, indent=1))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "spinning.json").write_text(json.dumps(out, indent=1) + "\n")

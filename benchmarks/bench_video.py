@@ -100,39 +100,63 @@ def score_people(analyzer, clip: Path, walkers, model: str) -> dict:
         seen = [w for w in frames_of_track.get(track.id, []) if w is not None]
         switches += sum(a != b for a, b in zip(seen, seen[1:]))
     tracks_per_person = [sum(1 for t in tracks if owner[t.id] == i) for i in range(len(walkers))]
-    people_right = sum(1 for i, w in enumerate(walkers)
-                       if any(owner[t.id] == i and t.predictions[model].gender == w.gender for t in tracks)
-                       and tracks_per_person[i] >= 1)
-    return {"model": model, "people": len(walkers), "tracks": len(tracks),
-            "extra_tracks_pct": round(100 * (len(tracks) - len(walkers)) / len(walkers), 1),
-            "people_without_track": sum(1 for n in tracks_per_person if n == 0),
-            "fragmented_people": sum(1 for n in tracks_per_person if n > 1),
-            "tracks_of_nobody": sum(1 for t in tracks if owner[t.id] is None),
-            "id_switches": switches,
-            "fused_age_mae": round(float(np.mean(fused_err)), 2), "per_frame_age_mae": round(float(np.mean(per_frame_err)), 2),
-            "fused_gender_people_right": people_right,
-            "fused_gender_accuracy_pct": round(100 * float(np.mean(fused_gender)), 1),
-            "per_frame_gender_accuracy_pct": round(100 * float(np.mean(per_frame_gender)), 1),
-            "frames": n_frames, "faces_seen": n_faces, "faces_through_networks": n_sampled,
-            "networks_share_pct": round(100 * n_sampled / max(1, n_faces), 1),
-            "api_seconds": round(seconds, 2), "api_fps": round(n_frames / seconds, 1)}
+    people_right = sum(
+        1
+        for i, w in enumerate(walkers)
+        if any(owner[t.id] == i and t.predictions[model].gender == w.gender for t in tracks)
+        and tracks_per_person[i] >= 1
+    )
+    return {
+        "model": model,
+        "people": len(walkers),
+        "tracks": len(tracks),
+        "extra_tracks_pct": round(100 * (len(tracks) - len(walkers)) / len(walkers), 1),
+        "people_without_track": sum(1 for n in tracks_per_person if n == 0),
+        "fragmented_people": sum(1 for n in tracks_per_person if n > 1),
+        "tracks_of_nobody": sum(1 for t in tracks if owner[t.id] is None),
+        "id_switches": switches,
+        "fused_age_mae": round(float(np.mean(fused_err)), 2),
+        "per_frame_age_mae": round(float(np.mean(per_frame_err)), 2),
+        "fused_gender_people_right": people_right,
+        "fused_gender_accuracy_pct": round(100 * float(np.mean(fused_gender)), 1),
+        "per_frame_gender_accuracy_pct": round(100 * float(np.mean(per_frame_gender)), 1),
+        "frames": n_frames,
+        "faces_seen": n_faces,
+        "faces_through_networks": n_sampled,
+        "networks_share_pct": round(100 * n_sampled / max(1, n_faces), 1),
+        "api_seconds": round(seconds, 2),
+        "api_fps": round(n_frames / seconds, 1),
+    }
 
 
 def cli_run(clip: Path, out_csv: Path, extra: list[str]) -> dict:
     """The command a user types, as a separate process: wall time (start-up included) and rows."""
     import csv
 
-    cmd = [str(Path(sys.executable).parent / "agegender"), "predict", str(clip), "--format", "csv", "-o", str(out_csv),
-           *extra]
+    cmd = [
+        str(Path(sys.executable).parent / "agegender"),
+        "predict",
+        str(clip),
+        "--format",
+        "csv",
+        "-o",
+        str(out_csv),
+        *extra,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if proc.returncode:
         raise RuntimeError(proc.stderr)
     rows = list(csv.DictReader(out_csv.open()))
-    return {"command": "agegender predict clip.mp4 --format csv " + " ".join(extra), "seconds": round(seconds, 2),
-            "rows": len(rows), "tracks": len({r["track"] for r in rows}), "models": sorted({r["model"] for r in rows}),
-            "stderr_last_line": proc.stderr.strip().splitlines()[-1]}
+    return {
+        "command": "agegender predict clip.mp4 --format csv " + " ".join(extra),
+        "seconds": round(seconds, 2),
+        "rows": len(rows),
+        "tracks": len({r["track"] for r in rows}),
+        "models": sorted({r["model"] for r in rows}),
+        "stderr_last_line": proc.stderr.strip().splitlines()[-1],
+    }
 
 
 def speed_runs(faces, tmp: Path, seconds: float = 8.0) -> list[dict]:
@@ -148,7 +172,11 @@ def speed_runs(faces, tmp: Path, seconds: float = 8.0) -> list[dict]:
             for i in range(n):
                 row, col = divmod(i, 4) if n == 8 else (i, 0)
                 y = height * ((0.3 + 0.4 * row) if n == 8 else (0.5 if n == 1 else 0.3 + 0.4 * i))
-                x0, x1 = (width * (0.12 + 0.22 * col), width * (0.22 + 0.22 * col)) if n == 8 else (width * 0.25, width * 0.75)
+                x0, x1 = (
+                    (width * (0.12 + 0.22 * col), width * (0.22 + 0.22 * col))
+                    if n == 8
+                    else (width * 0.25, width * 0.75)
+                )
                 walkers.append(Walker(faces[i][0], 0.0, seconds + 1, (x0, y), (x1, y), side, side * 1.1))
             clip = tmp / f"speed_{width}x{height}_{n}.mp4"
             frames = write_clip(clip, walkers, width, height, seconds=seconds)
@@ -156,8 +184,17 @@ def speed_runs(faces, tmp: Path, seconds: float = 8.0) -> list[dict]:
                 t0 = time.perf_counter()
                 tracks = list(analyzer.analyze_video(clip))
                 took = time.perf_counter() - t0
-                out.append({"size": f"{width}x{height}", "faces": n, "models": name, "frames": frames,
-                            "tracks": len(tracks), "seconds": round(took, 2), "fps": round(frames / took, 1)})
+                out.append(
+                    {
+                        "size": f"{width}x{height}",
+                        "faces": n,
+                        "models": name,
+                        "frames": frames,
+                        "tracks": len(tracks),
+                        "seconds": round(took, 2),
+                        "fps": round(frames / took, 1),
+                    }
+                )
                 if width == 1280 and n == 1:  # the whole command, start-up included
                     cli = cli_run(clip, tmp / "speed.csv", ["--model", name])
                     out[-1]["cli_seconds"] = cli["seconds"]
@@ -192,15 +229,32 @@ def main():
         for s in scored:
             print(s, flush=True)
         speed = speed_runs(people, tmp)
-    result = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "avx512": "avx512f" in Path("/proc/cpuinfo").read_text()},
-              "clip": {"size": "640x480", "fps": 25, "frames": frames, "seconds": round(duration, 2),
-                       "people": len(walkers), "ages": sorted(w.age for w in walkers),
-                       "source": "UTKFace test split, two at a time, 3 s each, 0.5 s apart, light +-25%"},
-              "cli": cli, "people": scored, "speed": speed,
-              "targets": {"tracks_per_person": "<= 1.25", "fused_mae_vs_per_frame": "no worse",
-                          "gender_people_right": ">= 22 of 24", "realtime": ">= 1x, start-up included",
-                          "fps_1280x720_one_face": ">= 25"}}
+    result = {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "avx512": "avx512f" in Path("/proc/cpuinfo").read_text(),
+        },
+        "clip": {
+            "size": "640x480",
+            "fps": 25,
+            "frames": frames,
+            "seconds": round(duration, 2),
+            "people": len(walkers),
+            "ages": sorted(w.age for w in walkers),
+            "source": "UTKFace test split, two at a time, 3 s each, 0.5 s apart, light +-25%",
+        },
+        "cli": cli,
+        "people": scored,
+        "speed": speed,
+        "targets": {
+            "tracks_per_person": "<= 1.25",
+            "fused_mae_vs_per_frame": "no worse",
+            "gender_people_right": ">= 22 of 24",
+            "realtime": ">= 1x, start-up included",
+            "fps_1280x720_one_face": ">= 25",
+        },
+    }
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "video_cpu.json").write_text(json.dumps(result, indent=1))
     print(json.dumps({k: result[k] for k in ("cli", "people")}, indent=1))

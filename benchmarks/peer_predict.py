@@ -25,7 +25,9 @@ def main() -> int:
                 w.writerow([str(path), "", "", "", "", "", "", ""])
             for i, face in enumerate(faces):
                 left, top, right, bottom = face["face"]
-                w.writerow([str(path), i, face["age"]["value"], face["gender"]["value"].lower(), left, top, right, bottom])
+                w.writerow(
+                    [str(path), i, face["age"]["value"], face["gender"]["value"].lower(), left, top, right, bottom]
+                )
     return 0
 
 

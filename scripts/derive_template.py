@@ -22,11 +22,16 @@ def main():
     ap.add_argument("-o", "--out", required=True)
     args = ap.parse_args()
     recs = [r for r in read_manifest(args.manifest) if r.split == "train"][:: args.every]
-    template, n = derive_template((read_image(Path(args.root) / r.path) for r in recs), FaceDetector(score_threshold=0.5))
-    out = {**template.to_dict(), "landmarks": ["right_eye", "left_eye", "nose", "mouth_right", "mouth_left"],
-           "derived_from": f"median YuNet landmarks of {n} of {len(recs)} UTKFace training crops (every {args.every}th)",
-           "command": "python scripts/derive_template.py --root ../shared/data/utkface/images "
-                      f"--every {args.every} -o src/agegender/faces/template.json"}
+    template, n = derive_template(
+        (read_image(Path(args.root) / r.path) for r in recs), FaceDetector(score_threshold=0.5)
+    )
+    out = {
+        **template.to_dict(),
+        "landmarks": ["right_eye", "left_eye", "nose", "mouth_right", "mouth_left"],
+        "derived_from": f"median YuNet landmarks of {n} of {len(recs)} UTKFace training crops (every {args.every}th)",
+        "command": "python scripts/derive_template.py --root ../shared/data/utkface/images "
+        f"--every {args.every} -o src/agegender/faces/template.json",
+    }
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps(out))
 

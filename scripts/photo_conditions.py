@@ -32,6 +32,7 @@ def _predictions(face):
 
 def conditions(analyzer):
     """name -> function(face crop, index) -> that face's predictions under the condition (None: not found)."""
+
     def crop(face, k):
         return analyzer.analyze(face, crops=True).faces[0].predictions
 
@@ -42,19 +43,28 @@ def conditions(analyzer):
 
     def shrunk(face, k):
         small = cv2.resize(face, (120, 120), interpolation=cv2.INTER_AREA)
-        return analyzer.analyze(cv2.resize(small, face.shape[1::-1], interpolation=cv2.INTER_LINEAR),
-                                crops=True).faces[0].predictions
+        return (
+            analyzer.analyze(cv2.resize(small, face.shape[1::-1], interpolation=cv2.INTER_LINEAR), crops=True)
+            .faces[0]
+            .predictions
+        )
 
     def scene(side, angle):
         def run(face, k):
             canvas = background(480, 640, seed=k)
             placed = paste(canvas, face, (320, 240), side, angle)
             return _predictions(nearest_face(analyzer.analyze(canvas).faces, placed.centre, within=side / 2))
+
         return run
 
-    return {"crop": crop, "re-aligned crop": realigned, "shrunk to 120 px": shrunk,
-            "scene, side 240, upright": scene(240, 0), "scene, side 120, upright": scene(120, 0),
-            "scene, side 240, rotated 15": scene(240, 15)}
+    return {
+        "crop": crop,
+        "re-aligned crop": realigned,
+        "shrunk to 120 px": shrunk,
+        "scene, side 240, upright": scene(240, 0),
+        "scene, side 120, upright": scene(120, 0),
+        "scene, side 240, rotated 15": scene(240, 15),
+    }
 
 
 def main(argv=None) -> int:
@@ -85,10 +95,16 @@ def main(argv=None) -> int:
             print(f"{name:28s} no face found", flush=True)
         for m in analyzer.model_names if found else []:
             age = np.array([preds[i][m].age for i in found])
-            row[m] = {"age_mae": age_metrics(ages[found], age)["mae"], "age_bias": float(np.mean(age - ages[found])),
-                      "gender_acc": gender_metrics(female[found], [preds[i][m].p_female for i in found])["accuracy"]}
-            print(f"{name:28s} {m:12s} MAE {row[m]['age_mae']:.2f} bias {row[m]['age_bias']:+.2f} "
-                  f"gender {100 * row[m]['gender_acc']:.1f}% ({len(found)} of {len(faces)} found)", flush=True)
+            row[m] = {
+                "age_mae": age_metrics(ages[found], age)["mae"],
+                "age_bias": float(np.mean(age - ages[found])),
+                "gender_acc": gender_metrics(female[found], [preds[i][m].p_female for i in found])["accuracy"],
+            }
+            print(
+                f"{name:28s} {m:12s} MAE {row[m]['age_mae']:.2f} bias {row[m]['age_bias']:+.2f} "
+                f"gender {100 * row[m]['gender_acc']:.1f}% ({len(found)} of {len(faces)} found)",
+                flush=True,
+            )
         result["conditions"][name] = row
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

@@ -1,6 +1,6 @@
 """Screenshot of the web page for the README: `agegender serve` with the shipped weights, the example photo uploaded.
 
-    python scripts/screenshot.py docs/web-app.png   (needs Chromium and playwright: make setup does both)
+python scripts/screenshot.py docs/web-app.png   (needs Chromium and playwright: make setup does both)
 """
 
 from __future__ import annotations

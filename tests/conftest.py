@@ -120,11 +120,16 @@ def pytest_terminal_summary(terminalreporter):
             if outcome == "skipped" and isinstance(rep.longrepr, tuple):
                 reasons[rep.longrepr[2].removeprefix("Skipped: ")] += 1
     deselected = len(terminalreporter.stats.get("deselected", []))
-    lines = [f"{tier}: " + ", ".join(f"{counts[tier, o]} {o}" for o in ("passed", "failed", "skipped", "error")
-                                      if counts[tier, o])
-             for tier in ("unit", "integration", "slow") if any(counts[tier, o] for o in ("passed", "failed", "skipped", "error"))]
+    lines = [
+        f"{tier}: "
+        + ", ".join(f"{counts[tier, o]} {o}" for o in ("passed", "failed", "skipped", "error") if counts[tier, o])
+        for tier in ("unit", "integration", "slow")
+        if any(counts[tier, o] for o in ("passed", "failed", "skipped", "error"))
+    ]
     if deselected:
-        lines.append(f"deselected: {deselected} (by -m or -k; make test leaves out the slow ones, make test-all runs them)")
+        lines.append(
+            f"deselected: {deselected} (by -m or -k; make test leaves out the slow ones, make test-all runs them)"
+        )
     lines += [f"skipped {n}x: {why}" for why, n in reasons.most_common()]
     terminalreporter.write_sep("-", "tiers")
     for line in lines:

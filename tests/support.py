@@ -31,9 +31,16 @@ def register_tiny_backbone() -> str:
 
     @register_backbone(TINY_ARCH)
     def tiny(pretrained: bool = False):
-        net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        net = nn.Sequential(
+            nn.Conv2d(3, 8, 3, stride=2, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
         return net, 16
 
     return TINY_ARCH
@@ -53,10 +60,22 @@ def make_cache(path: Path, n: int = 96, size: int = 32, seed: int = 0, dataset: 
     path.mkdir(parents=True)
     np.save(path / "images.npy", images)
     splits = ["train"] * (n * 3 // 4) + ["val"] * (n - n * 3 // 4)
-    (path / "labels.json").write_text(json.dumps({
-        "size": size, "margin": 0.4, "manifest_digest": "synthetic", "ages": ages.tolist(),
-        "genders": genders.tolist(), "races": [0] * n, "splits": [SPLIT_IDS[s] for s in splits],
-        "paths": [f"{i}.jpg" for i in range(n)], "skipped": [], **({"dataset": dataset} if dataset else {})}))
+    (path / "labels.json").write_text(
+        json.dumps(
+            {
+                "size": size,
+                "margin": 0.4,
+                "manifest_digest": "synthetic",
+                "ages": ages.tolist(),
+                "genders": genders.tolist(),
+                "races": [0] * n,
+                "splits": [SPLIT_IDS[s] for s in splits],
+                "paths": [f"{i}.jpg" for i in range(n)],
+                "skipped": [],
+                **({"dataset": dataset} if dataset else {}),
+            }
+        )
+    )
     return path
 
 

@@ -45,8 +45,10 @@ def test_ray_auto_without_a_cluster_is_one_line_and_leaves_no_output_file(tmp_pa
     from tests.support import EXAMPLE_PHOTO
 
     out = tmp_path / "out.csv"
-    assert main(["predict", str(EXAMPLE_PHOTO), "--model", "resnet50", "--ray", "auto", "--format", "csv",
-                 "-o", str(out)]) == 2
+    assert (
+        main(["predict", str(EXAMPLE_PHOTO), "--model", "resnet50", "--ray", "auto", "--format", "csv", "-o", str(out)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "no Ray cluster found at 'auto'" in err and "ray start --head" in err and "Traceback" not in err
     assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -33,8 +33,12 @@ def test_csv_has_one_row_per_face_and_model_and_one_per_faceless_image(random_we
     faceless = [r for r in rows if r["path"].endswith("empty_wall.png")]
     assert len(faceless) == 1 and all(faceless[0][c] == "" for c in CSV_COLUMNS[1:])
     faces = [r for r in rows if r["path"].endswith("faces.jpg")]
-    assert sorted((r["face"], r["model"]) for r in faces) == [("0", "resnet50"), ("0", "vgg16"),
-                                                              ("1", "resnet50"), ("1", "vgg16")]
+    assert sorted((r["face"], r["model"]) for r in faces) == [
+        ("0", "resnet50"),
+        ("0", "vgg16"),
+        ("1", "resnet50"),
+        ("1", "vgg16"),
+    ]
     assert all(r["gender"] in ("female", "male") and 0 <= float(r["p_female"]) <= 1 for r in faces)
 
 
@@ -62,7 +66,9 @@ def test_json_table_and_annotate(random_weights, face_photo, tmp_path, capsys):
 
 def test_exit_code_is_nonzero_only_when_nothing_was_read(random_weights, tmp_path, capsys):
     (tmp_path / "a.txt").write_text("x")
-    assert main(["predict", str(tmp_path / "a.txt"), str(tmp_path / "missing.jpg"), *_weights_args(random_weights)]) == 1
+    assert (
+        main(["predict", str(tmp_path / "a.txt"), str(tmp_path / "missing.jpg"), *_weights_args(random_weights)]) == 1
+    )
     err = capsys.readouterr().err
     assert "a.txt" in err and "missing.jpg: file not found" in err
 
@@ -120,8 +126,22 @@ def test_an_interrupted_run_keeps_the_rows_of_finished_images(random_weights, tm
 
     monkeypatch.setattr(inference.FaceAnalyzer, "_locate", locate)
     out = tmp_path / "out.csv"
-    assert main(["predict", str(folder), *_weights_args(random_weights), "--format", "csv", "-o", str(out),
-                 "--workers", "1"]) == 130
+    assert (
+        main(
+            [
+                "predict",
+                str(folder),
+                *_weights_args(random_weights),
+                "--format",
+                "csv",
+                "-o",
+                str(out),
+                "--workers",
+                "1",
+            ]
+        )
+        == 130
+    )
     rows = list(csv.DictReader(out.open()))
     assert {r["path"].rsplit("/", 1)[1] for r in rows} == {"p00.jpg", "p01.jpg", "p02.jpg", "p03.jpg"}
     err = capsys.readouterr().err
@@ -147,15 +167,27 @@ def test_annotate_never_overwrites_an_image_of_the_same_run(random_weights, tmp_
     assert main(["predict", str(folder), *_weights_args(random_weights), "--annotate", str(out)]) == 0
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*.jpg"))
     # the input tree is kept; x.png and x.bmp would share a name: the later one gets a longer one
-    assert written == ["a/photo.annotated.jpg", "b/photo.annotated.jpg", "x.annotated.jpg", "x.png.annotated.jpg"] \
-        or written == ["a/photo.annotated.jpg", "b/photo.annotated.jpg", "x.annotated.jpg", "x.bmp.annotated.jpg"], written
+    assert written == [
+        "a/photo.annotated.jpg",
+        "b/photo.annotated.jpg",
+        "x.annotated.jpg",
+        "x.png.annotated.jpg",
+    ] or written == ["a/photo.annotated.jpg", "b/photo.annotated.jpg", "x.annotated.jpg", "x.bmp.annotated.jpg"], (
+        written
+    )
     assert "annotated as" in capsys.readouterr().err
     # several folders: each keeps its tree under its own name
     again = tmp_path / "ann2"
-    assert main(["predict", str(folder / "a"), str(folder / "b"), *_weights_args(random_weights),
-                 "--annotate", str(again)]) == 0
-    assert sorted(str(p.relative_to(again)) for p in again.rglob("*.jpg")) == ["a/photo.annotated.jpg",
-                                                                              "b/photo.annotated.jpg"]
+    assert (
+        main(
+            ["predict", str(folder / "a"), str(folder / "b"), *_weights_args(random_weights), "--annotate", str(again)]
+        )
+        == 0
+    )
+    assert sorted(str(p.relative_to(again)) for p in again.rglob("*.jpg")) == [
+        "a/photo.annotated.jpg",
+        "b/photo.annotated.jpg",
+    ]
 
 
 def test_faces_are_numbered_in_reading_order():
@@ -167,7 +199,13 @@ def test_faces_are_numbered_in_reading_order():
 
     # two rows, slightly uneven heights within a row, scores in no particular order
     faces = [at(300, 40, 0.9), at(20, 260, 0.99), at(10, 50, 0.7), at(520, 30, 0.8), at(260, 250, 0.95)]
-    assert [(f.box[0], f.box[1]) for f in reading_order(faces)] == [(10, 50), (300, 40), (520, 30), (20, 260), (260, 250)]
+    assert [(f.box[0], f.box[1]) for f in reading_order(faces)] == [
+        (10, 50),
+        (300, 40),
+        (520, 30),
+        (20, 260),
+        (260, 250),
+    ]
 
 
 def test_missing_paths_are_said_before_any_model_loads(tmp_path, capsys, monkeypatch):
@@ -182,8 +220,9 @@ def test_missing_paths_are_said_before_any_model_loads(tmp_path, capsys, monkeyp
     assert "nope.jpg: file not found" in err and "no image or video files found" in err
 
 
-def test_a_folder_with_3gb_non_images_costs_no_memory_and_keeps_every_good_row(random_weights, face_photo, tmp_path,
-                                                                                 capsys):
+def test_a_folder_with_3gb_non_images_costs_no_memory_and_keeps_every_good_row(
+    random_weights, face_photo, tmp_path, capsys
+):
     """Issue 14's target: a 3 GB file named like a video and a 3 GB file named like a photo, both a video's
     signature followed by nothing a decoder can read, beside the photos: each refused as a video that cannot
     be opened, one line each; peak memory stays far below 1.2 GB and the photo's rows are all there."""
@@ -219,8 +258,9 @@ def test_a_carriage_return_in_a_file_name_reads_back_as_one_record(random_weight
     assert len(rows) == 4 and all(r["path"] == str(folder / "a\rb.jpg") and r["model"] for r in rows)
 
 
-def test_output_appears_whole_when_the_run_ends_and_a_full_disk_is_one_line(random_weights, face_photo, tmp_path,
-                                                                              capsys):
+def test_output_appears_whole_when_the_run_ends_and_a_full_disk_is_one_line(
+    random_weights, face_photo, tmp_path, capsys
+):
     out = tmp_path / "out.json"
     out.write_text("previous results\n")
     assert main(["predict", str(face_photo), *_weights_args(random_weights), "--format", "json", "-o", str(out)]) == 0
@@ -242,8 +282,25 @@ def test_two_runs_into_one_output_never_leave_a_mix(face_photo, tmp_path):
         for i in range(n):
             shutil.copy(face_photo, folder / f"{folder.name}{i}.jpg")
     out = tmp_path / "out.csv"
-    runs = [subprocess.Popen([sys.executable, "-m", "agegender", "predict", str(folder), "--model", "resnet50",
-                              "--format", "csv", "-o", str(out)], stderr=subprocess.DEVNULL) for folder in (a, b)]
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "agegender",
+                "predict",
+                str(folder),
+                "--model",
+                "resnet50",
+                "--format",
+                "csv",
+                "-o",
+                str(out),
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+        for folder in (a, b)
+    ]
     assert [r.wait(timeout=300) for r in runs] == [0, 0]
     rows = list(csv.DictReader(out.open(newline="")))
     folders = {Path(r["path"]).parent for r in rows}
@@ -257,8 +314,10 @@ def test_a_fifo_on_the_command_line_is_skipped_never_opened(random_weights, face
     fifo = tmp_path / "pipe.jpg"
     os.mkfifo(fifo)
     out = tmp_path / "out.csv"
-    assert main(["predict", str(fifo), str(face_photo), *_weights_args(random_weights), "--format", "csv",
-                 "-o", str(out)]) == 0
+    assert (
+        main(["predict", str(fifo), str(face_photo), *_weights_args(random_weights), "--format", "csv", "-o", str(out)])
+        == 0
+    )
     assert "pipe.jpg: not a regular file" in capsys.readouterr().err
     assert {r["path"] for r in csv.DictReader(out.open(newline=""))} == {str(face_photo)}
 
@@ -272,8 +331,12 @@ def test_what_a_folder_holds_and_is_not_read_is_named(random_weights, face_photo
     os.symlink("..", folder / "a" / "up")  # a loop, if it were followed
     os.symlink(tmp_path / "nowhere.jpg", folder / "a" / "gone.jpg")
     os.mkfifo(folder / "a" / "pipe.jpg")
-    assert main(["predict", str(folder), *_weights_args(random_weights), "--format", "csv", "-o",
-                 str(tmp_path / "out.csv")]) == 0
+    assert (
+        main(
+            ["predict", str(folder), *_weights_args(random_weights), "--format", "csv", "-o", str(tmp_path / "out.csv")]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "left out: " + str(folder / "a" / "up") + ": a link to a folder (not followed)" in err
     assert "gone.jpg: a broken link" in err and "pipe.jpg: not a regular file" in err

@@ -34,7 +34,9 @@ def test_a_video_gives_one_row_per_person(walking_clip, tmp_path, capsys):
     assert "4 person(s)" in err and "frames/s" in err
 
 
-def test_a_folder_of_photos_and_videos_handles_both_and_skips_a_broken_video(walking_clip, face_photo, tmp_path, capsys):
+def test_a_folder_of_photos_and_videos_handles_both_and_skips_a_broken_video(
+    walking_clip, face_photo, tmp_path, capsys
+):
     folder = tmp_path / "mixed"
     folder.mkdir()
     shutil.copy(walking_clip[0], folder / "clip.mp4")
@@ -46,7 +48,11 @@ def test_a_folder_of_photos_and_videos_handles_both_and_skips_a_broken_video(wal
     _, rows = read_rows(out)
     photo = [r for r in rows if r["kind"] == "photo"]
     tracks = [r for r in rows if r["kind"] == "track"]
-    assert len(photo) == 2 and {r["track"] for r in photo} == {"0", "1"} and all(r["path"].endswith("photo.jpg") for r in photo)
+    assert (
+        len(photo) == 2
+        and {r["track"] for r in photo} == {"0", "1"}
+        and all(r["path"].endswith("photo.jpg") for r in photo)
+    )
     assert len(tracks) == 4 and all(r["path"].endswith("clip.mp4") for r in tracks)
     err = capsys.readouterr().err
     assert "broken.mkv: the video cannot be opened" in err and "1 file(s) skipped" in err and "notes.txt" in err
@@ -55,8 +61,28 @@ def test_a_folder_of_photos_and_videos_handles_both_and_skips_a_broken_video(wal
 def test_annotated_video_thumbnails_and_per_frame_rows(walking_clip, tmp_path, capsys):
     path, _ = walking_clip
     out, annotated, thumbs = tmp_path / "out.jsonl", tmp_path / "annotated", tmp_path / "thumbs"
-    assert main(["predict", str(path), "--model", "resnet50", "--format", "jsonl", "-o", str(out), "--per-frame",
-                 "--annotate", str(annotated), "--thumbnails", str(thumbs), "--stride", "2"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(path),
+                "--model",
+                "resnet50",
+                "--format",
+                "jsonl",
+                "-o",
+                str(out),
+                "--per-frame",
+                "--annotate",
+                str(annotated),
+                "--thumbnails",
+                str(thumbs),
+                "--stride",
+                "2",
+            ]
+        )
+        == 0
+    )
     objects = [json.loads(line) for line in out.read_text().splitlines()]
     frames = [o for o in objects if o["kind"] == "frame"]
     tracks = [o for o in objects if o["kind"] == "track"]

@@ -24,28 +24,82 @@ def test_import_cache_train_evaluate_report(utkface_dir, tmp_path, capsys):
     assert main(["data", "cache", str(manifest), "--root", str(faces), "-o", str(cache), "--size", "32"]) == 0
     for arch in ("vgg16", "resnet50"):
         run = tmp_path / arch
-        assert main(["train", "--cache", str(cache), "--arch", arch, "--task", "both", "--epochs", "1",
-                     "--batch-size", "16", "--out", str(run), "--no-progress"]) == 0
-        assert main(["evaluate", str(run), "--cache", str(cache), "--name", f"{arch}-both", "--split", "val",
-                     "--windows", "18-50", "--out", str(evals)]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "--cache",
+                    str(cache),
+                    "--arch",
+                    arch,
+                    "--task",
+                    "both",
+                    "--epochs",
+                    "1",
+                    "--batch-size",
+                    "16",
+                    "--out",
+                    str(run),
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
+        assert (
+            main(
+                [
+                    "evaluate",
+                    str(run),
+                    "--cache",
+                    str(cache),
+                    "--name",
+                    f"{arch}-both",
+                    "--split",
+                    "val",
+                    "--windows",
+                    "18-50",
+                    "--out",
+                    str(evals),
+                ]
+            )
+            == 0
+        )
     reports.mkdir()
-    row = {"n": 4, "found": 1.0, "crops": {"age_mae": 5.0, "age_cs5": 0.5, "gender_acc": 0.75},
-           "photos": {"age_mae": 5.5, "age_cs5": 0.5, "gender_acc": 0.75}}
-    (reports / "photos.json").write_text(json.dumps({"split": "test", "faces": 4, "scene": "s",
-                                                     "models": {"vgg16": {"all": row}}}))
+    row = {
+        "n": 4,
+        "found": 1.0,
+        "crops": {"age_mae": 5.0, "age_cs5": 0.5, "gender_acc": 0.75},
+        "photos": {"age_mae": 5.5, "age_cs5": 0.5, "gender_acc": 0.75},
+    }
+    (reports / "photos.json").write_text(
+        json.dumps({"split": "test", "faces": 4, "scene": "s", "models": {"vgg16": {"all": row}}})
+    )
     assert main(["report", "--evals", str(evals), "--out", str(reports)]) == 0
     assert "| vgg16 | all | 4 | 100.00% | 5.00 | 5.50 |" in (reports / "README.md").read_text()
     rows = json.loads((reports / "results.json").read_text())
     assert [(r["name"], r["age_window"]) for r in rows] == [("resnet50-both", "18-50"), ("vgg16-both", "18-50")]
-    keys = {"name", "arch", "task", "train_recipe", "dataset", "split", "age_window", "n", "age_mae", "age_cs5",
-            "gender_acc"}
+    keys = {
+        "name",
+        "arch",
+        "task",
+        "train_recipe",
+        "dataset",
+        "split",
+        "age_window",
+        "n",
+        "age_mae",
+        "age_cs5",
+        "gender_acc",
+    }
     assert all(set(r) == keys and r["train_recipe"] == "custom" and r["dataset"] == "utkface" for r in rows)
     assert (evals / "vgg16-both" / "age_18_50.png").stat().st_size > 1000
     assert "constant guess" in (reports / "README.md").read_text()
     card = tmp_path / "MODEL_CARD.md"
     assert main(["card", str(evals / "vgg16-both.json"), str(evals / "resnet50-both.json"), "-o", str(card)]) == 0
     text = card.read_text()
-    assert "| vgg16 | UTKFace | 18-50 |" in text and "| resnet50 | UTKFace | 18-50 |" in text and "non-commercial" in text
+    assert (
+        "| vgg16 | UTKFace | 18-50 |" in text and "| resnet50 | UTKFace | 18-50 |" in text and "non-commercial" in text
+    )
     assert "| UTKFace age MAE, ages 18-50 ≤ 4.30 |" in text and "| UTKFace age MAE, ages all ≤ 5.50 | — | — |" in text
 
 

@@ -24,10 +24,16 @@ MODES = ["RGB", "L", "1", "P", "RGBA", "LA", "I;16", "CMYK"]
 
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header declares width x height but whose data is a few bytes: a decompression bomb."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 @st.composite
@@ -43,7 +49,8 @@ def image_bytes(draw):
     w, h = draw(st.integers(1, 300)), draw(st.integers(1, 300))
     seed = draw(st.integers(0, 2**16))
     img = Image.fromarray(np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)).convert(
-        "RGB" if mode in ("I;16", "CMYK") else mode)
+        "RGB" if mode in ("I;16", "CMYK") else mode
+    )
     if mode == "I;16":
         img = img.convert("L").convert("I;16")
     buf = io.BytesIO()
@@ -62,8 +69,7 @@ def image_bytes(draw):
     return bytes(data)
 
 
-FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                derandomize=True)
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 
 @FUZZ
@@ -85,14 +91,20 @@ def api(random_weights):
     from agegender.server.app import create_app
     from agegender.server.config import ServerConfig
 
-    app = create_app(ServerConfig(max_upload_bytes=1_000_000, max_pixels=4_000_000),
-                     analyzer=FaceAnalyzer(models=(), weights=random_weights, flip_tta=False))
+    app = create_app(
+        ServerConfig(max_upload_bytes=1_000_000, max_pixels=4_000_000),
+        analyzer=FaceAnalyzer(models=(), weights=random_weights, flip_tta=False),
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-          HealthCheck.function_scoped_fixture], derandomize=True)
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
 @given(data=image_bytes(), crops=st.booleans())
 def test_the_api_answers_200_or_400_with_a_message(api, data, crops):
     r = api.post(f"/api/analyze?crops={str(crops).lower()}", content=data, headers={"content-type": "image/png"})

@@ -113,8 +113,7 @@ def test_each_model_reads_faces_aligned_with_its_own_template(random_weights, fa
     from agegender.models.weights import load_model, save_weights
 
     tpl = default_template()
-    wider = {"points": [[0.5 + (x - 0.5) * 0.7, 0.5 + (y - 0.5) * 0.7] for x, y in tpl.points],
-             "crop_size": 160}
+    wider = {"points": [[0.5 + (x - 0.5) * 0.7, 0.5 + (y - 0.5) * 0.7] for x, y in tpl.points], "crop_size": 160}
     model, meta = load_model(random_weights["vgg16"])
     save_weights(model, tmp_path / "wide.safetensors", {**meta, "alignment_template": wider})
     analyzer = FaceAnalyzer(models=(), weights={**random_weights, "wide": tmp_path / "wide.safetensors"})

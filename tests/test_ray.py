@@ -22,8 +22,10 @@ def single_and_ray(folder, random_weights, tmp_path, capsys):
     single, on_ray = tmp_path / "single.csv", tmp_path / "ray.csv"
     assert main(["predict", str(folder), *weights, "--format", "csv", "-o", str(single)]) == 0
     capsys.readouterr()
-    assert main(["predict", str(folder), *weights, "--format", "csv", "-o", str(on_ray), "--ray",
-                 "--ray-workers", "2"]) == 0
+    assert (
+        main(["predict", str(folder), *weights, "--format", "csv", "-o", str(on_ray), "--ray", "--ray-workers", "2"])
+        == 0
+    )
     rows = lambda path: sorted(tuple(r.values()) for r in csv.DictReader(path.open()))  # noqa: E731
     return capsys.readouterr().err, rows(single), rows(on_ray)
 
@@ -43,8 +45,9 @@ def test_ray_rows_equal_the_single_process_rows(random_weights, face_photo, tmp_
     assert on_ray == single and len(single) == 200 * 2 * 2 + 20
 
 
-def test_ray_takes_videos_one_task_per_file_with_the_single_process_rows(random_weights, face_photo, walking_clip,
-                                                                           tmp_path, capsys):
+def test_ray_takes_videos_one_task_per_file_with_the_single_process_rows(
+    random_weights, face_photo, walking_clip, tmp_path, capsys
+):
     pytest.importorskip("ray.data", reason="Ray is not installed: pip install 'agegender[ray]'")
     folder = tmp_path / "mixed"
     folder.mkdir()

@@ -19,10 +19,20 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_release_gpu.sh
 def test_release_script_trains_and_exports_parts(tmp_path):
     cache = make_cache(tmp_path / "cache", n=96, size=32)
     assert main(["data", "pack", str(cache), "-o", str(tmp_path / "pack.npz"), "--splits", "train,val"]) == 0
-    env = {**os.environ, "PYTHON": sys.executable, "EPOCHS": "1", "ARCHS": "resnet50",
-           "CACHE_DIR": str(tmp_path / "unpacked")}
-    subprocess.run(["bash", str(SCRIPT), str(tmp_path / "pack.npz"), str(tmp_path / "runs"), str(tmp_path / "out")],
-                   env=env, check=True, capture_output=True, timeout=600)
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "EPOCHS": "1",
+        "ARCHS": "resnet50",
+        "CACHE_DIR": str(tmp_path / "unpacked"),
+    }
+    subprocess.run(
+        ["bash", str(SCRIPT), str(tmp_path / "pack.npz"), str(tmp_path / "runs"), str(tmp_path / "out")],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     parts = sorted((tmp_path / "out").glob("resnet50.safetensors.part*"))
     assert len(parts) == 4 and all(p.stat().st_size <= 15_000_000 for p in parts)
     model, meta = load_model(tmp_path / "out" / "resnet50.safetensors")

@@ -65,4 +65,6 @@ def test_accuracy_on_real_test_faces(shipped, utkface_dir):
         acc = (np.array([p.gender == "female" for p in preds]) == female).mean()
         expected_mae, expected_acc = SAMPLE_FIGURES[name]
         assert abs(mae - expected_mae) <= 0.3, f"{name}: MAE {mae:.2f}, recorded {expected_mae}"
-        assert abs(acc - expected_acc) <= 2 / len(faces) + 1e-9, f"{name}: gender accuracy {acc:.3f}, recorded {expected_acc}"
+        assert abs(acc - expected_acc) <= 2 / len(faces) + 1e-9, (
+            f"{name}: gender accuracy {acc:.3f}, recorded {expected_acc}"
+        )

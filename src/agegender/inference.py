@@ -55,10 +55,12 @@ class Face:
     track_id: int | None = None  # in a video: the person this face belongs to
 
     def to_dict(self) -> dict:
-        out = {"box": [round(v, 1) for v in self.box],
-               "det_score": None if self.det_score is None else round(self.det_score, 4),
-               "landmarks": self.landmarks,
-               "predictions": {k: v.to_dict() for k, v in self.predictions.items()}}
+        out = {
+            "box": [round(v, 1) for v in self.box],
+            "det_score": None if self.det_score is None else round(self.det_score, 4),
+            "landmarks": self.landmarks,
+            "predictions": {k: v.to_dict() for k, v in self.predictions.items()},
+        }
         if self.track_id is not None:
             out["track"] = self.track_id
         return out
@@ -83,9 +85,15 @@ class Result:
         return f"{len(self.faces)} face(s) found" if self.faces else "no face found"
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "width": self.width, "height": self.height, "message": self.message,
-                "notes": list(self.notes), "faces": [f.to_dict() for f in self.faces],
-                "speed_ms": {k: round(v, 2) for k, v in self.speed.items()}}
+        return {
+            "source": self.source,
+            "width": self.width,
+            "height": self.height,
+            "message": self.message,
+            "notes": list(self.notes),
+            "faces": [f.to_dict() for f in self.faces],
+            "speed_ms": {k: round(v, 2) for k, v in self.speed.items()},
+        }
 
     def rows(self, path: str, names) -> list[dict]:
         """CSV/table rows (:data:`CSV_COLUMNS`): one per face and model in ``names``; one row with only the
@@ -96,11 +104,21 @@ class Result:
         for i, face in enumerate(self.faces):
             for name in names:
                 p = face.predictions.get(name)
-                rows.append({"path": path, "face": i, "x1": face.box[0], "y1": face.box[1], "x2": face.box[2],
-                             "y2": face.box[3], "det_score": "" if face.det_score is None else round(face.det_score, 4),
-                             "model": name, "age": "" if p is None or p.age is None else round(p.age, 1),
-                             "gender": "" if p is None or p.gender is None else p.gender,
-                             "p_female": "" if p is None or p.p_female is None else round(p.p_female, 4)})
+                rows.append(
+                    {
+                        "path": path,
+                        "face": i,
+                        "x1": face.box[0],
+                        "y1": face.box[1],
+                        "x2": face.box[2],
+                        "y2": face.box[3],
+                        "det_score": "" if face.det_score is None else round(face.det_score, 4),
+                        "model": name,
+                        "age": "" if p is None or p.age is None else round(p.age, 1),
+                        "gender": "" if p is None or p.gender is None else p.gender,
+                        "p_female": "" if p is None or p.p_female is None else round(p.p_female, 4),
+                    }
+                )
         return rows
 
     def plot(self) -> np.ndarray:
@@ -169,10 +187,19 @@ class FaceAnalyzer:
     side), and detection score threshold (see FaceDetector).
     """
 
-    def __init__(self, models=(DEFAULT_MODEL,), weights: Mapping[str, str | Path] | None = None,
-                 detector: FaceDetector | None = None, device: str = "cpu", batch_size: int = 32,
-                 flip_tta: bool = True, engine: str = "auto", threads: int | None = None,
-                 min_face: float | None = None, det_threshold: float = 0.6):
+    def __init__(
+        self,
+        models=(DEFAULT_MODEL,),
+        weights: Mapping[str, str | Path] | None = None,
+        detector: FaceDetector | None = None,
+        device: str = "cpu",
+        batch_size: int = 32,
+        flip_tta: bool = True,
+        engine: str = "auto",
+        threads: int | None = None,
+        min_face: float | None = None,
+        det_threshold: float = 0.6,
+    ):
         paths: dict[str, Path] = {}
         if isinstance(models, str):  # "vgg16", "both"
             models = model_names(models)
@@ -180,12 +207,16 @@ class FaceAnalyzer:
             if weights and name in weights:
                 continue
             if name not in SHIPPED_MODELS:
-                raise UserError(f"unknown model {name!r}: shipped models are {SHIPPED_MODELS}; "
-                                 f"others need weights={{{name!r}: 'file.safetensors'}}")
+                raise UserError(
+                    f"unknown model {name!r}: shipped models are {SHIPPED_MODELS}; "
+                    f"others need weights={{{name!r}: 'file.safetensors'}}"
+                )
             path = shipped_weights_path(name)
             if not path.is_file() and not any(path.parent.glob(path.name + ".part*")):
-                raise FileNotFoundError(f"no shipped weights for {name!r} in this installation ({path}); "
-                                        f"train one with 'agegender train' and pass weights={{{name!r}: path}}")
+                raise FileNotFoundError(
+                    f"no shipped weights for {name!r} in this installation ({path}); "
+                    f"train one with 'agegender train' and pass weights={{{name!r}: path}}"
+                )
             paths[name] = path
         paths.update({k: Path(v) for k, v in (weights or {}).items()})
         if not paths:
@@ -195,7 +226,9 @@ class FaceAnalyzer:
         self.metadata = {}
         for name, path in paths.items():
             self.models[name] = open_engine(path, engine=engine, device=device, threads=threads)
-            self.metadata[name] = read_metadata(path) if path.suffix != ".onnx" else {"config": self.models[name].config}
+            self.metadata[name] = (
+                read_metadata(path) if path.suffix != ".onnx" else {"config": self.models[name].config}
+            )
         self.templates = {name: _template(meta) for name, meta in self.metadata.items()}
         self.detector = detector or FaceDetector(score_threshold=det_threshold, min_face=min_face, device=device)
         self.batch_size, self.flip_tta = batch_size, flip_tta
@@ -227,8 +260,16 @@ class FaceAnalyzer:
         self._predict([located], names)
         return located
 
-    def analyze_many(self, sources, crops: bool = False, keep_image: bool = False, models=None,
-                     workers: int = 2, batch_faces: int = 64, bgr: bool = False):
+    def analyze_many(
+        self,
+        sources,
+        crops: bool = False,
+        keep_image: bool = False,
+        models=None,
+        workers: int = 2,
+        batch_faces: int = 64,
+        bgr: bool = False,
+    ):
         """Analyse many images; yield ``(source, Result)`` — or ``(source, ImageError)`` for an
         unreadable one — in input order. Sources and ``bgr`` as for :meth:`analyze`.
 
@@ -313,8 +354,9 @@ class FaceAnalyzer:
         speed = {"load": (time.perf_counter() - t0) * 1000}
         if crops:
             if min(h, w) < MIN_CROP_PX:
-                raise ImageError(f"{name}: a {w}x{h} image is too small to be a face crop "
-                                 f"(at least {MIN_CROP_PX} px a side)")
+                raise ImageError(
+                    f"{name}: a {w}x{h} image is too small to be a face crop (at least {MIN_CROP_PX} px a side)"
+                )
             faces = [Face(box=(0.0, 0.0, float(w), float(h)))]
             aligned = {name: [image] for name in self.models}
             speed["detect"] = 0.0
@@ -323,12 +365,19 @@ class FaceAnalyzer:
             detections = reading_order(self.detector.detect(image))
             speed["detect"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            faces = [Face(box=tuple(round(v, 1) for v in d.box), det_score=d.score,
-                          landmarks=np.round(d.landmarks, 1).tolist()) for d in detections]
+            faces = [
+                Face(
+                    box=tuple(round(v, 1) for v in d.box),
+                    det_score=d.score,
+                    landmarks=np.round(d.landmarks, 1).tolist(),
+                )
+                for d in detections
+            ]
             aligned = self.align_all(image, [d.landmarks for d in detections])
             speed["align"] = (time.perf_counter() - t) * 1000
-        result = Result(source=name, width=w, height=h, faces=faces, speed=speed, notes=notes,
-                        image=image if keep_image else None)
+        result = Result(
+            source=name, width=w, height=h, faces=faces, speed=speed, notes=notes, image=image if keep_image else None
+        )
         result._aligned = aligned
         return result
 
@@ -343,8 +392,9 @@ class FaceAnalyzer:
         by_template: dict[AlignmentTemplate, list[np.ndarray]] = {}
         for tpl in self.templates.values():
             if tpl not in by_template:
-                by_template[tpl] = [align_face(image, np.asarray(lm, np.float32), tpl, tpl.crop_size)
-                                    for lm in landmarks]
+                by_template[tpl] = [
+                    align_face(image, np.asarray(lm, np.float32), tpl, tpl.crop_size) for lm in landmarks
+                ]
         return {name: by_template[tpl] for name, tpl in self.templates.items()}
 
     def predict_aligned(self, aligned: list[np.ndarray], model: str) -> list[Prediction]:

@@ -55,10 +55,14 @@ class AnalyzerBatches:
         # analyze_many, as the single-process predict: faces of the batch's photos go through the networks together.
         for path, name, (_, result) in zip(paths, shown, self.analyzer.analyze_many(paths, workers=1)):
             if isinstance(result, ImageError):
-                rows.append({**dict.fromkeys(CSV_COLUMNS, ""), "path": name, ERROR_COLUMN: str(result).replace(path, name)})
+                rows.append(
+                    {**dict.fromkeys(CSV_COLUMNS, ""), "path": name, ERROR_COLUMN: str(result).replace(path, name)}
+                )
                 continue
-            rows += [{**{k: str(v) for k, v in r.items()}, ERROR_COLUMN: ""}
-                     for r in result.rows(name, self.analyzer.model_names)]
+            rows += [
+                {**{k: str(v) for k, v in r.items()}, ERROR_COLUMN: ""}
+                for r in result.rows(name, self.analyzer.model_names)
+            ]
         return {k: [r[k] for r in rows] for k in [*CSV_COLUMNS, ERROR_COLUMN]}
 
 
@@ -77,18 +81,31 @@ def _start(plan: RayPlan):
     require("ray.data", "ray", "agegender predict --ray")
     if not ray.is_initialized():
         # ray.init's banners (token authentication of a local instance) go to the screen only with -v
-        quiet = (contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()),
-                 quiet_native_stderr()) if plan.quiet else ()
+        quiet = (
+            (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+                quiet_native_stderr(),
+            )
+            if plan.quiet
+            else ()
+        )
         try:
             with contextlib.ExitStack() as stack:
                 for q in quiet:
                     stack.enter_context(q)
-                ray.init(address=plan.address,
-                         num_cpus=None if plan.address else max(1, int(plan.workers * plan.cpus_per_worker)),
-                         include_dashboard=False, log_to_driver=False, configure_logging=False)
+                ray.init(
+                    address=plan.address,
+                    num_cpus=None if plan.address else max(1, int(plan.workers * plan.cpus_per_worker)),
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    configure_logging=False,
+                )
         except ConnectionError:
-            raise UserError(f"no Ray cluster found at {plan.address!r}: start one with 'ray start --head' (then "
-                            f"--ray auto), or give --ray alone to start a local instance for this run") from None
+            raise UserError(
+                f"no Ray cluster found at {plan.address!r}: start one with 'ray start --head' (then "
+                f"--ray auto), or give --ray alone to start a local instance for this run"
+            ) from None
     return ray
 
 
@@ -101,8 +118,11 @@ def analyse_video(path: str, shown: str, analyzer_options: dict, stride: int) ->
     analyzer = FaceAnalyzer(**analyzer_options)
     try:
         analysis = analyzer.analyze_video(path, stride=stride)
-        rows = [{k: str(v) for k, v in r.items()} for track in analysis
-                for r in track_rows(shown, track, analyzer.model_names)]
+        rows = [
+            {k: str(v) for k, v in r.items()}
+            for track in analysis
+            for r in track_rows(shown, track, analyzer.model_names)
+        ]
     except VideoError as exc:
         return [], str(exc).replace(path, shown), []
     return rows, "", list(analysis.notes)
@@ -133,9 +153,14 @@ def predict_rows(paths: list[Path], plan: RayPlan):
     blocks = max(1, min(len(items), plan.workers * 4))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
     # no more workers than blocks (a few photos): Ray Data warns of idle actors otherwise
-    ds = ds.map_batches(AnalyzerBatches, fn_constructor_kwargs={"analyzer_options": plan.analyzer_options},
-                        batch_size=plan.batch_size, compute=ray.data.ActorPoolStrategy(size=min(plan.workers, blocks)),
-                        num_cpus=plan.cpus_per_worker, batch_format="numpy")
+    ds = ds.map_batches(
+        AnalyzerBatches,
+        fn_constructor_kwargs={"analyzer_options": plan.analyzer_options},
+        batch_size=plan.batch_size,
+        compute=ray.data.ActorPoolStrategy(size=min(plan.workers, blocks)),
+        num_cpus=plan.cpus_per_worker,
+        batch_format="numpy",
+    )
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
         columns = list(batch)
         for i in range(len(batch[ERROR_COLUMN])):

@@ -16,9 +16,20 @@ import sys
 from agegender.errors import MissingExtraError, UserError
 
 # Optional packages and the extra that brings each (pyproject.toml); predicting needs none of them.
-EXTRA_OF_MODULE = {"torch": "train", "torchvision": "train", "safetensors": "train", "scipy": "train",
-                   "matplotlib": "train", "onnx": "train", "fastapi": "server", "uvicorn": "server",
-                   "multipart": "server", "python_multipart": "server", "fastapi_offline": "server", "ray": "ray"}
+EXTRA_OF_MODULE = {
+    "torch": "train",
+    "torchvision": "train",
+    "safetensors": "train",
+    "scipy": "train",
+    "matplotlib": "train",
+    "onnx": "train",
+    "fastapi": "server",
+    "uvicorn": "server",
+    "multipart": "server",
+    "python_multipart": "server",
+    "fastapi_offline": "server",
+    "ray": "ray",
+}
 
 
 def require(module: str, extra: str | None, purpose: str):
@@ -30,8 +41,9 @@ def require(module: str, extra: str | None, purpose: str):
         return importlib.import_module(module)
     except ImportError as e:
         fix = f"pip install 'agegender[{extra}]'" if extra else f"pip install {module} (a dependency of agegender)"
-        raise MissingExtraError(f"{purpose} needs the '{module.split('.')[0]}' package, which is not installed: "
-                                f"{fix}") from e
+        raise MissingExtraError(
+            f"{purpose} needs the '{module.split('.')[0]}' package, which is not installed: {fix}"
+        ) from e
 
 
 def onnx_providers(device: str = "cpu") -> list:
@@ -47,8 +59,10 @@ def onnx_providers(device: str = "cpu") -> list:
         raise UserError(f"device must be cpu, cuda or cuda:N, not {device!r}")
     if "CUDAExecutionProvider" in ort.get_available_providers():
         return [("CUDAExecutionProvider", {"device_id": int(index or 0)}), "CPUExecutionProvider"]
-    _say_once(f"--device {device}: this ONNX Runtime has no CUDA provider, so the CPU is used; for the GPU: "
-              f"pip uninstall onnxruntime && pip install onnxruntime-gpu")
+    _say_once(
+        f"--device {device}: this ONNX Runtime has no CUDA provider, so the CPU is used; for the GPU: "
+        f"pip uninstall onnxruntime && pip install onnxruntime-gpu"
+    )
     return ["CPUExecutionProvider"]
 
 

@@ -22,12 +22,19 @@ def test_parses_names():
 
 
 def test_imports_labels_and_reports_every_bad_row(tmp_path):
-    rows = [("00000A02.jpg", 2, "F"), ("07381A45.jpg", 45, "M"), ("00003A30.jpg", 31, "F"),
-            ("00004A25.jpg", 25, "X"), ("00005A40.jpg", 40, "F")]
+    rows = [
+        ("00000A02.jpg", 2, "F"),
+        ("07381A45.jpg", 45, "M"),
+        ("00003A30.jpg", 31, "F"),
+        ("00004A25.jpg", 25, "X"),
+        ("00005A40.jpg", 40, "F"),
+    ]
     root = write_aaf(tmp_path / "aaf", rows, files=[r[0] for r in rows[:4]])  # the last file is missing
     records, bad = import_aaf(root)
     assert [(r.path, r.age, r.gender, r.source) for r in records] == [
-        ("00000A02.jpg", 2, "female", "aaf"), ("07381A45.jpg", 45, "male", "aaf")]
+        ("00000A02.jpg", 2, "female", "aaf"),
+        ("07381A45.jpg", 45, "male", "aaf"),
+    ]
     reasons = dict(bad)
     assert "31 in labels.csv but 30 in the file name" in reasons["labels.csv:4"]
     assert "'X'" in reasons["labels.csv:5"]

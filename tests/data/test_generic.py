@@ -4,9 +4,17 @@ from agegender.data.generic import import_csv, import_folder, parse_gender
 from tests.support import write_face
 
 
-@pytest.mark.parametrize("value, zero_is, expected", [("F", "male", "female"), ("male", "male", "male"),
-                                                      ("0", "male", "male"), ("1", "male", "female"),
-                                                      ("0", "female", "female"), ("M", "female", "male")])
+@pytest.mark.parametrize(
+    "value, zero_is, expected",
+    [
+        ("F", "male", "female"),
+        ("male", "male", "male"),
+        ("0", "male", "male"),
+        ("1", "male", "female"),
+        ("0", "female", "female"),
+        ("M", "female", "male"),
+    ],
+)
 def test_gender_spellings(value, zero_is, expected):
     assert parse_gender(value, zero_is) == expected
 

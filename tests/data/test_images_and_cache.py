@@ -43,7 +43,9 @@ def test_large_images_convert_strip_by_strip_exactly(mode):
     rng = np.random.default_rng(1)
     data = _encode(Image.fromarray(rng.integers(0, 255, (700, 90, 4), dtype=np.uint8), "RGBA").convert(mode), "TIFF")
     img = Image.open(io.BytesIO(data))
-    expected = np.asarray(Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA")).convert("RGB"))
+    expected = np.asarray(
+        Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA")).convert("RGB")
+    )
     assert np.array_equal(decode_image(data), expected)
 
 
@@ -68,8 +70,10 @@ def test_only_the_first_frame_of_an_animation_is_used_and_said():
     assert notes and "3 frames" in notes[0] and "first" in notes[0]
 
 
-@pytest.mark.parametrize("data, match", [(b"", "empty"), (b"hello, not an image", "not an image in a format"),
-                                         (None, "damaged or incomplete")])
+@pytest.mark.parametrize(
+    "data, match",
+    [(b"", "empty"), (b"hello, not an image", "not an image in a format"), (None, "damaged or incomplete")],
+)
 def test_bad_bytes_raise_image_error(data, match):
     if data is None:
         data = _encode(Image.new("RGB", (64, 64)), "JPEG")[:200]
@@ -94,8 +98,10 @@ def test_cache_skips_bad_files_with_reasons_and_keeps_good_ones(tmp_path):
     write_face(tmp_path / "good2.jpg", seed=2, size=80)
     (tmp_path / "corrupt.jpg").write_bytes((tmp_path / "good1.jpg").read_bytes()[:300])
     (tmp_path / "text.jpg").write_text("not an image")
-    recs = [FaceRecord(p, 20 + i, "female", split="train") for i, p in
-            enumerate(["good1.jpg", "corrupt.jpg", "text.jpg", "missing.jpg", "good2.jpg"])]
+    recs = [
+        FaceRecord(p, 20 + i, "female", split="train")
+        for i, p in enumerate(["good1.jpg", "corrupt.jpg", "text.jpg", "missing.jpg", "good2.jpg"])
+    ]
     summary = build_cache(recs, tmp_path, tmp_path / "c", size=16, progress=False)
     assert summary["faces"] == 2
     assert sorted(p for p, _ in summary["skipped"]) == ["corrupt.jpg", "missing.jpg", "text.jpg"]
@@ -123,8 +129,9 @@ def test_a_wrong_images_folder_stops_at_once_and_no_empty_cache_is_written_or_re
     assert not (tmp_path / "c" / "labels.json").exists() and not list((tmp_path / "c").glob("*.npy*"))
     (tmp_path / "text.jpg").write_text("not an image")
     with pytest.raises(EmptyDatasetError, match="no face could be read"):
-        build_cache([FaceRecord("text.jpg", 30, "male", split="train")], tmp_path, tmp_path / "c", size=16,
-                    progress=False)
+        build_cache(
+            [FaceRecord("text.jpg", 30, "male", split="train")], tmp_path, tmp_path / "c", size=16, progress=False
+        )
     # an empty cache written by an earlier version is rebuilt, not reused
     write_face(tmp_path / "good.jpg", seed=1, size=40)
     good = [FaceRecord("good.jpg", 30, "male", split="train")]
@@ -141,10 +148,18 @@ def test_pack_and_unpack_round_trip(tmp_path):
 
     cache = make_cache(tmp_path / "cache", n=40, size=32)
     ramp = np.linspace(0, 255, 32)[None, :, None]  # smooth, a different picture per channel (catches RGB/BGR swaps)
-    smooth = np.stack([np.broadcast_to(ramp, (32, 32, 1))[..., 0], np.full((32, 32), 40.0),
-                       255 - np.broadcast_to(ramp, (32, 32, 1))[..., 0]], -1)
+    smooth = np.stack(
+        [
+            np.broadcast_to(ramp, (32, 32, 1))[..., 0],
+            np.full((32, 32), 40.0),
+            255 - np.broadcast_to(ramp, (32, 32, 1))[..., 0],
+        ],
+        -1,
+    )
     np.save(cache / "images.npy", np.repeat(smooth[None], 40, 0).astype(np.uint8))
-    assert main(["data", "pack", str(cache), "-o", str(tmp_path / "p.npz"), "--quality", "95", "--splits", "train"]) == 0
+    assert (
+        main(["data", "pack", str(cache), "-o", str(tmp_path / "p.npz"), "--quality", "95", "--splits", "train"]) == 0
+    )
     assert main(["data", "unpack", str(tmp_path / "p.npz"), "-o", str(tmp_path / "back")]) == 0
     a, b = open_cache(cache), open_cache(tmp_path / "back")
     keep = a.indices("train", None)
@@ -163,8 +178,10 @@ def test_photo_cache_through_the_detector_keeps_one_face_photos_only(tmp_path):
     Image.fromarray(photo).save(tmp_path / "one.png")
     Image.fromarray(np.hstack([photo, photo])).save(tmp_path / "two.png")
     Image.fromarray(np.full((200, 200, 3), 120, np.uint8)).save(tmp_path / "none.png")
-    records = [FaceRecord(path=n, age=42, gender="female", source="aaf", split="train")
-               for n in ("one.png", "two.png", "none.png")]
+    records = [
+        FaceRecord(path=n, age=42, gender="female", source="aaf", split="train")
+        for n in ("one.png", "two.png", "none.png")
+    ]
     aligner = PhotoAligner()
     summary = build_cache(records, tmp_path, tmp_path / "cache", size=64, progress=False, aligner=aligner)
     assert summary["faces"] == 1

@@ -18,15 +18,20 @@ def _cell(values):
 
 def write_mat(path, rows, key="imdb"):
     cols = list(zip(*rows))
-    savemat(path, {key: {
-        "dob": np.array([cols[0]], dtype=float),
-        "photo_taken": np.array([cols[1]], dtype=float),
-        "full_path": _cell(cols[2]),
-        "gender": np.array([cols[3]], dtype=float),
-        "face_location": _cell(cols[4]),
-        "face_score": np.array([cols[5]], dtype=float),
-        "second_face_score": np.array([cols[6]], dtype=float),
-    }})
+    savemat(
+        path,
+        {
+            key: {
+                "dob": np.array([cols[0]], dtype=float),
+                "photo_taken": np.array([cols[1]], dtype=float),
+                "full_path": _cell(cols[2]),
+                "gender": np.array([cols[3]], dtype=float),
+                "face_location": _cell(cols[4]),
+                "face_score": np.array([cols[5]], dtype=float),
+                "second_face_score": np.array([cols[6]], dtype=float),
+            }
+        },
+    )
 
 
 def test_datenum_years():

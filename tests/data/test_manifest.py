@@ -14,8 +14,10 @@ from tests.support import write_face
 
 
 def _records(n):
-    return [FaceRecord(path=f"{i}.jpg", age=1 + (i * 7) % 90, gender="female" if i % 3 else "male", sha1=f"{i:040x}")
-            for i in range(n)]
+    return [
+        FaceRecord(path=f"{i}.jpg", age=1 + (i * 7) % 90, gender="female" if i % 3 else "male", sha1=f"{i:040x}")
+        for i in range(n)
+    ]
 
 
 def test_split_is_80_10_10_deterministic_and_order_independent():

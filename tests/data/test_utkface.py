@@ -21,9 +21,16 @@ def test_parses_every_quirk_of_the_public_set(name, age, gender, race):
     assert (rec.age, rec.gender, rec.race) == (age, gender, race)
 
 
-@pytest.mark.parametrize("name", ["hello.jpg", "0_0_0_20170116174525125.jpg.chip.jpg",
-                                  "30_2_0_20170116174525125.jpg.chip.jpg", "30_1_7_20170116174525125.jpg.chip.jpg",
-                                  "30_1_0_20170116174525125.png"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hello.jpg",
+        "0_0_0_20170116174525125.jpg.chip.jpg",
+        "30_2_0_20170116174525125.jpg.chip.jpg",
+        "30_1_7_20170116174525125.jpg.chip.jpg",
+        "30_1_0_20170116174525125.png",
+    ],
+)
 def test_bad_names_raise_value_error_naming_the_file(name):
     with pytest.raises(ValueError, match="30_|0_0|hello"):
         parse_utkface_name(name)
@@ -35,8 +42,10 @@ def test_import_counts_and_lists_bad_names_instead_of_crashing(tmp_path):
     write_face(tmp_path / "notes_about_faces.jpg")
     (tmp_path / "README.txt").write_text("hi")
     records, bad = import_utkface(tmp_path)
-    assert sorted(r.path for r in records) == ["30_1_0_20170116174525125.jpg.chip.jpg",
-                                               "sub/45_0_3_20170116174525126.jpg.chip.jpg"]
+    assert sorted(r.path for r in records) == [
+        "30_1_0_20170116174525125.jpg.chip.jpg",
+        "sub/45_0_3_20170116174525126.jpg.chip.jpg",
+    ]
     assert sorted(name for name, _ in bad) == ["README.txt", "notes_about_faces.jpg"]
 
 

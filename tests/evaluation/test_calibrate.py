@@ -25,7 +25,9 @@ def test_calibrate_sets_spread_scale_and_temperature(tiny_arch, tmp_path, capsys
     calibrated, meta = load_model(tmp_path / "cal.safetensors")
     assert calibrated.readout.age_std_scale == report["age"]["std_scale"] > 0
     assert calibrated.readout.gender_temperature == report["gender"]["temperature"]
-    assert read_metadata(tmp_path / "cal.safetensors")["readout"]["gender_temperature"] == report["gender"]["temperature"]
+    assert (
+        read_metadata(tmp_path / "cal.safetensors")["readout"]["gender_temperature"] == report["gender"]["temperature"]
+    )
     assert "gender_temperature" not in read_metadata(tmp_path / "cal.safetensors")["config"]  # architecture only
     assert meta["calibration"]["gender"]["nll_after"] <= meta["calibration"]["gender"]["nll_before"] + 1e-9
     faces = np.load(cache / "images.npy")[:16]
@@ -62,8 +64,10 @@ def test_calibrated_bias_map_is_what_predictions_use(tmp_path, capsys):
     assert bias["kept"] == (bias["mae_after_cross_fitted"] < bias["mae_before"])
     assert list(calibrated.readout.age_bias_knots) == (bias["knots"] if bias["kept"] else [])
     val = np.load(cache / "images.npy")[72:]  # make_cache puts val last
-    mae = np.abs(predict_faces(calibrated, val, flip_tta=True)["age"] - np.array(
-        json.loads((cache / "labels.json").read_text())["ages"][72:])).mean()
+    mae = np.abs(
+        predict_faces(calibrated, val, flip_tta=True)["age"]
+        - np.array(json.loads((cache / "labels.json").read_text())["ages"][72:])
+    ).mean()
     assert mae == pytest.approx(bias["mae_after_in_sample"] if bias["kept"] else bias["mae_before"], abs=1e-4)
     assert bias["mae_after_in_sample"] < bias["mae_before"]
 
@@ -71,8 +75,22 @@ def test_calibrated_bias_map_is_what_predictions_use(tmp_path, capsys):
 def test_calibrate_can_divide_out_the_training_prior_and_leave_out_the_bias_map(tiny_weights, tmp_path, capsys):
     cache = make_cache(tmp_path / "cache", n=96, size=32)
     out = tmp_path / "prior.safetensors"
-    assert main(["calibrate", str(tiny_weights), "--cache", str(cache), "-o", str(out), "--age-prior-weight", "0.5",
-                 "--no-age-bias"]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                str(tiny_weights),
+                "--cache",
+                str(cache),
+                "-o",
+                str(out),
+                "--age-prior-weight",
+                "0.5",
+                "--no-age-bias",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["age_prior"]["weight"] == 0.5 and report["age_bias"]["kept"] is False
     readout = load_model(out)[0].readout

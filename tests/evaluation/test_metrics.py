@@ -45,8 +45,12 @@ def test_cells_carry_signed_error_and_the_gap_needs_two_known_groups():
     cells = cell_metrics([30, 30, 40, 8], [1, 1, 0, 1], pred_age=[25, 27, 44, 8], p_female=[0.9, 0.2, 0.1, 0.6])
     assert cells["female 25-34"] == {"n": 2, "age_mae": 4.0, "mean_signed_error": -4.0, "gender_acc": 0.5}
     assert cells["male 35-44"]["mean_signed_error"] == 4.0 and cells["female 0-12"]["gender_acc"] == 1.0
-    groups = {"a": {"n": 40, "accuracy": 0.9}, "b": {"n": 40, "accuracy": 0.8}, "c": {"n": 5, "accuracy": 0.1},
-              "unknown": {"n": 900, "accuracy": 0.5}}
+    groups = {
+        "a": {"n": 40, "accuracy": 0.9},
+        "b": {"n": 40, "accuracy": 0.8},
+        "c": {"n": 5, "accuracy": 0.1},
+        "unknown": {"n": 900, "accuracy": 0.5},
+    }
     gap = accuracy_gap(groups)
     assert (gap["best"], gap["worst"], round(gap["gap"], 3)) == ("a", "b", 0.1)  # small and unlabelled groups left out
     assert accuracy_gap({"unknown": {"n": 900, "accuracy": 0.5}}) is None

@@ -56,8 +56,12 @@ def test_dividing_out_the_training_prior_moves_ages_away_from_the_crowded_ones()
     logits = np.log(likelihood * prior)[None]
     log_prior = estimate_log_prior([{"age_logits": np.log(prior / prior.sum())[None]}], smooth_years=0.5)
     plain = readout.read([{"age_logits": logits}])["age"][0]
-    adjusted = [ReadOut(**{**readout.__dict__, "age_prior_weight": w, "age_log_prior": tuple(log_prior)})
-                .read([{"age_logits": logits}])["age"][0] for w in (0.5, 1.0)]
+    adjusted = [
+        ReadOut(**{**readout.__dict__, "age_prior_weight": w, "age_log_prior": tuple(log_prior)}).read(
+            [{"age_logits": logits}]
+        )["age"][0]
+        for w in (0.5, 1.0)
+    ]
     assert plain < adjusted[0] < adjusted[1]
     assert adjusted[1] == pytest.approx(55, abs=1.0)  # the prior divided out: the face's own evidence
     with pytest.raises(Exception, match="age_log_prior has 3 values"):
@@ -68,13 +72,33 @@ def test_select_command_scores_candidates_on_every_collection_and_shift(random_w
     a = make_cache(tmp_path / "a", n=48, size=32, dataset="utkface")
     b = make_cache(tmp_path / "b", n=48, size=32, seed=1, dataset="aaf")
     out = tmp_path / "sel" / "result.json"
-    assert main(["select", "--weights", f"vgg16={random_weights['vgg16']}",
-                 "--weights", f"resnet50={random_weights['resnet50']}", "--cache", f"{a},{b}",
-                 "--prior-weights", "0,1", "--fuse", "vgg16 [stored],resnet50 [stored]", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "select",
+                "--weights",
+                f"vgg16={random_weights['vgg16']}",
+                "--weights",
+                f"resnet50={random_weights['resnet50']}",
+                "--cache",
+                f"{a},{b}",
+                "--prior-weights",
+                "0,1",
+                "--fuse",
+                "vgg16 [stored],resnet50 [stored]",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     ranked = [line.split(None, 1)[1] for line in capsys.readouterr().out.splitlines()]
     result = json.loads(out.read_text())
-    assert set(ranked) == set(result["candidates"]) == {"vgg16 [stored]", "vgg16 [prior 1]", "resnet50 [stored]",
-                                                        "vgg16 [stored] + resnet50 [stored]"}
+    assert (
+        set(ranked)
+        == set(result["candidates"])
+        == {"vgg16 [stored]", "vgg16 [prior 1]", "resnet50 [stored]", "vgg16 [stored] + resnet50 [stored]"}
+    )
     scores = [result["candidates"][name]["score"] for name in ranked]
     assert scores == sorted(scores)
     cells = {(c["candidate"], c["dataset"], c["shift"]) for c in result["cells"]}

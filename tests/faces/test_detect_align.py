@@ -111,9 +111,15 @@ def test_every_small_face_in_a_24_megapixel_photo(crops):
     pass on a 1280-px copy found 10: benchmarks/results/detection_tiling.json)."""
     rng = np.random.default_rng(0)
     scene = background(4000, 6000, seed=1)
-    placed = [paste(scene, crops[i % len(crops)], (500 + (i % 6) * 1000 + rng.uniform(-200, 200),
-                                                   500 + (i // 6) * 1000 + rng.uniform(-200, 200)), rng.uniform(80, 150))
-              for i in range(24)]
+    placed = [
+        paste(
+            scene,
+            crops[i % len(crops)],
+            (500 + (i % 6) * 1000 + rng.uniform(-200, 200), 500 + (i // 6) * 1000 + rng.uniform(-200, 200)),
+            rng.uniform(80, 150),
+        )
+        for i in range(24)
+    ]
     dets = FaceDetector().detect(scene)
     found = sum(any(np.linalg.norm(centre_of(d.box) - p.centre) < 0.3 * p.side for d in dets) for p in placed)
     assert found >= 23 and len(dets) <= 25, (found, len(dets))
@@ -157,8 +163,9 @@ def test_onnx_runtime_yunet_matches_opencvs_runner(detector, crops):
     for k, crop in enumerate(crops[3:7]):
         paste(scenes[-1], crop, (150 + 200 * k, 300), 110)
     scenes += [np.ascontiguousarray(c) for c in crops[7:10]]  # odd sizes: padding to a multiple of 32
-    opencv = cv2.FaceDetectorYN.create(str(default_model_path()), "", (320, 320), detector.score_threshold,
-                                       detector.nms_threshold, 5000)
+    opencv = cv2.FaceDetectorYN.create(
+        str(default_model_path()), "", (320, 320), detector.score_threshold, detector.nms_threshold, 5000
+    )
     found = 0
     for image in scenes:
         opencv.setInputSize((image.shape[1], image.shape[0]))

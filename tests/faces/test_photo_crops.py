@@ -47,7 +47,7 @@ def test_a_small_second_face_is_not_a_rival(aligner, photo):
     small = cv2.resize(photo, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     canvas = np.full((photo.shape[0], photo.shape[1] + small.shape[1], 3), 90, np.uint8)
     canvas[:, : photo.shape[1]] = photo
-    canvas[: small.shape[0], photo.shape[1]:] = small
+    canvas[: small.shape[0], photo.shape[1] :] = small
     assert len(FaceDetector().detect(canvas)) == 2
     assert np.array_equal(aligner(canvas), aligner(photo))
 

@@ -27,8 +27,16 @@ def real_faces(utkface_root: Path | None, size: int = 64) -> np.ndarray:
     det = FaceDetector().detect(image)[0]
     tpl = default_template()
     faces = []
-    for dx, dy, scale in [(0, 0, 1.0), (3, 0, 1.0), (0, -3, 1.0), (0, 0, 1.1), (0, 0, 0.9), (-3, 2, 1.05),
-                          (2, 2, 0.95), (0, 4, 1.0)]:
+    for dx, dy, scale in [
+        (0, 0, 1.0),
+        (3, 0, 1.0),
+        (0, -3, 1.0),
+        (0, 0, 1.1),
+        (0, 0, 0.9),
+        (-3, 2, 1.05),
+        (2, 2, 0.95),
+        (0, 4, 1.0),
+    ]:
         lm = det.landmarks.copy()
         centre = lm.mean(0)
         lm = (lm - centre) * scale + centre + [dx, dy]
@@ -115,10 +123,12 @@ def test_without_torch_a_graphless_weight_file_names_the_extra_to_install(random
 
 
 def test_predicting_with_the_shipped_models_never_imports_torch():
-    code = ("import sys\nfrom agegender import FaceAnalyzer\n"
-            f"r = FaceAnalyzer().analyze({str(EXAMPLE)!r})\n"
-            "assert len(r.faces) == 1, r.faces\n"
-            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    code = (
+        "import sys\nfrom agegender import FaceAnalyzer\n"
+        f"r = FaceAnalyzer().analyze({str(EXAMPLE)!r})\n"
+        "assert len(r.faces) == 1, r.faces\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
@@ -162,8 +172,10 @@ def test_int8_graph_keeps_the_first_convolution_and_the_heads_in_float(tiny_weig
     faces = np.random.default_rng(0).integers(0, 255, (64, 32, 32, 3), dtype=np.uint8)
     graph = onnx.load(str(quantize_int8(weights, faces)))
     made_by = {o: n for n in graph.graph.node for o in n.output}
-    quantized = lambda n: any(made_by.get(i) is not None and made_by[i].op_type == "DequantizeLinear"  # noqa: E731
-                              for i in n.input[1:2])
+
+    def quantized(n):
+        return any(made_by.get(i) is not None and made_by[i].op_type == "DequantizeLinear" for i in n.input[1:2])
+
     convs = [n for n in graph.graph.node if n.op_type == "Conv"]
     heads = [n for n in graph.graph.node if n.op_type in ("Gemm", "MatMul")]
     assert heads and not quantized(convs[0]) and not any(quantized(n) for n in heads)
@@ -182,8 +194,10 @@ def test_float_weights_stored_as_fp16_give_the_same_outputs(tiny_weights):
     _store_float_weights_as_fp16(graph, min_elements=1)
     assert not [t.name for t in graph.graph.initializer if t.data_type == onnx.TensorProto.FLOAT and t.dims]
     x = np.random.default_rng(0).random((4, 3, 32, 32), dtype=np.float32)
-    before, after = (ort.InferenceSession(b, providers=["CPUExecutionProvider"]).run(outputs, {"images": x})
-                     for b in (blob, graph.SerializeToString()))
+    before, after = (
+        ort.InferenceSession(b, providers=["CPUExecutionProvider"]).run(outputs, {"images": x})
+        for b in (blob, graph.SerializeToString())
+    )
     for a, b in zip(before, after):
         np.testing.assert_allclose(a, b, atol=2e-2, rtol=1e-2)
 
@@ -219,5 +233,7 @@ def test_the_analyzer_on_cuda_runs_the_shipped_graphs_on_onnx_runtime(capsys):
     assert analyzer.engines == {"resnet50": "onnx"}
     import onnxruntime as ort
 
-    expected = "CUDAExecutionProvider" if "CUDAExecutionProvider" in ort.get_available_providers() else "CPUExecutionProvider"
+    expected = (
+        "CUDAExecutionProvider" if "CUDAExecutionProvider" in ort.get_available_providers() else "CPUExecutionProvider"
+    )
     assert analyzer.models["resnet50"].session.get_providers()[0] == expected

@@ -22,8 +22,9 @@ def test_outputs_shapes_and_every_parameter_learns(arch, task, age_head):
     if task in ("age", "both"):
         key = "age_logits" if age_head == "distribution" else "age_raw"
         assert out[key].shape == ((2, 33) if age_head == "distribution" else (2,))
-        loss = loss + age_loss(out, torch.tensor([20.0, 40.0]), model.config,
-                               "dldl" if age_head == "distribution" else "mse")
+        loss = loss + age_loss(
+            out, torch.tensor([20.0, 40.0]), model.config, "dldl" if age_head == "distribution" else "mse"
+        )
     else:
         assert "age_logits" not in out and "age_raw" not in out
     if task in ("gender", "both"):
@@ -43,8 +44,9 @@ def test_wrong_input_shape_names_it():
 def test_fp16_safetensors_round_trip_with_metadata_and_parts(tmp_path):
     torch.manual_seed(0)
     model = create_model("resnet50", task="both", input_size=48, age_min=1, age_max=100).eval()
-    files = save_weights(model, tmp_path / "r50.safetensors", {"recipe": "test", "val": {"age_mae": 4.2}},
-                         part_bytes=20_000_000)
+    files = save_weights(
+        model, tmp_path / "r50.safetensors", {"recipe": "test", "val": {"age_mae": 4.2}}, part_bytes=20_000_000
+    )
     assert [f.name for f in files] == [f"r50.safetensors.part{i}" for i in range(len(files))] and len(files) >= 2
     loaded, meta = load_model(tmp_path / "r50.safetensors")
     assert meta["recipe"] == "test" and meta["val"]["age_mae"] == 4.2
@@ -88,9 +90,17 @@ def test_format_1_weight_files_load_with_their_calibration_and_datasets(tmp_path
     model = create_model("resnet50", task="age", age_head="distribution", input_size=32)
     save_weights(model, tmp_path / "new.safetensors", {"datasets": ["utkface", "aaf"]})
     assert read_metadata(tmp_path / "new.safetensors")[FORMAT_KEY] == WEIGHT_FORMAT
-    flat = {**model.config.to_dict(), "gender_temperature": 1.2, "age_std_scale": 0.9, "age_readout": "median",
-            "age_bias_knots": [10.0, 40.0], "age_bias_shifts": [1.0, -2.0]}
-    save_file(load_file(tmp_path / "new.safetensors"), tmp_path / "old.safetensors", metadata={"config": json.dumps(flat)})
+    flat = {
+        **model.config.to_dict(),
+        "gender_temperature": 1.2,
+        "age_std_scale": 0.9,
+        "age_readout": "median",
+        "age_bias_knots": [10.0, 40.0],
+        "age_bias_shifts": [1.0, -2.0],
+    }
+    save_file(
+        load_file(tmp_path / "new.safetensors"), tmp_path / "old.safetensors", metadata={"config": json.dumps(flat)}
+    )
     old = load_model(tmp_path / "old.safetensors")[0]
     assert old.readout.age_std_scale == 0.9 and old.readout.age_bias_shifts == (1.0, -2.0)
     assert old.config == model.config
@@ -111,7 +121,10 @@ def test_a_weight_file_of_a_newer_format_is_refused_by_name(tmp_path):
     model = create_model("resnet50", task="age", input_size=32)
     save_weights(model, tmp_path / "w.safetensors", {})
     meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in read_metadata(tmp_path / "w.safetensors").items()}
-    save_file(load_file(tmp_path / "w.safetensors"), tmp_path / "newer.safetensors",
-              metadata={**meta, FORMAT_KEY: str(WEIGHT_FORMAT + 1)})
+    save_file(
+        load_file(tmp_path / "w.safetensors"),
+        tmp_path / "newer.safetensors",
+        metadata={**meta, FORMAT_KEY: str(WEIGHT_FORMAT + 1)},
+    )
     with pytest.raises(UserError, match=f"format {WEIGHT_FORMAT + 1}.*upgrade"):
         load_model(tmp_path / "newer.safetensors")

@@ -28,8 +28,15 @@ def test_views_are_averaged_as_distributions_before_the_median():
 def test_calibration_fields_change_answers_as_documented():
     logits = {"age_logits": np.log(np.array([[0.1, 0.2, 0.4, 0.3]])), "gender_logits": np.array([[0.0, 2.0]])}
     plain = ReadOut(age_head="distribution", age_min=30, age_max=33)
-    calibrated = ReadOut(age_head="distribution", age_min=30, age_max=33, gender_temperature=2.0,
-                         age_std_scale=1.5, age_bias_knots=(30.0, 40.0), age_bias_shifts=(1.0, 1.0))
+    calibrated = ReadOut(
+        age_head="distribution",
+        age_min=30,
+        age_max=33,
+        gender_temperature=2.0,
+        age_std_scale=1.5,
+        age_bias_knots=(30.0, 40.0),
+        age_bias_shifts=(1.0, 1.0),
+    )
     p, c = plain.read([logits]), calibrated.read([logits])
     assert p["p_female"][0] == pytest.approx(1 / (1 + np.exp(-2)), abs=1e-6)
     assert c["p_female"][0] == pytest.approx(1 / (1 + np.exp(-1)), abs=1e-6)  # logits / temperature
@@ -44,8 +51,17 @@ def test_regression_heads_read_raw_times_scale_plus_mean_and_clip():
 
 
 def test_read_out_comes_from_a_stored_config_and_ignores_network_fields():
-    r = ReadOut.from_config({"arch": "vgg16", "age_head": "distribution", "age_min": 1, "age_max": 117,
-                             "age_bias_knots": [10, 20], "age_bias_shifts": [1, 2], "hidden": 256})
+    r = ReadOut.from_config(
+        {
+            "arch": "vgg16",
+            "age_head": "distribution",
+            "age_min": 1,
+            "age_max": 117,
+            "age_bias_knots": [10, 20],
+            "age_bias_shifts": [1, 2],
+            "hidden": 256,
+        }
+    )
     assert r.age_max == 117 and r.age_bias_knots == (10.0, 20.0) and r.whole_years
     with pytest.raises(ValueError, match="read-out"):
         read_distribution(np.ones((1, 2)) / 2, np.arange(2.0), "mode")

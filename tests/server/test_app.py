@@ -36,8 +36,7 @@ def test_multipart_upload_finds_both_faces(client, face_photo):
 
 
 def test_raw_bytes_and_model_choice(client, face_photo):
-    r = client.post("/api/analyze?model=vgg16", content=face_photo.read_bytes(),
-                    headers={"content-type": "image/jpeg"})
+    r = client.post("/api/analyze?model=vgg16", content=face_photo.read_bytes(), headers={"content-type": "image/jpeg"})
     assert r.status_code == 200 and set(r.json()["faces"][0]["predictions"]) == {"vgg16"}
     assert client.post("/api/analyze?model=alexnet", content=b"x").status_code == 422
     r = client.post("/api/analyze", content=face_photo.read_bytes(), headers={"content-type": "image/jpeg"})

@@ -30,12 +30,23 @@ def live_page(walking_clip, tmp_path_factory):
     folder = tmp_path_factory.mktemp("live")
     camera = folder / "camera.y4m"
     write_y4m(walking_clip[0], camera)
-    with serve_in_background(["--model", "resnet50"], log=folder / "server.log") as server, \
-            playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={camera}"])
+    with (
+        serve_in_background(["--model", "resnet50"], log=folder / "server.log") as server,
+        playwright.sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={camera}",
+            ],
+        )
         context = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera"])
         page = context.new_page()
         page.goto(server.url)

@@ -59,8 +59,12 @@ def test_a_live_view_tracks_each_face_and_its_answer_settles(app, walking_clip):
     assert len(ids) == 4  # four people crossed the picture
     ended = [t for a in answers for t in a["ended"]] + last["ended"]
     assert {t["track"] for t in ended} == ids and all(t["predictions"]["resnet50"]["gender"] == "female" for t in ended)
-    settled = [(face["track"], face["predictions"]["resnet50"]["age"]) for a in answers for face in a["faces"]
-               if face["settled"]]
+    settled = [
+        (face["track"], face["predictions"]["resnet50"]["age"])
+        for a in answers
+        for face in a["faces"]
+        if face["settled"]
+    ]
     assert settled
     for track in {t for t, _ in settled}:
         ages = [age for t, age in settled if t == track]

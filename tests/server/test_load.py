@@ -17,8 +17,12 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_server_load.
 
 @pytest.mark.slow
 def test_memory_health_and_status_codes_under_load(tmp_path):
-    subprocess.run([sys.executable, str(BENCH), "--out", str(tmp_path), "--per-client", "3"], check=True,
-                   capture_output=True, timeout=900)
+    subprocess.run(
+        [sys.executable, str(BENCH), "--out", str(tmp_path), "--per-client", "3"],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     result = json.loads((tmp_path / "server_load.json").read_text())
     for phase in result["phases"]:
         assert phase["peak_rss_mb"] <= 2500 and phase["idle_rss_mb_after_10s"] <= 1500, phase

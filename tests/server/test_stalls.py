@@ -31,8 +31,10 @@ def test_stalled_uploads_are_closed_and_a_normal_upload_is_served_meanwhile(serv
     stalled = []
     for _ in range(20):  # an attacker at another address: headers, part of a big body, then nothing
         sock = connect(server, "127.0.0.2")
-        sock.sendall(b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
-                     b"Content-Length: 5000000\r\n\r\n" + b"\xff" * 100_000)
+        sock.sendall(
+            b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+            b"Content-Length: 5000000\r\n\r\n" + b"\xff" * 100_000
+        )
         stalled.append(sock)
     for _ in range(5):  # and some that never finish their headers
         sock = connect(server, "127.0.0.2")
@@ -40,8 +42,9 @@ def test_stalled_uploads_are_closed_and_a_normal_upload_is_served_meanwhile(serv
         stalled.append(sock)
     start = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=60)
-    conn.request("POST", "/api/analyze?model=resnet50", body=face_photo.read_bytes(),
-                 headers={"Content-Type": "image/jpeg"})
+    conn.request(
+        "POST", "/api/analyze?model=resnet50", body=face_photo.read_bytes(), headers={"Content-Type": "image/jpeg"}
+    )
     response = conn.getresponse()
     assert response.status == 200 and len(json.loads(response.read())["faces"]) == 2
     assert time.monotonic() - start < 15
@@ -76,4 +79,7 @@ def test_an_oversized_body_gets_a_readable_413_and_bad_http_a_json_400(server):
     while chunk := sock.recv(65536):
         data += chunk
     sock.close()
-    assert data.startswith(b"HTTP/1.1 400") and data.split(b"\r\n\r\n", 1)[1] == b'{"error": "the request is not valid HTTP"}'
+    assert (
+        data.startswith(b"HTTP/1.1 400")
+        and data.split(b"\r\n\r\n", 1)[1] == b'{"error": "the request is not valid HTTP"}'
+    )

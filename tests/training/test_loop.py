@@ -21,11 +21,22 @@ from tests.support import make_cache
 
 def test_trains_checkpoints_and_resumes(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="both", epochs=2,
-                      batch_size=16, lr=1e-3, progress=False, threads=1)
+    cfg = TrainConfig(
+        cache=str(cache),
+        out=str(tmp_path / "run"),
+        arch=tiny_arch,
+        task="both",
+        epochs=2,
+        batch_size=16,
+        lr=1e-3,
+        progress=False,
+        threads=1,
+    )
     best = train(cfg)
     run = tmp_path / "run"
-    assert {"last.pt", "best.safetensors", "summary.csv", "curves.png", "config.json"} <= {p.name for p in run.iterdir()}
+    assert {"last.pt", "best.safetensors", "summary.csv", "curves.png", "config.json"} <= {
+        p.name for p in run.iterdir()
+    }
     assert best["gender_acc"] >= 0.9  # brightness tells the gender: a working loop learns it in 2 epochs
     cfg.epochs, cfg.resume = 3, True
     train(cfg)
@@ -50,9 +61,19 @@ def test_two_datasets_are_sampled_by_share_and_validated_apart(tiny_arch, tmp_pa
 
     a = make_cache(tmp_path / "a", n=96, dataset="utkface")
     b = make_cache(tmp_path / "b", n=64, seed=1, dataset="aaf")
-    cfg = TrainConfig(cache=f"{a},{b}", out=str(tmp_path / "run"), arch=tiny_arch, task="both", epochs=2,
-                      batch_size=16, progress=False, threads=1, dataset_shares="utkface=0.5,aaf=0.5",
-                      balance_cells=0.5, epoch_size=48)
+    cfg = TrainConfig(
+        cache=f"{a},{b}",
+        out=str(tmp_path / "run"),
+        arch=tiny_arch,
+        task="both",
+        epochs=2,
+        batch_size=16,
+        progress=False,
+        threads=1,
+        dataset_shares="utkface=0.5,aaf=0.5",
+        balance_cells=0.5,
+        epoch_size=48,
+    )
     best = train(cfg)
     assert set(best["datasets"]) == {"utkface", "aaf"}
     # The best epoch is picked on the mean of both datasets' scores, not on the larger set.
@@ -80,8 +101,19 @@ def test_an_epoch_draws_epoch_size_faces():
 
 def test_gender_is_learnt_with_the_reference_mse_loss(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache", n=128)
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="gender", gender_loss="mse",
-                      epochs=3, batch_size=16, lr=1e-3, augment=0.0, progress=False, threads=1)
+    cfg = TrainConfig(
+        cache=str(cache),
+        out=str(tmp_path / "run"),
+        arch=tiny_arch,
+        task="gender",
+        gender_loss="mse",
+        epochs=3,
+        batch_size=16,
+        lr=1e-3,
+        augment=0.0,
+        progress=False,
+        threads=1,
+    )
     assert train(cfg)["gender_acc"] >= 0.9
 
 
@@ -98,9 +130,31 @@ def test_ddp_two_processes_with_gloo(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache", n=64)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     entry = os.path.join(os.path.dirname(__file__), "_ddp_entry.py")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", entry,
-           "train", "--cache", str(cache), "--out", str(tmp_path / "run"), "--arch", tiny_arch,
-           "--epochs", "1", "--batch-size", "8", "--no-progress", "--device", "cpu", "--threads", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        entry,
+        "train",
+        "--cache",
+        str(cache),
+        "--out",
+        str(tmp_path / "run"),
+        "--arch",
+        tiny_arch,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "run" / "best.safetensors").is_file()
@@ -110,8 +164,17 @@ def test_ddp_two_processes_with_gloo(tiny_arch, tmp_path):
 
 def test_time_budget_shortens_the_run_after_its_first_epoch(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="gender", epochs=50,
-                      batch_size=16, progress=False, threads=1, time_budget_s=0.001)
+    cfg = TrainConfig(
+        cache=str(cache),
+        out=str(tmp_path / "run"),
+        arch=tiny_arch,
+        task="gender",
+        epochs=50,
+        batch_size=16,
+        progress=False,
+        threads=1,
+        time_budget_s=0.001,
+    )
     train(cfg)
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
     assert len(rows) == 1 and cfg.epochs == 50  # the schedule owns the run's length; the config is not touched
@@ -120,8 +183,17 @@ def test_time_budget_shortens_the_run_after_its_first_epoch(tiny_arch, tmp_path)
 
 def test_resumed_run_keeps_the_length_its_budget_gave_it(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="gender", epochs=3,
-                      batch_size=16, progress=False, threads=1, time_budget_s=1e6)
+    cfg = TrainConfig(
+        cache=str(cache),
+        out=str(tmp_path / "run"),
+        arch=tiny_arch,
+        task="gender",
+        epochs=3,
+        batch_size=16,
+        progress=False,
+        threads=1,
+        time_budget_s=1e6,
+    )
     cfg.max_steps = 1
     train(cfg)  # the budget does not bind: 3 epochs, and the checkpoint records that length
     cfg2 = TrainConfig(**{**cfg.to_dict(), "epochs": 50, "resume": True})
@@ -164,8 +236,16 @@ def test_weight_average_warms_up():
 
 def test_training_with_weight_average_resumes(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = dict(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="gender", batch_size=16,
-               progress=False, threads=1, ema=0.99)
+    cfg = dict(
+        cache=str(cache),
+        out=str(tmp_path / "run"),
+        arch=tiny_arch,
+        task="gender",
+        batch_size=16,
+        progress=False,
+        threads=1,
+        ema=0.99,
+    )
     train(TrainConfig(**cfg, epochs=1))
     best = train(TrainConfig(**cfg, epochs=2, resume=True))
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
@@ -176,19 +256,39 @@ def test_fine_tuning_starts_from_given_weights_and_refuses_ones_that_do_not_fit(
     from agegender.models.weights import load_model
 
     cache = make_cache(tmp_path / "cache", n=64)
-    base = TrainConfig(cache=str(cache), out=str(tmp_path / "first"), arch=tiny_arch, task="both", epochs=1,
-                       batch_size=16, progress=False, threads=1)
+    base = TrainConfig(
+        cache=str(cache),
+        out=str(tmp_path / "first"),
+        arch=tiny_arch,
+        task="both",
+        epochs=1,
+        batch_size=16,
+        progress=False,
+        threads=1,
+    )
     train(base)
     first, _ = load_model(tmp_path / "first" / "best.safetensors")
-    tuned = TrainConfig(**{**base.to_dict(), "out": str(tmp_path / "tuned"), "lr": 1e-12, "ema": 0.0,
-                           "augment_background": 0.5, "init_weights": str(tmp_path / "first" / "best.safetensors")})
+    tuned = TrainConfig(
+        **{
+            **base.to_dict(),
+            "out": str(tmp_path / "tuned"),
+            "lr": 1e-12,
+            "ema": 0.0,
+            "augment_background": 0.5,
+            "init_weights": str(tmp_path / "first" / "best.safetensors"),
+        }
+    )
     train(tuned)
     second, meta = load_model(tmp_path / "tuned" / "best.safetensors")
     # The card counts both runs; a cache without a dataset name reports as "cache0".
     assert meta["fine_tuned_from"] == {"recipe": "custom", "epochs": 1, "datasets": ["cache0"]}
     w1, w2 = first.state_dict(), second.state_dict()
     # With a vanishing learning rate the weights stay where they started (batch-norm statistics move).
-    assert all(torch.allclose(w1[k].float(), w2[k].float(), atol=2e-3) for k in w1 if "running" not in k and "num_batches" not in k)
+    assert all(
+        torch.allclose(w1[k].float(), w2[k].float(), atol=2e-3)
+        for k in w1
+        if "running" not in k and "num_batches" not in k
+    )
     wrong = TrainConfig(**{**tuned.to_dict(), "out": str(tmp_path / "wrong"), "task": "gender"})
     with pytest.raises(ValueError, match="does not fit"):
         train(wrong)
@@ -206,10 +306,22 @@ def test_gender_child_weight_weights_the_gender_loss_of_children_only(tiny_arch,
         return real(logits, genders, kind, label_smoothing, weights)
 
     import agegender.training.loop as loop
+
     real = loop.gender_loss
     monkeypatch.setattr(loop, "gender_loss", spy)
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="both", all_ages=True,
-                      epochs=1, max_steps=2, batch_size=16, gender_child_weight=3.0, progress=False, threads=1)
+    cfg = TrainConfig(
+        cache=str(cache),
+        out=str(tmp_path / "run"),
+        arch=tiny_arch,
+        task="both",
+        all_ages=True,
+        epochs=1,
+        max_steps=2,
+        batch_size=16,
+        gender_child_weight=3.0,
+        progress=False,
+        threads=1,
+    )
     train(cfg)
     weights = torch.cat(seen)
     assert set(weights.tolist()) == {1.0, 3.0}
@@ -219,15 +331,39 @@ def test_gender_child_weight_weights_the_gender_loss_of_children_only(tiny_arch,
 def test_distillation_from_a_teacher(tiny_arch, tmp_path):
     """A student learns from a teacher's soft targets; a teacher with other age bins is refused."""
     cache = make_cache(tmp_path / "cache")
-    common = dict(cache=str(cache), task="both", age_head="distribution", age_loss="dldl", all_ages=False,
-                  batch_size=16, lr=1e-3, progress=False, threads=1)
+    common = dict(
+        cache=str(cache),
+        task="both",
+        age_head="distribution",
+        age_loss="dldl",
+        all_ages=False,
+        batch_size=16,
+        lr=1e-3,
+        progress=False,
+        threads=1,
+    )
     train(TrainConfig(**common, out=str(tmp_path / "teacher"), arch=tiny_arch, epochs=1))
-    student = train(TrainConfig(**common, out=str(tmp_path / "student"), arch=tiny_arch, epochs=1,
-                                teacher=str(tmp_path / "teacher" / "best.safetensors"), teacher_share=0.7))
+    student = train(
+        TrainConfig(
+            **common,
+            out=str(tmp_path / "student"),
+            arch=tiny_arch,
+            epochs=1,
+            teacher=str(tmp_path / "teacher" / "best.safetensors"),
+            teacher_share=0.7,
+        )
+    )
     assert np.isfinite(student["age_mae"])
     with pytest.raises(ValueError, match="age_max"):
-        train(TrainConfig(**{**common, "max_age": 40}, out=str(tmp_path / "bad"), arch=tiny_arch, epochs=1,
-                          teacher=str(tmp_path / "teacher" / "best.safetensors")))
+        train(
+            TrainConfig(
+                **{**common, "max_age": 40},
+                out=str(tmp_path / "bad"),
+                arch=tiny_arch,
+                epochs=1,
+                teacher=str(tmp_path / "teacher" / "best.safetensors"),
+            )
+        )
 
 
 def test_a_killed_and_resumed_run_gives_the_weights_of_an_uninterrupted_one(tiny_arch, tmp_path, monkeypatch):
@@ -237,8 +373,18 @@ def test_a_killed_and_resumed_run_gives_the_weights_of_an_uninterrupted_one(tiny
     cache = make_cache(tmp_path / "cache")
 
     def config(out):
-        return TrainConfig(cache=str(cache), out=str(tmp_path / out), arch=tiny_arch, task="both", epochs=3,
-                           batch_size=16, lr=1e-3, progress=False, threads=1, resume=True)
+        return TrainConfig(
+            cache=str(cache),
+            out=str(tmp_path / out),
+            arch=tiny_arch,
+            task="both",
+            epochs=3,
+            batch_size=16,
+            lr=1e-3,
+            progress=False,
+            threads=1,
+            resume=True,
+        )
 
     train(config("whole"))
     real_epoch = loop.train_one_epoch
@@ -266,8 +412,16 @@ def test_silent_corruption_and_a_full_disk_are_one_line_each(tiny_arch, tmp_path
     from agegender.models.weights import load_model
 
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(cache=str(cache), out=str(tmp_path / "run"), arch=tiny_arch, task="both", epochs=1,
-                      batch_size=16, progress=False, threads=1)
+    cfg = TrainConfig(
+        cache=str(cache),
+        out=str(tmp_path / "run"),
+        arch=tiny_arch,
+        task="both",
+        epochs=1,
+        batch_size=16,
+        progress=False,
+        threads=1,
+    )
     train(cfg)
     weights = tmp_path / "run" / "best.safetensors"
     data = bytearray(weights.read_bytes())
@@ -299,8 +453,12 @@ def test_damaged_caches_are_one_line_each(tmp_path):
     from agegender.data.cache import open_cache
     from agegender.errors import CacheError
 
-    for damage, message in (("truncate", "damaged"), ("labels", "damaged"), ("objects", "damaged"),
-                            ("missing", "incomplete")):
+    for damage, message in (
+        ("truncate", "damaged"),
+        ("labels", "damaged"),
+        ("objects", "damaged"),
+        ("missing", "incomplete"),
+    ):
         cache = make_cache(tmp_path / damage)
         images = cache / "images.npy"
         if damage == "truncate":
@@ -316,15 +474,37 @@ def test_damaged_caches_are_one_line_each(tmp_path):
         assert "\n" not in str(info.value) and "agegender data cache" in str(info.value)
 
 
-
 def test_smoke_runs_and_a_budget_shorter_than_one_epoch_are_honoured(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache", n=400)
-    best = train(TrainConfig(cache=str(cache), out=str(tmp_path / "smoke"), arch=tiny_arch, task="both", epochs=30,
-                             batch_size=16, progress=False, threads=1, smoke=True))
+    best = train(
+        TrainConfig(
+            cache=str(cache),
+            out=str(tmp_path / "smoke"),
+            arch=tiny_arch,
+            task="both",
+            epochs=30,
+            batch_size=16,
+            progress=False,
+            threads=1,
+            smoke=True,
+        )
+    )
     rows = list(csv.DictReader((tmp_path / "smoke" / "summary.csv").open()))
     assert len(rows) == 1 and rows[0]["steps"] == "3" and best["epoch"] == 1
     # a first epoch of 400 draws x 50 would take far longer than the budget: it is cut short
-    train(TrainConfig(cache=str(cache), out=str(tmp_path / "budget"), arch=tiny_arch, task="both", epochs=5,
-                      batch_size=16, progress=False, threads=1, epoch_size=400 * 50, time_budget_s=1.0))
+    train(
+        TrainConfig(
+            cache=str(cache),
+            out=str(tmp_path / "budget"),
+            arch=tiny_arch,
+            task="both",
+            epochs=5,
+            batch_size=16,
+            progress=False,
+            threads=1,
+            epoch_size=400 * 50,
+            time_budget_s=1.0,
+        )
+    )
     rows = list(csv.DictReader((tmp_path / "budget" / "summary.csv").open()))
     assert len(rows) == 1 and 0 < int(rows[0]["steps"]) < 400 * 50 // 16 and float(rows[0]["epoch_seconds"]) < 5

@@ -28,8 +28,20 @@ def test_a_recipe_sets_defaults_and_flags_override_them(tmp_path):
     args = _train_args(["train", "--recipe", "multitask-dldl-64-cpu-mix", "--arch", "vgg16", "--cache", "c"])
     assert (args.lr, args.epochs, args.epoch_size, args.dataset_shares) == (2e-4, 6, 12000, "utkface=0.5,aaf=0.5")
     assert args.init_weights.endswith("vgg16.safetensors")
-    args = _train_args(["train", "--recipe", "multitask-dldl-64-cpu-mix", "--arch", "resnet50", "--cache", "c",
-                        "--epochs", "3", "--no-resume"])
+    args = _train_args(
+        [
+            "train",
+            "--recipe",
+            "multitask-dldl-64-cpu-mix",
+            "--arch",
+            "resnet50",
+            "--cache",
+            "c",
+            "--epochs",
+            "3",
+            "--no-resume",
+        ]
+    )
     assert (args.lr, args.epochs) == (5e-4, 3)
     args = _train_args(["train", "--recipe", "reference-mse-64", "--arch", "vgg16", "--task", "gender", "--cache", "c"])
     assert (args.task, args.epochs, args.gender_loss) == ("gender", 4, "mse")
@@ -48,8 +60,22 @@ def test_help_and_list_show_the_recipes(capsys):
 def test_bad_options_fail_before_any_data_is_read(tmp_path, capsys):
     assert main(["train", "--recipe", "multitask-dldl-64-cpu-mixx"]) == 2
     assert "did you mean 'multitask-dldl-64-cpu-mix'" in capsys.readouterr().err
-    assert main(["train", "--cache", str(tmp_path / "none"), "--lr", "-1", "--age-loss", "dldl",
-                 "--teacher", str(tmp_path / "t.safetensors")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--cache",
+                str(tmp_path / "none"),
+                "--lr",
+                "-1",
+                "--age-loss",
+                "dldl",
+                "--teacher",
+                str(tmp_path / "t.safetensors"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "not a face cache" in err and "--lr must be positive" in err and "needs --age-head distribution" in err
     assert "t.safetensors: file not found" in err

@@ -18,15 +18,18 @@ def test_each_person_is_one_track_with_a_fused_answer(analyzer, walking_clip):
     path, walkers = walking_clip
     tracks = list(analyzer.analyze_video(path, thumbnails=True))
     assert len(tracks) == len(walkers) == 4
-    for track, walker in zip(sorted(tracks, key=lambda t: (t.start_s, t.box[1])),
-                             sorted(walkers, key=lambda w: (w.start_s, w.start[1]))):
+    for track, walker in zip(
+        sorted(tracks, key=lambda t: (t.start_s, t.box[1])), sorted(walkers, key=lambda w: (w.start_s, w.start[1]))
+    ):
         assert abs(track.start_s - walker.start_s) < 0.1 and abs(track.end_s - walker.end_s) < 0.1
         p = track.predictions["resnet50"]
         assert p.gender == "female" and 18 < p.age < 45 and 0 < p.age_std < 3
         # the networks ran on a sample of the frames, not on all of them
         assert 5 <= track.predicted_frames < track.frames
         assert track.thumbnail is not None and max(track.thumbnail.shape[:2]) <= 112
-    hidden = next(t for t in tracks if abs(t.start_s - walkers[2].start_s) < 0.1 and abs(t.box[1] - walkers[2].start[1]) < 100)
+    hidden = next(
+        t for t in tracks if abs(t.start_s - walkers[2].start_s) < 0.1 and abs(t.box[1] - walkers[2].start[1]) < 100
+    )
     assert hidden.frames < 40 - 8  # out of sight for 0.4 s (10 frames) and still one track
 
 
@@ -43,7 +46,7 @@ def test_labels_stay_steady_once_settled_and_every_frame_mode_runs_the_networks_
                     ages.setdefault(face.track_id, []).append(face.predictions["resnet50"].age)
     assert sampled < faces / 2
     for series in ages.values():
-        settled = series[len(series) // 2:]
+        settled = series[len(series) // 2 :]
         assert max(settled) - min(settled) < 1.5  # the label a viewer sees barely moves
     every = [i for i in analyzer.analyze_video(path, frames=True, every_frame=True) if isinstance(i, VideoFrame)]
     assert all(set(f.sampled) == {face.track_id for face in f.faces} for f in every)

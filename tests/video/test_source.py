@@ -43,11 +43,14 @@ def test_frames_come_one_at_a_time_with_their_times_and_stride(tmp_path):
     assert [f.index for f in VideoReader(path, stride=3)] == list(range(0, 20, 3))
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty file"),
-    (b"just some text, not a video at all" * 10, "not a video"),
-    (b"\x00\x00\x00\x18ftypmp42" + bytes(5000), "cannot be opened"),  # a signature and then nothing
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty file"),
+        (b"just some text, not a video at all" * 10, "not a video"),
+        (b"\x00\x00\x00\x18ftypmp42" + bytes(5000), "cannot be opened"),  # a signature and then nothing
+    ],
+)
 def test_what_is_not_a_readable_video_is_one_line(tmp_path, content, message):
     path = tmp_path / "bad.mp4"
     path.write_bytes(content)

@@ -94,7 +94,7 @@ def test_the_fused_spread_shrinks_as_agreeing_frames_accumulate_and_then_it_is_s
         fused.add(Prediction(age=float(35 + rng.normal(0, 1.5)), age_std=5.0, p_female=0.3), 1.0)
         spreads.append(fused.age_std)
     assert spreads[0] == pytest.approx(5.0) and spreads[-1] < spreads[4] < spreads[0]
-    assert spreads[-1] == pytest.approx(math.sqrt(fused.between_frames_std ** 2 + 25) / math.sqrt(20))
+    assert spreads[-1] == pytest.approx(math.sqrt(fused.between_frames_std**2 + 25) / math.sqrt(20))
     assert not FusedPrediction().settled(5, 1.0) and fused.settled(5, 1.0)
     wild = FusedPrediction()
     for age in (20, 60, 20, 60, 20):

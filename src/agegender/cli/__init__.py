@@ -40,8 +40,12 @@ EXAMPLES = """examples:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The whole command line; ``argv`` is read ahead only for ``train --recipe``, whose values become defaults."""
-    parser = argparse.ArgumentParser(prog="agegender", description="Age and gender of every face in a photo.",
-                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="agegender",
+        description="Age and gender of every face in a photo.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     from agegender import __version__
 
     parser.add_argument("--version", action="version", version=f"agegender {__version__}")
@@ -49,9 +53,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     preset = recipe_preset(list(argv if argv is not None else sys.argv[1:]))
     add_train(sub, preset).set_defaults(handler=run_train)
-    for add, handler in ((add_data, run_data), (add_evaluate, run_evaluate),
-                         (add_evaluate_photos, run_evaluate_photos), (add_report, run_report),
-                         (add_export, run_export), (add_calibrate, run_calibrate), (add_card, run_card)):
+    for add, handler in (
+        (add_data, run_data),
+        (add_evaluate, run_evaluate),
+        (add_evaluate_photos, run_evaluate_photos),
+        (add_report, run_report),
+        (add_export, run_export),
+        (add_calibrate, run_calibrate),
+        (add_card, run_card),
+    ):
         add(sub).set_defaults(handler=handler)
     add_predict(sub)  # these three set their own handler
     add_serve(sub)
@@ -74,8 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agegender: error: {exc}", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
     from agegender.errors import MissingExtraError
     from agegender.runtime import EXTRA_OF_MODULE
 
@@ -88,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         root = (exc.name or "").split(".")[0]
         if root not in EXTRA_OF_MODULE:
             raise  # not a missing optional dependency: a bug, with its traceback
-        print(f"agegender {args.command}: needs the '{root}' package, which is not installed: "
-              f"pip install 'agegender[{EXTRA_OF_MODULE[root]}]'", file=sys.stderr)
+        print(
+            f"agegender {args.command}: needs the '{root}' package, which is not installed: "
+            f"pip install 'agegender[{EXTRA_OF_MODULE[root]}]'",
+            file=sys.stderr,
+        )
         return 3
     except (UserError, *USER_OS_ERRORS) as exc:
         if args.verbose:
@@ -101,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if exc.errno not in DISK_ERRNOS:
             raise  # not the user's disk: a bug, with its traceback
-        print(f"agegender {args.command}: error: {exc.strerror}{f': {exc.filename}' if exc.filename else ''}",
-              file=sys.stderr)
+        print(
+            f"agegender {args.command}: error: {exc.strerror}{f': {exc.filename}' if exc.filename else ''}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

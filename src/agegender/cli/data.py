@@ -13,14 +13,21 @@ def add_data(sub):
     dsub = p.add_subparsers(dest="data_cmd", required=True)
     imp = dsub.add_parser("import", help="import a dataset into a manifest CSV (with content hashes and a split)")
     imp.add_argument("format", choices=IMPORT_FORMATS, help="the dataset's layout")
-    imp.add_argument("source", help="UTKFace folder, All-Age-Faces folder (labels.csv + images/), imdb.mat/wiki.mat, "
-                                    "CSV file, or <gender>/<age>/ folder tree")
+    imp.add_argument(
+        "source",
+        help="UTKFace folder, All-Age-Faces folder (labels.csv + images/), imdb.mat/wiki.mat, "
+        "CSV file, or <gender>/<age>/ folder tree",
+    )
     imp.add_argument("-o", "--out", required=True, help="manifest CSV to write")
     imp.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     imp.add_argument("--min-age", type=int, default=None, help="keep only ages >= this (default: all ages)")
     imp.add_argument("--max-age", type=int, default=None, help="keep only ages <= this (default: all ages)")
-    imp.add_argument("--zero-is", choices=["male", "female"], default="male",
-                     help="CSV only: what gender 0 means when genders are 0/1 (default male, as UTKFace)")
+    imp.add_argument(
+        "--zero-is",
+        choices=["male", "female"],
+        default="male",
+        help="CSV only: what gender 0 means when genders are 0/1 (default male, as UTKFace)",
+    )
     imp.add_argument("--keep-multi-face", action="store_true", help="IMDB-WIKI: keep photos with a second face")
     c = dsub.add_parser("cache", help="decode every face once into a packed, memory-mappable cache")
     c.add_argument("manifest", help="manifest CSV (agegender data import), e.g. data/utkface_manifest.csv")
@@ -28,12 +35,19 @@ def add_data(sub):
     c.add_argument("-o", "--out", required=True, help="cache folder")
     c.add_argument("--size", type=int, default=64, help="face size in pixels (default 64)")
     c.add_argument("--margin", type=float, default=0.4, help="margin around face boxes (IMDB-WIKI), fraction")
-    c.add_argument("--detect", action="store_true",
-                   help="photos (e.g. All-Age-Faces): find the one face with the analyzer's detector and align it "
-                        "as inference does; photos with no face or several are skipped and listed")
-    c.add_argument("--detect-pad", type=float, default=0.0,
-                   help="with --detect: pad each image by this share of its side (edges repeated) before "
-                        "detection, for tight face crops such as UTKFace's (default 0)")
+    c.add_argument(
+        "--detect",
+        action="store_true",
+        help="photos (e.g. All-Age-Faces): find the one face with the analyzer's detector and align it "
+        "as inference does; photos with no face or several are skipped and listed",
+    )
+    c.add_argument(
+        "--detect-pad",
+        type=float,
+        default=0.0,
+        help="with --detect: pad each image by this share of its side (edges repeated) before "
+        "detection, for tight face crops such as UTKFace's (default 0)",
+    )
     pk = dsub.add_parser("pack", help="store a cache as one small file of JPEGs (to carry to another machine)")
     pk.add_argument("cache", help="cache folder (agegender data cache)")
     pk.add_argument("-o", "--out", required=True, help="pack file (.npz)")
@@ -51,13 +65,22 @@ def run_data(args) -> int:
     if args.data_cmd == "import":
         from agegender.data.datasets import import_dataset
 
-        summary = import_dataset(args.format, args.source, args.out, zero_is=args.zero_is,
-                                 keep_multi_face=args.keep_multi_face, min_age=args.min_age, max_age=args.max_age,
-                                 seed=args.seed)
+        summary = import_dataset(
+            args.format,
+            args.source,
+            args.out,
+            zero_is=args.zero_is,
+            keep_multi_face=args.keep_multi_face,
+            min_age=args.min_age,
+            max_age=args.max_age,
+            seed=args.seed,
+        )
         counts = summary["splits"]
-        print(f"read {summary['read']} labelled faces, wrote {summary['written']} to {args.out} "
-              f"(train {counts['train']}, val {counts['val']}, test {counts['test']}); "
-              f"{summary['skipped']} skipped, listed in {summary['log']}")
+        print(
+            f"read {summary['read']} labelled faces, wrote {summary['written']} to {args.out} "
+            f"(train {counts['train']}, val {counts['val']}, test {counts['test']}); "
+            f"{summary['skipped']} skipped, listed in {summary['log']}"
+        )
         return 0
     if args.data_cmd in ("pack", "unpack"):
         from agegender.data.pack import pack_cache, unpack_cache
@@ -82,7 +105,9 @@ def run_data(args) -> int:
         raise UserError(f"no face could be read from {args.root}; check --root")
     for path, reason in summary["skipped"]:
         print(f"skipped {path}: {reason}", file=sys.stderr)
-    print(f"cache {args.out}: {summary['faces']} faces at {args.size}px, {summary['bytes'] / 1e6:.1f} MB, "
-          f"{len(summary['skipped'])} skipped, "
-          + ("reused (same manifest and settings)" if summary["reused"] else f"built in {summary['seconds']:.1f} s"))
+    print(
+        f"cache {args.out}: {summary['faces']} faces at {args.size}px, {summary['bytes'] / 1e6:.1f} MB, "
+        f"{len(summary['skipped'])} skipped, "
+        + ("reused (same manifest and settings)" if summary["reused"] else f"built in {summary['seconds']:.1f} s")
+    )
     return 0

@@ -20,13 +20,21 @@ def add_evaluate(sub):
     p.add_argument("--out", default="reports/evals", help="folder for <name>.json and plots (default reports/evals)")
     p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face")
     p.add_argument("--recipe", default=None, help="override the recipe name stored with the weights")
-    p.add_argument("--age-readout", choices=["median", "mean"], default=None,
-                   help="distribution heads: read the age as this instead of what the weights store (ablations)")
+    p.add_argument(
+        "--age-readout",
+        choices=["median", "mean"],
+        default=None,
+        help="distribution heads: read the age as this instead of what the weights store (ablations)",
+    )
     p.add_argument("--no-age-bias", action="store_true", help="leave out the val-fitted age bias map (ablations)")
     from agegender.models.engines import ENGINES
 
-    p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="what runs the network (default auto: ONNX Runtime where a graph is beside the weights)")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="what runs the network (default auto: ONNX Runtime where a graph is beside the weights)",
+    )
     return p
 
 
@@ -34,24 +42,41 @@ def run_evaluate(args) -> int:
     from agegender.evaluation.evaluate import evaluate_weights
 
     weights = weight_file(args.weights)
-    result = evaluate_weights(weights, args.cache, args.name, split=args.split,
-                              windows=[w.strip() for w in args.windows.split(",") if w.strip()],
-                              out_dir=args.out, flip_tta=not args.no_flip_tta, recipe=args.recipe,
-                              age_readout=args.age_readout, age_bias=not args.no_age_bias, engine=args.engine)
+    result = evaluate_weights(
+        weights,
+        args.cache,
+        args.name,
+        split=args.split,
+        windows=[w.strip() for w in args.windows.split(",") if w.strip()],
+        out_dir=args.out,
+        flip_tta=not args.no_flip_tta,
+        recipe=args.recipe,
+        age_readout=args.age_readout,
+        age_bias=not args.no_age_bias,
+        engine=args.engine,
+    )
     for row in result["rows"]:
         print(json.dumps(row))
-    print(f"wrote {Path(args.out) / (args.name + '.json')} and the plots in {Path(args.out) / args.name}/",
-          file=sys.stderr)
+    print(
+        f"wrote {Path(args.out) / (args.name + '.json')} and the plots in {Path(args.out) / args.name}/",
+        file=sys.stderr,
+    )
     return 0
 
 
 def add_evaluate_photos(sub):
     p = sub.add_parser("evaluate-photos", help="accuracy on test faces found in photos (detect + align) vs as crops")
-    p.add_argument("--manifest", default="data/utkface_manifest.csv",
-                   help="manifest CSV with the split (default data/utkface_manifest.csv)")
+    p.add_argument(
+        "--manifest",
+        default="data/utkface_manifest.csv",
+        help="manifest CSV with the split (default data/utkface_manifest.csv)",
+    )
     p.add_argument("--images", required=True, help="folder the manifest's paths are relative to")
-    p.add_argument("--model", default=None, help="vgg16, resnet50 or both (shipped weights; default both, or with "
-                                                 "--weights only those)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="vgg16, resnet50 or both (shipped weights; default both, or with --weights only those)",
+    )
     p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE", help="other weights (repeatable)")
     p.add_argument("--split", default="test", choices=["train", "val", "test"], help="split to score (default test)")
     p.add_argument("--windows", default="18-50,all", help="age windows to report, comma-separated (default 18-50,all)")
@@ -66,13 +91,16 @@ def run_evaluate_photos(args) -> int:
 
     names, extra = models_to_load(args.model, args.weights, default="both")
     analyzer = FaceAnalyzer(models=names, weights=extra or None)
-    result = evaluate_in_photos(analyzer, args.manifest, args.images, args.split, args.windows.split(","),
-                                args.limit, out=args.out)
+    result = evaluate_in_photos(
+        analyzer, args.manifest, args.images, args.split, args.windows.split(","), args.limit, out=args.out
+    )
     for model, windows in result["models"].items():
         for label, r in windows.items():
-            print(f"{model} ages {label}: found {100 * r['found']:.1f}% of {r['n']}; age MAE crops "
-                  f"{r['crops']['age_mae']:.2f} -> photos {r['photos']['age_mae']:.2f}; gender accuracy crops "
-                  f"{100 * r['crops']['gender_acc']:.1f}% -> photos {100 * r['photos']['gender_acc']:.1f}%")
+            print(
+                f"{model} ages {label}: found {100 * r['found']:.1f}% of {r['n']}; age MAE crops "
+                f"{r['crops']['age_mae']:.2f} -> photos {r['photos']['age_mae']:.2f}; gender accuracy crops "
+                f"{100 * r['crops']['gender_acc']:.1f}% -> photos {100 * r['photos']['gender_acc']:.1f}%"
+            )
     print(f"wrote {args.out}")
     return 0
 
@@ -95,8 +123,12 @@ def run_report(args) -> int:
 def add_card(sub):
     p = sub.add_parser("card", help="write the model card of shipped weights from their evaluation files")
     p.add_argument("evaluations", nargs="+", help="evaluation JSON files (agegender evaluate), one per shipped model")
-    p.add_argument("-o", "--out", default="src/agegender/weights/MODEL_CARD.md",
-                   help="model card to write (default src/agegender/weights/MODEL_CARD.md)")
+    p.add_argument(
+        "-o",
+        "--out",
+        default="src/agegender/weights/MODEL_CARD.md",
+        help="model card to write (default src/agegender/weights/MODEL_CARD.md)",
+    )
     p.add_argument("--photos", default=None, help="evaluate-photos JSON (e.g. reports/photos.json) to check too")
     return p
 

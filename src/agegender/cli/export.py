@@ -26,26 +26,51 @@ def load_for_rewrite(weights: str):
 
 
 def add_export(sub):
-    p = sub.add_parser("export", help="package trained weights for release (fp16 safetensors with full metadata, "
-                                      "and its ONNX graph), or write the ONNX graph of a weight file")
+    p = sub.add_parser(
+        "export",
+        help="package trained weights for release (fp16 safetensors with full metadata, "
+        "and its ONNX graph), or write the ONNX graph of a weight file",
+    )
     p.add_argument("weights", help="a run's best.safetensors (or the run folder); with --format onnx, any weight file")
-    p.add_argument("--format", choices=["safetensors", "onnx", "onnx-int8"], default="safetensors",
-                   help="safetensors (default): a release weight file and the ONNX graph linked to it; "
-                        "onnx: only the ONNX graph of WEIGHTS; onnx-int8: an int8 graph of WEIGHTS, its "
-                        "activations calibrated on val faces of --cache (check it: evaluate --engine onnx-int8)")
-    p.add_argument("--cache", help="face cache folder(s), comma-separated, whose val faces calibrate an int8 graph "
-                                   "(needed by --format onnx-int8; with --format safetensors, also writes one)")
-    p.add_argument("--calibration-faces", type=int, default=512,
-                   help="--format onnx-int8: val faces to calibrate on, drawn evenly from the caches (default 512)")
-    p.add_argument("-o", "--out", help="output file: the .safetensors (required for --format safetensors), e.g. "
-                                       "src/agegender/weights/resnet50.safetensors; for --format onnx the graph "
-                                       "(default: beside the weights, NAME.onnx)")
-    p.add_argument("--standalone", action="store_true",
-                   help="--format onnx: put the tensors inside the graph (a self-contained file to use elsewhere) "
-                        "instead of reading them from the weight file beside it")
-    p.add_argument("--evaluation", action="append", default=[],
-                   help="evaluation JSON (agegender evaluate) whose test metrics go into the metadata; "
-                        "repeat it for each test set")
+    p.add_argument(
+        "--format",
+        choices=["safetensors", "onnx", "onnx-int8"],
+        default="safetensors",
+        help="safetensors (default): a release weight file and the ONNX graph linked to it; "
+        "onnx: only the ONNX graph of WEIGHTS; onnx-int8: an int8 graph of WEIGHTS, its "
+        "activations calibrated on val faces of --cache (check it: evaluate --engine onnx-int8)",
+    )
+    p.add_argument(
+        "--cache",
+        help="face cache folder(s), comma-separated, whose val faces calibrate an int8 graph "
+        "(needed by --format onnx-int8; with --format safetensors, also writes one)",
+    )
+    p.add_argument(
+        "--calibration-faces",
+        type=int,
+        default=512,
+        help="--format onnx-int8: val faces to calibrate on, drawn evenly from the caches (default 512)",
+    )
+    p.add_argument(
+        "-o",
+        "--out",
+        help="output file: the .safetensors (required for --format safetensors), e.g. "
+        "src/agegender/weights/resnet50.safetensors; for --format onnx the graph "
+        "(default: beside the weights, NAME.onnx)",
+    )
+    p.add_argument(
+        "--standalone",
+        action="store_true",
+        help="--format onnx: put the tensors inside the graph (a self-contained file to use elsewhere) "
+        "instead of reading them from the weight file beside it",
+    )
+    p.add_argument(
+        "--evaluation",
+        action="append",
+        default=[],
+        help="evaluation JSON (agegender evaluate) whose test metrics go into the metadata; "
+        "repeat it for each test set",
+    )
     p.add_argument("--part-mb", type=float, default=0, help="split into parts of this many MB (0 = one file)")
     return p
 
@@ -62,8 +87,10 @@ def run_export(args) -> int:
             raise UserError("--format onnx-int8 needs --cache: the val faces that calibrate the quantisation")
         weights = weight_file(args.weights)
         graph = quantize_int8(weights, sample_val_faces(args.cache, args.calibration_faces), args.out)
-        print(f"wrote {graph} ({graph.stat().st_size / 1e6:.1f} MB); check its accuracy: "
-              f"agegender evaluate {weights} --engine onnx-int8 --split val ...")
+        print(
+            f"wrote {graph} ({graph.stat().st_size / 1e6:.1f} MB); check its accuracy: "
+            f"agegender evaluate {weights} --engine onnx-int8 --split val ..."
+        )
         return 0
     if args.format == "onnx":
         graph = export_onnx(weight_file(args.weights), args.out, standalone=args.standalone)
@@ -76,8 +103,7 @@ def run_export(args) -> int:
     meta["licence"] = f"non-commercial research only (trained on {' and '.join(trained_on(meta))})"
     if args.evaluation:
         meta["test"] = [row for f in args.evaluation for row in json.loads(Path(f).read_text())["rows"]]
-    files = save_weights(model, args.out, meta, fp16=True,
-                         part_bytes=int(args.part_mb * 1e6) if args.part_mb else None)
+    files = save_weights(model, args.out, meta, fp16=True, part_bytes=int(args.part_mb * 1e6) if args.part_mb else None)
     if len(files) == 1:  # the graphs that let ONNX Runtime run these weights (a split file has none)
         files.append(export_onnx(files[0]))
         if args.cache:
@@ -89,12 +115,19 @@ def run_export(args) -> int:
 def add_calibrate(sub):
     p = sub.add_parser("calibrate", help="fit gender temperature and age-spread scale on the val split")
     p.add_argument("weights", help="a .safetensors weight file (or run folder holding best.safetensors)")
-    p.add_argument("--cache", required=True,
-                   help="face cache folder whose val split is fitted on; several: folders separated by commas")
+    p.add_argument(
+        "--cache",
+        required=True,
+        help="face cache folder whose val split is fitted on; several: folders separated by commas",
+    )
     p.add_argument("-o", "--out", help="calibrated weight file (default: rewrite WEIGHTS in place)")
-    p.add_argument("--age-prior-weight", type=float, default=0.0,
-                   help="distribution heads: divide the training prior out of the age read-out at this weight "
-                        "(0-1; default 0: off); choose it with agegender select --prior-weights")
+    p.add_argument(
+        "--age-prior-weight",
+        type=float,
+        default=0.0,
+        help="distribution heads: divide the training prior out of the age read-out at this weight "
+        "(0-1; default 0: off); choose it with agegender select --prior-weights",
+    )
     p.add_argument("--no-age-bias", action="store_true", help="fit no age bias map")
     return p
 
@@ -106,8 +139,9 @@ def run_calibrate(args) -> int:
     weights, model, meta = load_for_rewrite(args.weights)
     if not 0 <= args.age_prior_weight <= 1:
         raise UserError(f"--age-prior-weight must be between 0 and 1, not {args.age_prior_weight}")
-    model.readout, meta["calibration"] = calibrate(model, args.cache, age_prior_weight=args.age_prior_weight,
-                                                   age_bias=not args.no_age_bias)
+    model.readout, meta["calibration"] = calibrate(
+        model, args.cache, age_prior_weight=args.age_prior_weight, age_bias=not args.no_age_bias
+    )
     save_weights(model, args.out or weights, meta)
     print(json.dumps(meta["calibration"], indent=1))
     return 0

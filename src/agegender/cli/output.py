@@ -75,8 +75,9 @@ class RowWriter:
         self.table_columns = VIDEO_TABLE_COLUMNS if video else TABLE_COLUMNS
         if fmt == "csv":
             # RFC 4180's line ends: a file name holding a carriage return is then quoted, not a broken row
-            self.csv = csv.DictWriter(out, fieldnames=VIDEO_CSV_COLUMNS if video else CSV_COLUMNS,
-                                      lineterminator="\r\n")
+            self.csv = csv.DictWriter(
+                out, fieldnames=VIDEO_CSV_COLUMNS if video else CSV_COLUMNS, lineterminator="\r\n"
+            )
             self.csv.writeheader()
         elif fmt == "json":
             out.write("[")

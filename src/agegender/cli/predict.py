@@ -13,45 +13,73 @@ from agegender.models.shipped import BOTH, DEFAULT_MODEL, SHIPPED_MODELS
 
 
 def add_predict(sub):
-    p = sub.add_parser("predict", help="age and gender of every face in images, videos, streams or folders",
-                       description="Analyse images and videos (folders recurse), streams and cameras. For a video, "
-                                   "faces are tracked and each person gets one answer (one row per person and "
-                                   "model), written as the person leaves the picture. Unreadable files are named "
-                                   "on stderr and skipped; the exit code is non-zero only if nothing could be read.")
+    p = sub.add_parser(
+        "predict",
+        help="age and gender of every face in images, videos, streams or folders",
+        description="Analyse images and videos (folders recurse), streams and cameras. For a video, "
+        "faces are tracked and each person gets one answer (one row per person and "
+        "model), written as the person leaves the picture. Unreadable files are named "
+        "on stderr and skipped; the exit code is non-zero only if nothing could be read.",
+    )
     p.add_argument("paths", nargs="*", help="image or video files, folders, or stream URLs (rtsp://, http://, ...)")
-    p.add_argument("--camera", type=int, action="append", default=[], metavar="INDEX",
-                   help="analyse a live camera (0: the first); runs until Ctrl-C, which writes the people seen")
-    p.add_argument("--model", default=None,
-                   help=f"which network answers: {', '.join(SHIPPED_MODELS)} or {BOTH} (one row per face and "
-                        f"model, side by side). Default {DEFAULT_MODEL}, the more accurate; with --weights only, "
-                        "those weights")
-    p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
-                   help=WEIGHTS_HELP)
+    p.add_argument(
+        "--camera",
+        type=int,
+        action="append",
+        default=[],
+        metavar="INDEX",
+        help="analyse a live camera (0: the first); runs until Ctrl-C, which writes the people seen",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help=f"which network answers: {', '.join(SHIPPED_MODELS)} or {BOTH} (one row per face and "
+        f"model, side by side). Default {DEFAULT_MODEL}, the more accurate; with --weights only, "
+        "those weights",
+    )
+    p.add_argument("--weights", action="append", default=[], metavar="NAME=FILE", help=WEIGHTS_HELP)
     p.add_argument("--crops", action="store_true", help="inputs are already aligned face crops: no detection")
-    p.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table",
-                   help="table (default, for reading), csv (one row per face and model; for a video one per "
-                        "person and model), json (an array of one object per image, or per person of a video, with "
-                        "boxes, landmarks and timings) or jsonl (the same objects, one per line); rows are written "
-                        "as images finish and as people leave a video")
+    p.add_argument(
+        "--format",
+        choices=["table", "json", "jsonl", "csv"],
+        default="table",
+        help="table (default, for reading), csv (one row per face and model; for a video one per "
+        "person and model), json (an array of one object per image, or per person of a video, with "
+        "boxes, landmarks and timings) or jsonl (the same objects, one per line); rows are written "
+        "as images finish and as people leave a video",
+    )
     p.add_argument("-o", "--output", help="write results to this file instead of stdout")
-    p.add_argument("--stride", type=int, default=1, metavar="N",
-                   help="videos: analyse every Nth frame (default 1: every frame)")
-    p.add_argument("--per-frame", action="store_true",
-                   help="videos: also write a row for every face of every analysed frame (kind 'frame'), with "
-                        "its track's answer so far")
+    p.add_argument(
+        "--stride", type=int, default=1, metavar="N", help="videos: analyse every Nth frame (default 1: every frame)"
+    )
+    p.add_argument(
+        "--per-frame",
+        action="store_true",
+        help="videos: also write a row for every face of every analysed frame (kind 'frame'), with "
+        "its track's answer so far",
+    )
     p.add_argument("--thumbnails", metavar="OUTDIR", help="videos: save each person's best face here")
-    p.add_argument("--annotate", metavar="OUTDIR",
-                   help="write each image (and video) with boxes and labels here; videos get track ids and "
-                        "each person's fused answer (MP4: H.264 where OpenCV has it, else MPEG-4 Part 2)")
+    p.add_argument(
+        "--annotate",
+        metavar="OUTDIR",
+        help="write each image (and video) with boxes and labels here; videos get track ids and "
+        "each person's fused answer (MP4: H.264 where OpenCV has it, else MPEG-4 Part 2)",
+    )
     p.add_argument("--no-flip-tta", action="store_true", help="do not average with the mirrored face (faster)")
     add_engine_options(p)
     add_min_face_option(p)
     p.add_argument("--det-threshold", type=float, default=0.6, help="detector score threshold (default 0.6)")
-    p.add_argument("--workers", type=int, default=2,
-                   help="threads that decode and detect while the networks run (default 2)")
-    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
-                   help="run on Ray Data: 'auto' (the running cluster), an address, or nothing (a local instance); "
-                        "CSV output only; needs pip install 'agegender[ray]' and photos every worker can read")
+    p.add_argument(
+        "--workers", type=int, default=2, help="threads that decode and detect while the networks run (default 2)"
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run on Ray Data: 'auto' (the running cluster), an address, or nothing (a local instance); "
+        "CSV output only; needs pip install 'agegender[ray]' and photos every worker can read",
+    )
     p.add_argument("--ray-workers", type=int, default=2, help="with --ray: analyzer workers (default 2)")
     p.set_defaults(handler=run_predict)
 
@@ -88,8 +116,14 @@ def expand_paths(paths, left_out: list[str] | None = None) -> tuple[list[Path], 
                 if q.is_file():
                     found.append(q)
                 else:
-                    left_out.append(f"{q}: " + ("a broken link" if q.is_symlink() and not q.exists()
-                                                else "not a regular file (a FIFO, device or socket)"))
+                    left_out.append(
+                        f"{q}: "
+                        + (
+                            "a broken link"
+                            if q.is_symlink() and not q.exists()
+                            else "not a regular file (a FIFO, device or socket)"
+                        )
+                    )
         for q in sorted(found):
             (out if q.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES else ignored).append(q)
     return out, ignored
@@ -117,13 +151,18 @@ def run_predict(args) -> int:
     for line in left_out:
         print(f"left out: {line}", file=sys.stderr)
     if ignored:
-        print(f"ignored {len(ignored)} file(s) in the folder(s) that are not images or videos by their extension "
-              f"(e.g. {ignored[0]}); name a file on the command line to try it anyway", file=sys.stderr)
+        print(
+            f"ignored {len(ignored)} file(s) in the folder(s) that are not images or videos by their extension "
+            f"(e.g. {ignored[0]}); name a file on the command line to try it anyway",
+            file=sys.stderr,
+        )
     present = [f.is_file() for f in files]
     missing = [f for f, ok in zip(files, present) if not ok]
     for f in missing:  # said before the models load (seconds), not after; a FIFO is never opened (it could hang)
-        print(f"skipped: {f}: " + ("not a regular file (a FIFO, device or socket)" if f.exists() else "file not found"),
-              file=sys.stderr)
+        print(
+            f"skipped: {f}: " + ("not a regular file (a FIFO, device or socket)" if f.exists() else "file not found"),
+            file=sys.stderr,
+        )
     files = [f for f, ok in zip(files, present) if ok]
     is_video = [is_video_file(f) for f in files]  # by signature, whatever the name says
     videos = [f for f, v in zip(files, is_video) if v]
@@ -142,9 +181,16 @@ def run_predict(args) -> int:
     # Opened before any work, so that a bad path fails at once; rows are written as images finish, to a
     # file beside the target that takes its name when the run ends (see output_file).
     with output_file(args.output) as out:
-        options = {"models": names, "weights": extra or None, "flip_tta": not args.no_flip_tta, "engine": args.engine,
-                   "device": args.device, "threads": args.threads or None, "min_face": args.min_face,
-                   "det_threshold": args.det_threshold}
+        options = {
+            "models": names,
+            "weights": extra or None,
+            "flip_tta": not args.no_flip_tta,
+            "engine": args.engine,
+            "device": args.device,
+            "threads": args.threads or None,
+            "min_face": args.min_face,
+            "det_threshold": args.det_threshold,
+        }
         if args.ray:  # each Ray worker builds its own analyzer from the same options
             return _predict_on_ray(args, files, videos, options, out, len(missing))
         analyzer = FaceAnalyzer(**options)
@@ -158,10 +204,12 @@ def run_predict(args) -> int:
         with RowWriter(out, args.format, video=video_layout) as writer:
             interrupted = False
             try:
-                stream = analyzer.analyze_many(files, crops=args.crops, keep_image=annotate is not None,
-                                               workers=args.workers)
-                for path, result in tqdm(stream, total=len(files), desc="images", unit="img", disable=len(files) < 10,
-                                         file=sys.stderr):
+                stream = analyzer.analyze_many(
+                    files, crops=args.crops, keep_image=annotate is not None, workers=args.workers
+                )
+                for path, result in tqdm(
+                    stream, total=len(files), desc="images", unit="img", disable=len(files) < 10, file=sys.stderr
+                ):
                     if isinstance(result, ImageError):
                         print(f"skipped: {result}", file=sys.stderr)
                         bad += 1
@@ -191,8 +239,11 @@ def run_predict(args) -> int:
             print("interrupted: what was done is below, and its rows are written", file=sys.stderr)
         if video_layout:
             images = f"{n_read} image(s) read, {n_faces} face(s) found, " if files else ""
-            print(f"{images}{n_videos} video(s) or stream(s) read, {n_people} person(s) tracked, {bad} file(s) "
-                  f"skipped{more}", file=sys.stderr)
+            print(
+                f"{images}{n_videos} video(s) or stream(s) read, {n_people} person(s) tracked, {bad} file(s) "
+                f"skipped{more}",
+                file=sys.stderr,
+            )
             code = 0 if n_read or n_videos else 1
         else:
             code = _summary(n_read, n_faces, bad, more)
@@ -213,12 +264,16 @@ def _predict_on_ray(args, files, videos, options: dict, out, bad: int) -> int:
     from agegender.video.rows import as_photo_row
 
     weights = {k: str(Path(v).resolve()) for k, v in (options["weights"] or {}).items()} or None  # workers' own cwd
-    plan = RayPlan(address=None if args.ray == "local" else args.ray, workers=args.ray_workers,
-                   analyzer_options={**options, "weights": weights}, quiet=not getattr(args, "verbose", False))
+    plan = RayPlan(
+        address=None if args.ray == "local" else args.ray,
+        workers=args.ray_workers,
+        analyzer_options={**options, "weights": weights},
+        quiet=not getattr(args, "verbose", False),
+    )
     read, faces = set(), set()
     people = n_videos = 0
     with RowWriter(out, "csv", video=bool(videos)) as writer:
-        for row, error in (predict_rows(files, plan) if files else ()):
+        for row, error in predict_rows(files, plan) if files else ():
             if error:
                 print(f"skipped: {error}", file=sys.stderr)
                 bad += 1
@@ -227,7 +282,7 @@ def _predict_on_ray(args, files, videos, options: dict, out, bad: int) -> int:
             if row["face"] != "":
                 faces.add((row["path"], row["face"]))
             writer.add([as_photo_row(row) if videos else row], {})
-        for shown, rows, error, notes in (predict_video_rows(videos, plan, args.stride) if videos else ()):
+        for shown, rows, error, notes in predict_video_rows(videos, plan, args.stride) if videos else ():
             if error:
                 print(f"skipped: {error}", file=sys.stderr)
                 bad += 1
@@ -248,13 +303,21 @@ def _save_annotated(result, outdir: Path, path: Path, taken: set[str], roots: li
     from PIL import Image
 
     # one folder given: its tree; several: each under its own name, so that a/x.jpg and b/x.jpg stay apart
-    rel = next(((path.parent.relative_to(r) if len(roots) == 1 else Path(r.resolve().name) / path.parent.relative_to(r))
-                for r in roots if path.is_relative_to(r)), Path())
+    rel = next(
+        (
+            (path.parent.relative_to(r) if len(roots) == 1 else Path(r.resolve().name) / path.parent.relative_to(r))
+            for r in roots
+            if path.is_relative_to(r)
+        ),
+        Path(),
+    )
     candidates = [f"{path.stem}.annotated.jpg", f"{path.name}.annotated.jpg"]
     candidates += [f"{path.stem}-{n}.annotated.jpg" for n in range(2, len(taken) + 3)]
     name = next(str(rel / c) for c in candidates if str(rel / c) not in taken)
     taken.add(name)
     if name != str(rel / candidates[0]):
-        print(f"note: {path} annotated as {name} ({rel / candidates[0]} was taken by an earlier image)", file=sys.stderr)
+        print(
+            f"note: {path} annotated as {name} ({rel / candidates[0]} was taken by an earlier image)", file=sys.stderr
+        )
     (outdir / name).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(result.plot()).save(outdir / name, quality=92)

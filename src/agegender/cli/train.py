@@ -22,9 +22,12 @@ def add_train(sub, preset: dict | None = None):
     """``agegender train``: one flag per TrainConfig field; a named recipe's values (``preset``) are the defaults."""
     from agegender.training.config import CHOICES, TrainConfig
 
-    p = sub.add_parser("train", help="train a model on a face cache (resumable; torchrun for several GPUs)",
-                       description="Train a network. --recipe NAME takes a named recipe's values as the defaults "
-                                   "of the options below (--recipe NAME --help shows them); any flag overrides them.")
+    p = sub.add_parser(
+        "train",
+        help="train a model on a face cache (resumable; torchrun for several GPUs)",
+        description="Train a network. --recipe NAME takes a named recipe's values as the defaults "
+        "of the options below (--recipe NAME --help shows them); any flag overrides them.",
+    )
     p.add_argument("--list-recipes", action=_ListRecipes, help="list the named recipes and exit")
     defaults = {**TrainConfig().to_dict(), **(preset or {})}
     for f in fields(TrainConfig):
@@ -33,12 +36,21 @@ def add_train(sub, preset: dict | None = None):
         help_text = f.metadata.get("help", "").replace("%", "%%")
         origin = f"; from recipe {preset['recipe']}" if preset and f.name in preset and f.name != "recipe" else ""
         if isinstance(default, bool):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                           help=f"{help_text} (default {default}{origin})")
+            p.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=default,
+                help=f"{help_text} (default {default}{origin})",
+            )
         else:
-            p.add_argument(flag, type=type(getattr(TrainConfig, f.name)),  # the field's type, whatever a recipe sets
-                           default=default, choices=CHOICES.get(f.name), required=f.name == "cache",
-                           help=f"{help_text} (default {default!r}{origin})")
+            p.add_argument(
+                flag,
+                type=type(getattr(TrainConfig, f.name)),  # the field's type, whatever a recipe sets
+                default=default,
+                choices=CHOICES.get(f.name),
+                required=f.name == "cache",
+                help=f"{help_text} (default {default!r}{origin})",
+            )
     return p
 
 
@@ -49,7 +61,7 @@ def recipe_preset(argv: list[str]) -> dict | None:
     pre = argparse.ArgumentParser(add_help=False)
     for flag in ("--recipe", "--arch", "--task"):
         pre.add_argument(flag)
-    known, _ = pre.parse_known_args(argv[argv.index("train") + 1:])
+    known, _ = pre.parse_known_args(argv[argv.index("train") + 1 :])
     if not known.recipe:
         return None
     from agegender.training.config import TrainConfig

@@ -26,8 +26,13 @@ def run_video(analyzer, source, shown: str, args, writer, annotate: Path | None,
     from agegender.video.analyze import Track, VideoFrame
     from agegender.video.writer import AnnotatedVideoWriter, annotated_name
 
-    analysis = analyzer.analyze_video(source, frames=bool(args.per_frame or annotate), stride=args.stride,
-                                      thumbnails=thumbnails is not None, keep_images=annotate is not None)
+    analysis = analyzer.analyze_video(
+        source,
+        frames=bool(args.per_frame or annotate),
+        stride=args.stride,
+        thumbnails=thumbnails is not None,
+        keep_images=annotate is not None,
+    )
     info = analysis.info
     names = analyzer.model_names
     video_out = None
@@ -35,8 +40,14 @@ def run_video(analyzer, source, shown: str, args, writer, annotate: Path | None,
         target = annotate / annotated_name(Path(shown) if not info.live else Path(_safe_name(shown)))
         video_out = AnnotatedVideoWriter(_free_name(target), info.fps / args.stride)
     total = -(-info.frame_count // args.stride) if info.frame_count else None
-    bar = tqdm(total=total, desc=Path(shown).name if not info.live else shown, unit="frame", file=sys.stderr,
-               leave=False, disable=None)  # None: only on a terminal
+    bar = tqdm(
+        total=total,
+        desc=Path(shown).name if not info.live else shown,
+        unit="frame",
+        file=sys.stderr,
+        leave=False,
+        disable=None,
+    )  # None: only on a terminal
     people = 0
 
     def write_track(track) -> None:
@@ -58,9 +69,16 @@ def run_video(analyzer, source, shown: str, args, writer, annotate: Path | None,
             assert isinstance(item, VideoFrame)
             bar.update(1)
             if args.per_frame:
-                writer.add(frame_rows(shown, item, names), {"kind": "frame", "source": shown, "frame": item.index,
-                                                            "time_s": round(item.time_s, 3),
-                                                            "faces": [f.to_dict() for f in item.faces]})
+                writer.add(
+                    frame_rows(shown, item, names),
+                    {
+                        "kind": "frame",
+                        "source": shown,
+                        "frame": item.index,
+                        "time_s": round(item.time_s, 3),
+                        "faces": [f.to_dict() for f in item.faces],
+                    },
+                )
             if video_out is not None and item.image is not None:
                 video_out.write(draw_faces(item.image, item.faces))
     except KeyboardInterrupt:
@@ -75,9 +93,11 @@ def run_video(analyzer, source, shown: str, args, writer, annotate: Path | None,
             print(f"note: {shown}: {note}", file=sys.stderr)
     seconds = analysis.seconds
     rate = f", {analysis.frames_analysed / seconds:.1f} frames/s" if seconds > 0 else ""
-    print(f"{shown}: {analysis.frames_analysed} frame(s) analysed, {people} person(s){rate}"
-          + (f"; annotated video {video_out.path} ({video_out.codec})" if video_out and video_out.codec else ""),
-          file=sys.stderr)
+    print(
+        f"{shown}: {analysis.frames_analysed} frame(s) analysed, {people} person(s){rate}"
+        + (f"; annotated video {video_out.path} ({video_out.codec})" if video_out and video_out.codec else ""),
+        file=sys.stderr,
+    )
     return people
 
 

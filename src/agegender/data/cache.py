@@ -80,8 +80,13 @@ def dataset_name(records: list[FaceRecord]) -> str:
 
 
 def build_cache(
-    records: list[FaceRecord], root: str | Path, out_dir: str | Path, size: int = 64, margin: float = 0.4,
-    progress: bool = True, aligner=None,
+    records: list[FaceRecord],
+    root: str | Path,
+    out_dir: str | Path,
+    size: int = 64,
+    margin: float = 0.4,
+    progress: bool = True,
+    aligner=None,
 ) -> dict:
     """Decode, crop and resize every record into ``out_dir``; skip unreadable files with a log.
 
@@ -93,17 +98,28 @@ def build_cache(
     """
     root, out_dir = Path(root), Path(out_dir)
     if not root.is_dir():
-        raise EmptyDatasetError(f"the images folder {root} does not exist: the README's 'Train your own' section "
-                                f"says where the datasets go (--root, or UTKFACE=/AAF= for make data)")
+        raise EmptyDatasetError(
+            f"the images folder {root} does not exist: the README's 'Train your own' section "
+            f"says where the datasets go (--root, or UTKFACE=/AAF= for make data)"
+        )
     digest = manifest_digest(records)
-    settings = {"size": size, "margin": margin, "manifest_digest": digest,
-                "aligned_by_detection": aligner.settings() if aligner is not None else None}
+    settings = {
+        "size": size,
+        "margin": margin,
+        "manifest_digest": digest,
+        "aligned_by_detection": aligner.settings() if aligner is not None else None,
+    }
     labels_path = out_dir / "labels.json"
     if labels_path.is_file():
         old = json.loads(labels_path.read_text())
         if all(old.get(k) == v for k, v in settings.items()) and old.get("paths"):  # an empty cache is never reused
-            return {"faces": len(old["paths"]), "skipped": old["skipped"], "seconds": 0.0,
-                    "bytes": (out_dir / "images.npy").stat().st_size, "reused": True}
+            return {
+                "faces": len(old["paths"]),
+                "skipped": old["skipped"],
+                "seconds": 0.0,
+                "bytes": (out_dir / "images.npy").stat().st_size,
+                "reused": True,
+            }
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     tmp_images = out_dir / "images.npy.tmp"
@@ -121,8 +137,10 @@ def build_cache(
                 log.warning("skipped %s: %s", rec.path, exc)
             elif len(skipped) == FIRST_FILES_CHECKED and all(not (root / path).exists() for path, _ in skipped):
                 tmp_images.unlink(missing_ok=True)
-                raise EmptyDatasetError(f"none of the first {FIRST_FILES_CHECKED} images of the manifest is in {root} "
-                                        f"(e.g. {skipped[0][0]}): is --root the folder of this dataset's images?") from None
+                raise EmptyDatasetError(
+                    f"none of the first {FIRST_FILES_CHECKED} images of the manifest is in {root} "
+                    f"(e.g. {skipped[0][0]}): is --root the folder of this dataset's images?"
+                ) from None
             continue
         if len(kept) == 0 and skipped:  # the first skips, held back until the root proved right
             for path, reason in skipped:
@@ -134,8 +152,11 @@ def build_cache(
     n = len(kept)
     if n == 0:  # a cache of no faces is never written: it would only fail later, further from the cause
         tmp_images.unlink(missing_ok=True)
-        raise EmptyDatasetError(f"no face could be read from {root} ({len(skipped)} skipped, e.g. {skipped[0][0]}: "
-                                f"{skipped[0][1]})" if skipped else "the manifest lists no faces")
+        raise EmptyDatasetError(
+            f"no face could be read from {root} ({len(skipped)} skipped, e.g. {skipped[0][0]}: {skipped[0][1]})"
+            if skipped
+            else "the manifest lists no faces"
+        )
     # Rewrite with the exact length so the .npy header is right (cheap: one sequential copy).
     full = np.load(tmp_images, mmap_mode="r")
     final_tmp = out_dir / "images.final.tmp"
@@ -157,8 +178,13 @@ def build_cache(
     tmp_labels = out_dir / "labels.json.tmp"
     tmp_labels.write_text(json.dumps(labels))
     tmp_labels.replace(labels_path)
-    return {"faces": n, "skipped": skipped, "seconds": time.perf_counter() - start,
-            "bytes": (out_dir / "images.npy").stat().st_size, "reused": False}
+    return {
+        "faces": n,
+        "skipped": skipped,
+        "seconds": time.perf_counter() - start,
+        "bytes": (out_dir / "images.npy").stat().st_size,
+        "reused": False,
+    }
 
 
 def open_cache(cache_dir: str | Path, mmap: bool = True) -> FaceCache:
@@ -173,11 +199,14 @@ def open_cache(cache_dir: str | Path, mmap: bool = True) -> FaceCache:
         if images.ndim != 4 or images.dtype != np.uint8 or len(images) != len(meta["ages"]):
             raise ValueError(f"images.npy holds {images.dtype} {images.shape}, not {len(meta['ages'])} RGB faces")
     except FileNotFoundError as exc:
-        raise CacheError(f"the face cache {cache_dir} is incomplete ({Path(exc.filename).name} is missing): "
-                         f"build it again with 'agegender data cache'") from None
+        raise CacheError(
+            f"the face cache {cache_dir} is incomplete ({Path(exc.filename).name} is missing): "
+            f"build it again with 'agegender data cache'"
+        ) from None
     except (ValueError, KeyError, TypeError, OSError) as exc:  # truncated .npy, bad JSON, object arrays
-        raise CacheError(f"the face cache {cache_dir} is damaged ({str(exc)[:160]}): build it again with "
-                         f"'agegender data cache'") from None
+        raise CacheError(
+            f"the face cache {cache_dir} is damaged ({str(exc)[:160]}): build it again with 'agegender data cache'"
+        ) from None
     return FaceCache(
         images=images,
         ages=np.asarray(meta.pop("ages"), dtype=np.int16),

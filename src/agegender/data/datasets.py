@@ -8,10 +8,16 @@ from pathlib import Path
 from agegender.errors import UserError
 
 DATASETS = {
-    "utkface": ("UTKFace", "aligned and cropped faces of all ethnicities, ages 1-116, labels from the file names; "
-                "released for non-commercial research only"),
-    "aaf": ("All-Age-Faces", "head-and-shoulders photos, mostly East Asian, ages 2-80, found and aligned by the "
-            "analyzer's own detector; no licence stated, the authors ask for citation: research use only"),
+    "utkface": (
+        "UTKFace",
+        "aligned and cropped faces of all ethnicities, ages 1-116, labels from the file names; "
+        "released for non-commercial research only",
+    ),
+    "aaf": (
+        "All-Age-Faces",
+        "head-and-shoulders photos, mostly East Asian, ages 2-80, found and aligned by the "
+        "analyzer's own detector; no licence stated, the authors ask for citation: research use only",
+    ),
 }
 MANIFESTS = {"utkface": "data/utkface_manifest.csv", "aaf": "data/aaf_manifest.csv"}
 
@@ -24,8 +30,16 @@ def dataset_name(key: str) -> str:
 IMPORT_FORMATS = ("utkface", "aaf", "imdbwiki", "csv", "folder")
 
 
-def import_dataset(fmt: str, source, out, zero_is: str = "male", keep_multi_face: bool = False,
-                   min_age: int | None = None, max_age: int | None = None, seed: int = 0) -> dict:
+def import_dataset(
+    fmt: str,
+    source,
+    out,
+    zero_is: str = "male",
+    keep_multi_face: bool = False,
+    min_age: int | None = None,
+    max_age: int | None = None,
+    seed: int = 0,
+) -> dict:
     """Import a dataset (``fmt``: one of IMPORT_FORMATS) from ``source`` into the manifest ``out``: labels read,
     ages filtered, files hashed and deduplicated, the split assigned (stratified, ``seed``); what was left
     out is listed in ``out`` with ``.skipped.log``. Returns counts: read, written, skipped, splits, log."""
@@ -72,5 +86,10 @@ def import_dataset(fmt: str, source, out, zero_is: str = "male", keep_multi_face
     mf.write_manifest(records, out)
     log_path = Path(out).with_suffix(".skipped.log")
     log_path.write_text("".join(f"{name}\t{reason}\n" for name, reason in bad))
-    return {"read": n_read, "written": len(records), "skipped": len(bad), "log": log_path,
-            "splits": {s: sum(r.split == s for r in records) for s in mf.SPLITS}}
+    return {
+        "read": n_read,
+        "written": len(records),
+        "skipped": len(bad),
+        "log": log_path,
+        "splits": {s: sum(r.split == s for r in records) for s in mf.SPLITS},
+    }

@@ -63,8 +63,13 @@ def import_csv(csv_path: str | Path, zero_is: str = "male") -> tuple[list[FaceRe
             if race and race not in RACES:
                 raise UserError(f"race {race!r} not one of {RACES}")
             records.append(
-                FaceRecord(path=row["path"].strip(), age=age, gender=parse_gender(row["gender"], zero_is),
-                           race=race, source=csv_path.stem)
+                FaceRecord(
+                    path=row["path"].strip(),
+                    age=age,
+                    gender=parse_gender(row["gender"], zero_is),
+                    race=race,
+                    source=csv_path.stem,
+                )
             )
         except (ValueError, TypeError) as exc:
             bad.append((f"{csv_path.name}:{line}", str(exc)))
@@ -87,8 +92,9 @@ def import_folder(root: str | Path) -> tuple[list[FaceRecord], list[tuple[str, s
         try:
             if len(parts) != 3:
                 raise UserError("expected <female|male>/<age>/<file>")
-            records.append(FaceRecord(path=rel.as_posix(), age=int(parts[1]), gender=parse_gender(parts[0]),
-                                      source=root.name))
+            records.append(
+                FaceRecord(path=rel.as_posix(), age=int(parts[1]), gender=parse_gender(parts[0]), source=root.name)
+            )
         except ValueError as exc:
             bad.append((rel.as_posix(), str(exc)))
     return records, bad

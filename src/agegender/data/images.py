@@ -42,7 +42,7 @@ def rgb_pixels(img: Image.Image) -> np.ndarray:
     out = np.empty((h, w, 3), np.uint8)
     for y in range(0, h, _STRIP_ROWS):
         strip = img.crop((0, y, w, min(h, y + _STRIP_ROWS))) if h > _STRIP_ROWS else img
-        out[y:y + strip.size[1]] = _strip_to_rgb(strip, peak)
+        out[y : y + strip.size[1]] = _strip_to_rgb(strip, peak)
     return out
 
 
@@ -69,14 +69,22 @@ def exif_orientation(img: Image.Image) -> int:
 
 def apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
     """Rotate/flip an HxWxC array as the EXIF orientation tag says (as PIL's exif_transpose does)."""
-    views = {1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-             5: lambda a: a.transpose(1, 0, 2), 6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
-             7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1], 8: lambda a: a.transpose(1, 0, 2)[::-1]}
+    views = {
+        1: lambda a: a,
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
+        7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],
+        8: lambda a: a.transpose(1, 0, 2)[::-1],
+    }
     return arr if orientation == 1 else np.ascontiguousarray(views[orientation](arr))
 
 
-def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXELS,
-                 notes: list[str] | None = None) -> np.ndarray:
+def decode_image(
+    data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXELS, notes: list[str] | None = None
+) -> np.ndarray:
     """Decode encoded image bytes to an HxWx3 uint8 RGB array or raise :class:`ImageError`.
 
     ``notes``, if given, receives remarks a user should see (e.g. only the first frame of an
@@ -123,8 +131,9 @@ def _decode(stream, name: str, max_pixels: int, notes: list[str] | None = None) 
     except Image.DecompressionBombError:
         raise ImageError(f"{name}: the image declares far more pixels than the limit of {max_pixels:,}") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image in a format this program reads "
-                         f"(JPEG, PNG, WebP, BMP, TIFF, GIF, PPM)") from None
+        raise ImageError(
+            f"{name}: not an image in a format this program reads (JPEG, PNG, WebP, BMP, TIFF, GIF, PPM)"
+        ) from None
     except MemoryError:
         raise ImageError(f"{name}: not enough memory to decode this image") from None
     except Exception as exc:  # decoders of damaged files raise anything (OSError, TypeError, struct.error, ...)

@@ -41,9 +41,7 @@ def _leaf(value):
     return value
 
 
-def import_imdbwiki(
-    mat_path: str | Path, drop_multiple_faces: bool = True
-) -> tuple[list[FaceRecord], Counter]:
+def import_imdbwiki(mat_path: str | Path, drop_multiple_faces: bool = True) -> tuple[list[FaceRecord], Counter]:
     """Read one IMDB-WIKI .mat file; return (records, counts of dropped rows by reason).
 
     Paths in the records are relative to the .mat file's folder.

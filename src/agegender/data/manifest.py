@@ -73,20 +73,36 @@ def read_manifest(path: str | Path) -> list[FaceRecord]:
     out = []
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            box = tuple(float(v) for v in row["box"].split()) if row.get("box") else None
-            out.append(FaceRecord(path=row["path"], age=int(row["age"]), gender=row["gender"],
-                                  race=row.get("race", ""), source=row.get("source", ""),
-                                  sha1=row.get("sha1", ""), split=row.get("split", ""), box=box))  # type: ignore[arg-type]
+            box = _box(row["box"], path) if row.get("box") else None
+            out.append(
+                FaceRecord(
+                    path=row["path"],
+                    age=int(row["age"]),
+                    gender=row["gender"],
+                    race=row.get("race", ""),
+                    source=row.get("source", ""),
+                    sha1=row.get("sha1", ""),
+                    split=row.get("split", ""),
+                    box=box,
+                )
+            )
     return out
+
+
+def _box(text: str, manifest: Path) -> tuple[float, float, float, float]:
+    """A manifest's "x1 y1 x2 y2" face box."""
+    values = [float(v) for v in text.split()]
+    if len(values) != 4:
+        raise UserError(f"{manifest}: a face box needs 4 numbers (x1 y1 x2 y2), not {text!r}")
+    x1, y1, x2, y2 = values
+    return x1, y1, x2, y2
 
 
 def file_sha1(path: Path) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()
 
 
-def hash_and_deduplicate(
-    records: list[FaceRecord], root: str | Path
-) -> tuple[list[FaceRecord], list[tuple[str, str]]]:
+def hash_and_deduplicate(records: list[FaceRecord], root: str | Path) -> tuple[list[FaceRecord], list[tuple[str, str]]]:
     """Fill ``sha1`` from file contents and keep the first of byte-identical files.
 
     Returns (kept, [(path, reason)]) where reasons name missing files and duplicates.

@@ -30,8 +30,9 @@ def pack_cache(cache_dir, out, quality: int = 85, splits=("train", "val", "test"
     labels = json.loads((Path(cache_dir) / "labels.json").read_text())
 
     def encode(i):
-        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(cache.images[i][:, :, ::-1]),
-                               [cv2.IMWRITE_JPEG_QUALITY, quality])
+        ok, buf = cv2.imencode(
+            ".jpg", np.ascontiguousarray(cache.images[i][:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality]
+        )
         if not ok:
             raise RuntimeError(f"could not encode face {i} of {cache_dir}")
         return buf.tobytes()
@@ -45,8 +46,12 @@ def pack_cache(cache_dir, out, quality: int = 85, splits=("train", "val", "test"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp.npz")
-    np.savez(tmp, jpeg=np.frombuffer(b"".join(jpegs), np.uint8), offsets=offsets,
-             labels=np.frombuffer(json.dumps(labels).encode(), np.uint8))
+    np.savez(
+        tmp,
+        jpeg=np.frombuffer(b"".join(jpegs), np.uint8),
+        offsets=offsets,
+        labels=np.frombuffer(json.dumps(labels).encode(), np.uint8),
+    )
     tmp.replace(out)
     return {"faces": int(len(keep)), "bytes": out.stat().st_size, "size": int(cache.size)}
 

@@ -29,8 +29,14 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 161))
 ONE_SIGMA = 0.6827
 
 
-def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: bool = True, age_prior_weight: float = 0.0,
-              age_bias: bool = True) -> tuple[ReadOut, dict]:
+def calibrate(
+    model: AgeGenderNet,
+    cache_dirs,
+    split: str = "val",
+    flip_tta: bool = True,
+    age_prior_weight: float = 0.0,
+    age_bias: bool = True,
+) -> tuple[ReadOut, dict]:
     """Fit the calibration on ``split`` (all ages): return the calibrated read-out (the model is left as
     it is; its read-out choice is kept, any earlier calibration refitted from scratch) and before/after figures.
 
@@ -49,7 +55,10 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
         parts.append((np.ascontiguousarray(cache.images[idx]), cache.ages[idx], cache.genders[idx]))
         counts[cache.dataset] = int(len(idx))
     faces = np.concatenate([p[0] for p in parts])
-    ages, female = np.concatenate([p[1] for p in parts]).astype(float), np.concatenate([p[2] for p in parts]).astype(int)
+    ages, female = (
+        np.concatenate([p[1] for p in parts]).astype(float),
+        np.concatenate([p[2] for p in parts]).astype(int),
+    )
     readout = model.readout.uncalibrated()
     fitted: dict = {}
     # One pass, uncalibrated: temperatures are tried on the views' logits, the spread scales linearly.
@@ -63,19 +72,26 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
 
         nll = [-np.mean(np.log(np.where(female == 1, p, 1 - p).clip(1e-7))) for p in map(p_female, TEMPERATURES)]
         best = float(TEMPERATURES[int(np.argmin(nll))])
-        report["gender"] = {"temperature": best, "nll_before": float(nll[int(np.argmin(np.abs(TEMPERATURES - 1)))]),
-                            "nll_after": float(min(nll)),
-                            "ece_before": expected_calibration_error(female, p_female(1.0)),
-                            "ece_after": expected_calibration_error(female, p_female(best))}
+        report["gender"] = {
+            "temperature": best,
+            "nll_before": float(nll[int(np.argmin(np.abs(TEMPERATURES - 1)))]),
+            "nll_after": float(min(nll)),
+            "ece_before": expected_calibration_error(female, p_female(1.0)),
+            "ece_after": expected_calibration_error(female, p_female(best)),
+        }
         fitted["gender_temperature"] = best
     if age_prior_weight and model.config.age_head == "distribution":
         log_prior = estimate_log_prior(pred["views"])
         mae_before = float(np.abs(pred["age"] - ages).mean())
-        readout = dataclasses.replace(readout, age_prior_weight=float(age_prior_weight),
-                                      age_log_prior=tuple(float(v) for v in log_prior))
+        readout = dataclasses.replace(
+            readout, age_prior_weight=float(age_prior_weight), age_log_prior=tuple(float(v) for v in log_prior)
+        )
         pred.update({k: v for k, v in readout.read(pred["views"]).items() if k in ("age", "age_std")})
-        report["age_prior"] = {"weight": float(age_prior_weight), "mae_before": mae_before,
-                               "mae_after": float(np.abs(pred["age"] - ages).mean())}
+        report["age_prior"] = {
+            "weight": float(age_prior_weight),
+            "mae_before": mae_before,
+            "mae_after": float(np.abs(pred["age"] - ages).mean()),
+        }
     if model.config.has_age and not age_bias:
         report["age_bias"] = {"kept": False, "why": "left out (age_bias=False)"}
     elif model.config.has_age:
@@ -84,13 +100,18 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
         errors = np.abs(pred["age"] - ages)
         core = AgeWindow()
         in_core = (ages >= core.min_age) & (ages <= core.max_age)
-        cross_fitted = _cross_fitted_mae(pred["age"], ages, readout, {"all": np.ones(len(ages), bool),
-                                                                           core.label: in_core})
-        report["age_bias"] = {"knots": knots, "shifts": shifts, "mae_before": float(errors.mean()),
-                              "mae_after_in_sample": float(np.abs(corrected - ages).mean()),
-                              "mae_after_cross_fitted": cross_fitted["all"],
-                              f"mae_{core.label}_before": float(errors[in_core].mean()),
-                              f"mae_{core.label}_after_cross_fitted": cross_fitted[core.label]}
+        cross_fitted = _cross_fitted_mae(
+            pred["age"], ages, readout, {"all": np.ones(len(ages), bool), core.label: in_core}
+        )
+        report["age_bias"] = {
+            "knots": knots,
+            "shifts": shifts,
+            "mae_before": float(errors.mean()),
+            "mae_after_in_sample": float(np.abs(corrected - ages).mean()),
+            "mae_after_cross_fitted": cross_fitted["all"],
+            f"mae_{core.label}_before": float(errors[in_core].mean()),
+            f"mae_{core.label}_after_cross_fitted": cross_fitted[core.label],
+        }
         # Kept only where it helps faces it was not fitted on (all ages): otherwise it is noise.
         report["age_bias"]["kept"] = report["age_bias"]["mae_after_cross_fitted"] < report["age_bias"]["mae_before"]
         if report["age_bias"]["kept"]:
@@ -99,9 +120,12 @@ def calibrate(model: AgeGenderNet, cache_dirs, split: str = "val", flip_tta: boo
     if model.config.has_age and model.config.age_head == "distribution":
         ratio = np.abs(pred["age"] - ages) / np.maximum(pred["age_std"], 1e-3)
         scale = float(np.quantile(ratio, ONE_SIGMA))
-        report["age"] = {"std_scale": scale, "within_1std_before": float((ratio <= 1).mean()),
-                         "within_1std_after": float((ratio <= scale).mean()),
-                         "within_2std_after": float((ratio <= 2 * scale).mean())}
+        report["age"] = {
+            "std_scale": scale,
+            "within_1std_before": float((ratio <= 1).mean()),
+            "within_1std_after": float((ratio <= scale).mean()),
+            "within_2std_after": float((ratio <= 2 * scale).mean()),
+        }
         fitted["age_std_scale"] = scale
     return dataclasses.replace(readout, **fitted), report
 
@@ -122,8 +146,9 @@ def estimate_log_prior(views: list[dict], smooth_years: float = 2.0, floor: floa
     return np.log(smooth / smooth.sum())
 
 
-def age_bias_map(predicted: np.ndarray, ages: np.ndarray, width: int = 10,
-                 min_faces: int = 20) -> tuple[list[float], list[float]]:
+def age_bias_map(
+    predicted: np.ndarray, ages: np.ndarray, width: int = 10, min_faces: int = 20
+) -> tuple[list[float], list[float]]:
     """Knots (median predicted age per ``width``-year bin of predictions with ``min_faces`` or more)
     and shifts (median of true minus predicted age there): the least-absolute-error map per bin."""
     bins = np.floor(predicted / width).astype(int)
@@ -136,8 +161,9 @@ def age_bias_map(predicted: np.ndarray, ages: np.ndarray, width: int = 10,
     return knots, shifts
 
 
-def _cross_fitted_mae(predicted: np.ndarray, ages: np.ndarray, readout: ReadOut, windows: dict[str, np.ndarray],
-                      repeats: int = 10) -> dict[str, float]:
+def _cross_fitted_mae(
+    predicted: np.ndarray, ages: np.ndarray, readout: ReadOut, windows: dict[str, np.ndarray], repeats: int = 10
+) -> dict[str, float]:
     """MAE of the bias map on faces it was not fitted on: halves of val, both ways, ``repeats`` times.
 
     The map is always fitted on all ages of one half; each of ``windows`` (name -> mask) is scored
@@ -147,7 +173,7 @@ def _cross_fitted_mae(predicted: np.ndarray, ages: np.ndarray, readout: ReadOut,
     errors: dict[str, list[float]] = {name: [] for name in windows}
     for _ in range(repeats):
         order = rng.permutation(len(ages))
-        halves = order[: len(ages) // 2], order[len(ages) // 2:]
+        halves = order[: len(ages) // 2], order[len(ages) // 2 :]
         for fit, score in (halves, halves[::-1]):
             knots, shifts = age_bias_map(predicted[fit], ages[fit])
             error = np.abs(readout.correct(predicted[score], knots, shifts) - ages[score])

@@ -40,8 +40,15 @@ class Walker:
         return centre, self.side0 + a * (self.side1 - self.side0)
 
 
-def two_at_a_time(faces: list[tuple[np.ndarray, float | None, str | None]], width: int = 640, height: int = 480,
-                  seconds_each: float = 3.0, gap_s: float = 0.5, side: float = 150, seed: int = 0) -> list[Walker]:
+def two_at_a_time(
+    faces: list[tuple[np.ndarray, float | None, str | None]],
+    width: int = 640,
+    height: int = 480,
+    seconds_each: float = 3.0,
+    gap_s: float = 0.5,
+    side: float = 150,
+    seed: int = 0,
+) -> list[Walker]:
     """People in pairs: each pair walks across (one left to right, one right to left, at different
     heights) for ``seconds_each``, then the picture is empty for ``gap_s``; every third person is out of
     sight for 0.4 s halfway. ``faces``: (crop, age, gender)."""
@@ -71,8 +78,15 @@ def render(t: float, walkers: list[Walker], backdrop: np.ndarray, light_period_s
     return cv2.convertScaleAbs(frame, alpha=gain)
 
 
-def write_clip(path, walkers: list[Walker], width: int = 640, height: int = 480, fps: float = 25.0,
-               seconds: float | None = None, seed: int = 0) -> int:
+def write_clip(
+    path,
+    walkers: list[Walker],
+    width: int = 640,
+    height: int = 480,
+    fps: float = 25.0,
+    seconds: float | None = None,
+    seed: int = 0,
+) -> int:
     """Write an MPEG-4 clip of the walkers (OpenCV's ``mp4v``); return the number of frames."""
     seconds = seconds if seconds is not None else max(w.end_s for w in walkers) + 0.2
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))

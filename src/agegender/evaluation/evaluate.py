@@ -48,10 +48,20 @@ def constant_baselines(cache, window: AgeWindow, split: str) -> dict | None:
     }
 
 
-def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows=("18-50", "all"),
-                     out_dir="reports/evals", flip_tta: bool = True, recipe: str | None = None,
-                     batch_size: int = 256, age_readout: str | None = None, age_bias: bool = True,
-                     engine: str = "auto") -> dict:
+def evaluate_weights(
+    weights,
+    cache_dir,
+    name: str,
+    split: str = "test",
+    windows=("18-50", "all"),
+    out_dir="reports/evals",
+    flip_tta: bool = True,
+    recipe: str | None = None,
+    batch_size: int = 256,
+    age_readout: str | None = None,
+    age_bias: bool = True,
+    engine: str = "auto",
+) -> dict:
     """Evaluate; write ``OUT/<name>.json`` and plots under ``OUT/<name>/``; return the JSON dict.
 
     ``weights``: a weight file, or an ONNX graph (e.g. a quantised one). ``engine``: as
@@ -75,8 +85,9 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
     all_idx = cache.indices(split, None)
     if len(all_idx) == 0:
         raise EmptyDatasetError(f"no faces in split {split!r} of {cache_dir}")
-    pred = predict_faces(runner, np.ascontiguousarray(cache.images[all_idx]), batch_size=batch_size, flip_tta=flip_tta,
-                         readout=readout)
+    pred = predict_faces(
+        runner, np.ascontiguousarray(cache.images[all_idx]), batch_size=batch_size, flip_tta=flip_tta, readout=readout
+    )
     position = {int(i): k for k, i in enumerate(all_idx)}
     rows, details = [], {}
     recipe = recipe or str(meta.get("recipe", "custom"))
@@ -89,9 +100,19 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
         ages, genders = cache.ages[idx].astype(float), cache.genders[idx]
         races = [RACES[r] if r >= 0 else "unknown" for r in cache.races[idx]]
         d: dict = {"n": int(len(idx)), "baseline": constant_baselines(cache, window, split)}
-        row = {"name": name, "arch": config["arch"], "task": config["task"], "train_recipe": recipe, "dataset": cache.dataset,
-               "split": split,
-               "age_window": window.label, "n": int(len(idx)), "age_mae": None, "age_cs5": None, "gender_acc": None}
+        row = {
+            "name": name,
+            "arch": config["arch"],
+            "task": config["task"],
+            "train_recipe": recipe,
+            "dataset": cache.dataset,
+            "split": split,
+            "age_window": window.label,
+            "n": int(len(idx)),
+            "age_mae": None,
+            "age_cs5": None,
+            "gender_acc": None,
+        }
         tag = window.label.replace("-", "_")
         if "age" in pred:
             p = pred["age"][sel]
@@ -100,9 +121,11 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
             d["age_by_race"] = by_group(races, age_metrics, ages, p)
             if "age_std" in pred:
                 s = pred["age_std"][sel]
-                d["age_uncertainty"] = {"mean_std": float(s.mean()),
-                                        "share_within_1std": float((np.abs(p - ages) <= s).mean()),
-                                        "share_within_2std": float((np.abs(p - ages) <= 2 * s).mean())}
+                d["age_uncertainty"] = {
+                    "mean_std": float(s.mean()),
+                    "share_within_1std": float((np.abs(p - ages) <= s).mean()),
+                    "share_within_2std": float((np.abs(p - ages) <= 2 * s).mean()),
+                }
             row["age_mae"], row["age_cs5"] = d["age"]["mae"], d["age"]["cs5"]
             plot_age(ages, p, f"{name} ({window.label})", plot_dir / f"age_{tag}.png")
         if "p_female" in pred:
@@ -112,16 +135,32 @@ def evaluate_weights(weights, cache_dir, name: str, split: str = "test", windows
             d["gender_by_bucket"] = by_group(age_bucket_labels(ages), gender_metrics, genders, pf)
             row["gender_acc"] = d["gender"]["accuracy"]
             plot_confusion(d["gender"]["confusion"], f"{name} ({window.label})", plot_dir / f"confusion_{tag}.png")
-        d["cells"] = cell_metrics(ages, genders, pred["age"][sel] if "age" in pred else None,
-                                  pred["p_female"][sel] if "p_female" in pred else None)
+        d["cells"] = cell_metrics(
+            ages,
+            genders,
+            pred["age"][sel] if "age" in pred else None,
+            pred["p_female"][sel] if "p_female" in pred else None,
+        )
         if "p_female" in pred:
             d["gender_gap"] = {"by_race": accuracy_gap(d["gender_by_race"]), "by_cell": accuracy_gap(d["cells"])}
         rows.append(row)
         details[window.label] = d
-    result = {"name": name, "weights": str(weights), "model": config, "engine": runner.name, "recipe": recipe,
-              "weights_sha256": weights_sha256(weights), "dataset": cache.dataset, "trained_on": trained_on(meta),
-              "flip_tta": flip_tta, "split": split, "rows": rows, "details": details,
-              "val_at_training": meta.get("val"), "fine_tuned_from": meta.get("fine_tuned_from")}
+    result = {
+        "name": name,
+        "weights": str(weights),
+        "model": config,
+        "engine": runner.name,
+        "recipe": recipe,
+        "weights_sha256": weights_sha256(weights),
+        "dataset": cache.dataset,
+        "trained_on": trained_on(meta),
+        "flip_tta": flip_tta,
+        "split": split,
+        "rows": rows,
+        "details": details,
+        "val_at_training": meta.get("val"),
+        "fine_tuned_from": meta.get("fine_tuned_from"),
+    }
     tmp = out_dir / f"{name}.json.tmp"
     tmp.write_text(json.dumps(result, indent=1, default=float))
     tmp.replace(out_dir / f"{name}.json")

@@ -125,5 +125,11 @@ def accuracy_gap(groups: dict, min_n: int = 30) -> dict | None:
     if len(acc) < 2:
         return None
     best, worst = max(acc, key=lambda k: acc[k]), min(acc, key=lambda k: acc[k])
-    return {"best": best, "best_acc": acc[best], "worst": worst, "worst_acc": acc[worst], "gap": acc[best] - acc[worst],
-            "min_n": min_n}
+    return {
+        "best": best,
+        "best_acc": acc[best],
+        "worst": worst,
+        "worst_acc": acc[worst],
+        "gap": acc[best] - acc[worst],
+        "min_n": min_n,
+    }

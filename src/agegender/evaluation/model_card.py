@@ -74,6 +74,7 @@ def targets_section(evals: list[dict], photos: dict | None, facts: dict | None =
     """The project's targets (``facts``: :func:`load_facts`'s), each model's measured value on each test set and
     whether it is met (✓ / ✗)."""
     facts = facts or load_facts()
+
     def fmt(metric, v):
         return "—" if v is None else (_num(v) if metric == "age_mae" else _pct(v))
 
@@ -87,9 +88,14 @@ def targets_section(evals: list[dict], photos: dict | None, facts: dict | None =
         return sum(values) / len(values) if values else float("inf")
 
     best = min(archs, key=core_mae)
-    lines = ["## Against the targets", "",
-             f"Best architecture (lowest 18-50 age MAE, mean over the test sets): **{best}**. ✓ met, ✗ not met.", "",
-             "| target | " + " | ".join(archs) + " |", "| --- |" + " ---: |" * len(archs)]
+    lines = [
+        "## Against the targets",
+        "",
+        f"Best architecture (lowest 18-50 age MAE, mean over the test sets): **{best}**. ✓ met, ✗ not met.",
+        "",
+        "| target | " + " | ".join(archs) + " |",
+        "| --- |" + " ---: |" * len(archs),
+    ]
     for dataset, what, window, metric, direction, bound in _targets(facts):
         if dataset not in datasets:
             continue
@@ -98,8 +104,10 @@ def targets_section(evals: list[dict], photos: dict | None, facts: dict | None =
             r = _row(models[arch].get(dataset, {"rows": []}), window)
             v = None if r is None else r.get(metric)
             cells.append("—" if v is None else f"{fmt(metric, v)} {_mark(_met(v, direction, bound))}")
-        lines.append(f"| {dataset_name(dataset)} {what}, ages {window} "
-                     f"{direction.replace('<=', '≤').replace('>=', '≥')} {fmt(metric, bound)} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {dataset_name(dataset)} {what}, ages {window} "
+            f"{direction.replace('<=', '≤').replace('>=', '≥')} {fmt(metric, bound)} | " + " | ".join(cells) + " |"
+        )
     for dataset in datasets:
         cells_child, cells_signed = [], []
         for arch in archs:
@@ -107,18 +115,26 @@ def targets_section(evals: list[dict], photos: dict | None, facts: dict | None =
             child = (d.get("gender_by_bucket") or {}).get("0-12")
             ok = child and child["accuracy"] >= facts["child_gender_accuracy"]
             cells_child.append("—" if not child else f"{_pct(child['accuracy'])} {_mark(bool(ok))}")
-            adult = {k: c for k, c in (d.get("cells") or {}).items() if k.split(" ")[1] in facts["adult_buckets"]
-                     and c.get("mean_signed_error") is not None}
+            adult = {
+                k: c
+                for k, c in (d.get("cells") or {}).items()
+                if k.split(" ")[1] in facts["adult_buckets"] and c.get("mean_signed_error") is not None
+            }
             if adult:
                 worst = max(adult, key=lambda k: abs(adult[k]["mean_signed_error"]))
                 e = adult[worst]["mean_signed_error"]
                 cells_signed.append(f"{worst}: {e:+.1f} {_mark(abs(e) <= facts['cell_signed_error_years'])}")
             else:
                 cells_signed.append("—")
-        lines.append(f"| {dataset_name(dataset)} gender accuracy, children 0-12 ≥ {_pct(facts['child_gender_accuracy'])} | "
-                     + " | ".join(cells_child) + " |")
-        lines.append(f"| {dataset_name(dataset)} largest signed age error of a gender x age cell 18-64, within "
-                     f"±{facts['cell_signed_error_years']} years | " + " | ".join(cells_signed) + " |")
+        lines.append(
+            f"| {dataset_name(dataset)} gender accuracy, children 0-12 ≥ {_pct(facts['child_gender_accuracy'])} | "
+            + " | ".join(cells_child)
+            + " |"
+        )
+        lines.append(
+            f"| {dataset_name(dataset)} largest signed age error of a gender x age cell 18-64, within "
+            f"±{facts['cell_signed_error_years']} years | " + " | ".join(cells_signed) + " |"
+        )
     for arch in archs:
         if arch == best:
             continue
@@ -127,23 +143,32 @@ def targets_section(evals: list[dict], photos: dict | None, facts: dict | None =
             for window in ("18-50", "all"):
                 r = _row(models[arch].get(dataset, {"rows": []}), window)
                 b = _row(models[best].get(dataset, {"rows": []}), window)
-                for metric, limit in facts['close_to_best'].items():
+                for metric, limit in facts["close_to_best"].items():
                     if r and b and r.get(metric) is not None and b.get(metric) is not None:
                         gap = r[metric] - b[metric] if metric == "age_mae" else b[metric] - r[metric]
                         unit = f"{gap:+.2f} years" if metric == "age_mae" else f"{100 * gap:+.1f} points"
-                        gaps.append(f"{dataset_name(dataset)} {'age MAE' if metric == 'age_mae' else 'gender accuracy'} "
-                                    f"{window}: {unit} {_mark(gap <= limit + 1e-12)}")
+                        gaps.append(
+                            f"{dataset_name(dataset)} {'age MAE' if metric == 'age_mae' else 'gender accuracy'} "
+                            f"{window}: {unit} {_mark(gap <= limit + 1e-12)}"
+                        )
         lines += ["", f"{arch} against {best} (target: within 0.5 years and 1 point): " + "; ".join(gaps) + "."]
     if photos:
-        lines += ["", f"Faces found in photos ({photos['faces']} UTKFace test faces in scenes, {photos['scene']}) "
-                  "against the same faces as crops (target: at most 0.5 years and 1 point lost):", ""]
+        lines += [
+            "",
+            f"Faces found in photos ({photos['faces']} UTKFace test faces in scenes, {photos['scene']}) "
+            "against the same faces as crops (target: at most 0.5 years and 1 point lost):",
+            "",
+        ]
         for arch, windows in photos["models"].items():
-            def mark(d, key):
-                return _mark(d[key] <= facts['photo_loss'][key] + 1e-12)
 
-            parts = [f"ages {w}: {d['age_mae_loss']:+.2f} years {mark(d, 'age_mae_loss')}, "
-                     f"{100 * d['gender_acc_loss']:+.1f} points {mark(d, 'gender_acc_loss')}"
-                     for w, d in windows.items()]
+            def mark(d, key):
+                return _mark(d[key] <= facts["photo_loss"][key] + 1e-12)
+
+            parts = [
+                f"ages {w}: {d['age_mae_loss']:+.2f} years {mark(d, 'age_mae_loss')}, "
+                f"{100 * d['gender_acc_loss']:+.1f} points {mark(d, 'gender_acc_loss')}"
+                for w, d in windows.items()
+            ]
             lines.append(f"- {arch}: " + "; ".join(parts))
     return lines + [""]
 
@@ -154,8 +179,10 @@ def readout_parts(model: dict) -> list[str]:
     was read with the mean."""
     parts = []
     if model.get("age_head") == "distribution":
-        parts.append(f"age = {model.get('age_readout', 'mean')} of the predicted distribution over "
-                     f"{model['age_min']}-{model['age_max']} years")
+        parts.append(
+            f"age = {model.get('age_readout', 'mean')} of the predicted distribution over "
+            f"{model['age_min']}-{model['age_max']} years"
+        )
     if model.get("age_bias_knots"):
         shifts = ", ".join(f"{k:.0f}: {s:+.1f}" for k, s in zip(model["age_bias_knots"], model["age_bias_shifts"]))
         parts.append(f"then the bias map (years added at a predicted age, interpolated) {shifts}")
@@ -211,46 +238,74 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
     sizes = []
     for dataset in tested:
         e = next(e for e in evals if e.get("dataset", "utkface") == dataset)
-        counts = ", ".join(f"{r['n']:,} faces" + ("" if r["age_window"] == "all" else f" aged {r['age_window']}")
-                           for r in e["rows"])
+        counts = ", ".join(
+            f"{r['n']:,} faces" + ("" if r["age_window"] == "all" else f" aged {r['age_window']}") for r in e["rows"]
+        )
         sizes.append(f"{dataset_name(dataset)} (`{MANIFESTS.get(dataset, '?')}`, {counts})")
-    lines = ["# Model card: agegender's shipped weights", "",
-             "Generated by `agegender card` from the evaluation files of the shipped weights. Every number is",
-             "from a committed test split that no model saw in training or model selection: " + "; ".join(sizes) + ".",
-             "", "## Models", "",
-             "| file | architecture | heads | input | training recipe | epochs | trained on | val score at export |",
-             "| --- | --- | --- | --- | --- | ---: | --- | ---: |"]
+    lines = [
+        "# Model card: agegender's shipped weights",
+        "",
+        "Generated by `agegender card` from the evaluation files of the shipped weights. Every number is",
+        "from a committed test split that no model saw in training or model selection: " + "; ".join(sizes) + ".",
+        "",
+        "## Models",
+        "",
+        "| file | architecture | heads | input | training recipe | epochs | trained on | val score at export |",
+        "| --- | --- | --- | --- | --- | ---: | --- | ---: |",
+    ]
     for arch, by_dataset in models.items():
         e = next(iter(by_dataset.values()))
         m, val = e["model"], e.get("val_at_training") or {}
-        heads = f"age ({m['age_head']}, {m['age_min']}-{m['age_max']} years) + gender" if m["task"] == "both" else m["task"]
+        heads = (
+            f"age ({m['age_head']}, {m['age_min']}-{m['age_max']} years) + gender" if m["task"] == "both" else m["task"]
+        )
         recipe, epochs = recipe_and_epochs(e)
-        lines.append(f"| `{arch}.safetensors` | {arch} | {heads} | {m['input_size']}x{m['input_size']} | "
-                     f"{recipe} | {epochs} | {' + '.join(dataset_name(d) for d in e.get('trained_on', ['utkface']))} | "
-                     f"{_num(val.get('score'))} |")
+        lines.append(
+            f"| `{arch}.safetensors` | {arch} | {heads} | {m['input_size']}x{m['input_size']} | "
+            f"{recipe} | {epochs} | {' + '.join(dataset_name(d) for d in e.get('trained_on', ['utkface']))} | "
+            f"{_num(val.get('score'))} |"
+        )
     lines += ["", "Training data (train splits of the committed manifests; no image is in the repository):", ""]
     lines += [f"- {dataset_name(d)}: {DATASETS.get(d, (d, 'see its README'))[1]}." for d in trained]
-    lines += ["", "Faces are aligned to a template derived from UTKFace's crops; photo datasets go through the",
-              "analyzer's own detector and alignment, so training sees the framing inference produces.", "",
-              "## Test results", "",
-              "| model | test set | ages | n | age MAE | CS@5 | gender accuracy | gender ROC AUC | gender ECE |",
-              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [
+        "",
+        "Faces are aligned to a template derived from UTKFace's crops; photo datasets go through the",
+        "analyzer's own detector and alignment, so training sees the framing inference produces.",
+        "",
+        "## Test results",
+        "",
+        "| model | test set | ages | n | age MAE | CS@5 | gender accuracy | gender ROC AUC | gender ECE |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for arch, by_dataset in models.items():
         for dataset, e in by_dataset.items():
             for r in e["rows"]:
                 g = e["details"][r["age_window"]].get("gender", {})
-                lines.append(f"| {arch} | {dataset_name(dataset)} | {r['age_window']} | {r['n']} | {_num(r['age_mae'])} | "
-                             f"{_pct(r['age_cs5'])} | {_pct(r['gender_acc'])} | {_num3(g.get('roc_auc'))} | "
-                             f"{_num3(g.get('ece'))} |")
+                lines.append(
+                    f"| {arch} | {dataset_name(dataset)} | {r['age_window']} | {r['n']} | {_num(r['age_mae'])} | "
+                    f"{_pct(r['age_cs5'])} | {_pct(r['gender_acc'])} | {_num3(g.get('roc_auc'))} | "
+                    f"{_num3(g.get('ece'))} |"
+                )
     facts = load_facts()
-    lines += [""] + targets_section(evals, photos, facts) + ["\n".join(facts["peers_section"]) + "\n"] + readout_section(
-        [next(iter(m.values())) for m in models.values()])
+    lines += (
+        [""]
+        + targets_section(evals, photos, facts)
+        + ["\n".join(facts["peers_section"]) + "\n"]
+        + readout_section([next(iter(m.values())) for m in models.values()])
+    )
     for dataset in tested:
         base = next(e for e in evals if e.get("dataset", "utkface") == dataset)["details"]
-        lines += [f"Constant guesses on {dataset_name(dataset)}: " + "; ".join(
-            f"ages {w}: {d['baseline']['age_guess']:.0f} years → MAE {d['baseline']['age_mae']:.2f}, "
-            f"'{d['baseline']['gender_guess']}' → {_pct(d['baseline']['gender_acc'])}" for w, d in base.items()
-            if d.get("baseline")) + ".", ""]
+        lines += [
+            f"Constant guesses on {dataset_name(dataset)}: "
+            + "; ".join(
+                f"ages {w}: {d['baseline']['age_guess']:.0f} years → MAE {d['baseline']['age_mae']:.2f}, "
+                f"'{d['baseline']['gender_guess']}' → {_pct(d['baseline']['gender_acc'])}"
+                for w, d in base.items()
+                if d.get("baseline")
+            )
+            + ".",
+            "",
+        ]
     lines += ["## Errors by age and by group (all ages)", ""]
     for arch, by_dataset in models.items():
         for dataset, e in by_dataset.items():
@@ -270,31 +325,45 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
 def _group_lines(arch: str, dataset: str, d: dict) -> list[str]:
     lines = [f"**{arch} on {dataset_name(dataset)}**", ""]
     if "age_by_bucket" in d:
-        lines.append("- age MAE (mean signed error) by true age: " + ", ".join(
-            f"{k}: {v['mae']:.1f} ({v['mean_signed_error']:+.1f})" for k, v in d["age_by_bucket"].items()))
+        lines.append(
+            "- age MAE (mean signed error) by true age: "
+            + ", ".join(f"{k}: {v['mae']:.1f} ({v['mean_signed_error']:+.1f})" for k, v in d["age_by_bucket"].items())
+        )
     if "cells" in d:
-        lines.append("- mean signed age error by gender x age: " + ", ".join(
-            f"{k}: {v['mean_signed_error']:+.1f}" for k, v in d["cells"].items() if "mean_signed_error" in v))
+        lines.append(
+            "- mean signed age error by gender x age: "
+            + ", ".join(
+                f"{k}: {v['mean_signed_error']:+.1f}" for k, v in d["cells"].items() if "mean_signed_error" in v
+            )
+        )
     races = {k: v for k, v in (d.get("age_by_race") or {}).items() if k != "unknown"}
     if races:
         lines.append("- age MAE by UTKFace race label: " + ", ".join(f"{k}: {v['mae']:.2f}" for k, v in races.items()))
     if "age_uncertainty" in d:
         u = d["age_uncertainty"]
-        lines.append(f"- age spread (the ± shown with each age): mean {u['mean_std']:.1f} years; "
-                     f"{_pct(u['share_within_1std'])} of faces within one spread of their true age (68.3% if "
-                     f"calibrated), {_pct(u['share_within_2std'])} within two (95.4%)")
+        lines.append(
+            f"- age spread (the ± shown with each age): mean {u['mean_std']:.1f} years; "
+            f"{_pct(u['share_within_1std'])} of faces within one spread of their true age (68.3% if "
+            f"calibrated), {_pct(u['share_within_2std'])} within two (95.4%)"
+        )
     if "gender_by_bucket" in d:
-        lines.append("- gender accuracy by true age: " + ", ".join(
-            f"{k}: {_pct(v['accuracy'])}" for k, v in d["gender_by_bucket"].items()))
+        lines.append(
+            "- gender accuracy by true age: "
+            + ", ".join(f"{k}: {_pct(v['accuracy'])}" for k, v in d["gender_by_bucket"].items())
+        )
     races = {k: v for k, v in (d.get("gender_by_race") or {}).items() if k != "unknown"}
     if races:
-        lines.append("- gender accuracy by UTKFace race label: " + ", ".join(
-            f"{k}: {_pct(v['accuracy'])}" for k, v in races.items()))
+        lines.append(
+            "- gender accuracy by UTKFace race label: "
+            + ", ".join(f"{k}: {_pct(v['accuracy'])}" for k, v in races.items())
+        )
     for kind, gap in (d.get("gender_gap") or {}).items():
         if gap:
-            lines.append(f"- gender accuracy gap {kind.replace('_', ' ')} (groups of {gap['min_n']}+ faces): "
-                         f"{100 * gap['gap']:.1f} points (best {gap['best']} {_pct(gap['best_acc'])}, worst "
-                         f"{gap['worst']} {_pct(gap['worst_acc'])})")
+            lines.append(
+                f"- gender accuracy gap {kind.replace('_', ' ')} (groups of {gap['min_n']}+ faces): "
+                f"{100 * gap['gap']:.1f} points (best {gap['best']} {_pct(gap['best_acc'])}, worst "
+                f"{gap['worst']} {_pct(gap['worst_acc'])})"
+            )
     return lines + [""]
 
 

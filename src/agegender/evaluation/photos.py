@@ -19,8 +19,16 @@ from agegender.evaluation.metrics import age_metrics, gender_metrics
 from agegender.evaluation.scenes import background, nearest_face, paste
 
 
-def evaluate_in_photos(analyzer, manifest, images_root, split: str = "test", windows=("18-50", "all"),
-                       limit: int = 0, seed: int = 0, out: str | Path | None = None) -> dict:
+def evaluate_in_photos(
+    analyzer,
+    manifest,
+    images_root,
+    split: str = "test",
+    windows=("18-50", "all"),
+    limit: int = 0,
+    seed: int = 0,
+    out: str | Path | None = None,
+) -> dict:
     """Predict every face of ``split`` as a crop and inside a scene; metrics of both per model and window."""
     records = select(read_manifest(manifest), split)
     if limit:
@@ -34,8 +42,16 @@ def evaluate_in_photos(analyzer, manifest, images_root, split: str = "test", win
         pair = records[k : k + 2]
         faces = [read_image(Path(images_root) / r.path) for r in pair]
         scene = background(480, 640, seed=seed + k)
-        placed = [paste(scene, face, (160 + 320 * j + rng.uniform(-40, 40), 240 + rng.uniform(-80, 80)),
-                        rng.uniform(120, 240), rng.uniform(-15, 15)) for j, face in enumerate(faces)]
+        placed = [
+            paste(
+                scene,
+                face,
+                (160 + 320 * j + rng.uniform(-40, 40), 240 + rng.uniform(-80, 80)),
+                rng.uniform(120, 240),
+                rng.uniform(-15, 15),
+            )
+            for j, face in enumerate(faces)
+        ]
         detected = analyzer.analyze(scene).faces
         for face, spot in zip(faces, placed):
             crop = analyzer.analyze(face, crops=True).faces[0]
@@ -47,8 +63,12 @@ def evaluate_in_photos(analyzer, manifest, images_root, split: str = "test", win
     found = np.array(was_found)
     ages = np.array([r.age for r in records], float)
     female = np.array([r.gender == "female" for r in records], int)
-    result: dict = {"split": split, "faces": len(records), "scene": "640x480, 2 faces per scene, side 120-240 px, "
-              "rotation +-15 deg", "models": {}}
+    result: dict = {
+        "split": split,
+        "faces": len(records),
+        "scene": "640x480, 2 faces per scene, side 120-240 px, rotation +-15 deg",
+        "models": {},
+    }
     for m in names:
         per_window = {}
         for label in windows:

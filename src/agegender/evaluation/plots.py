@@ -42,9 +42,18 @@ def plot_confusion(cm, title: str, path: Path) -> None:
     ax.imshow(cm, cmap="Blues")
     for i in range(2):
         for j in range(2):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > cm.max() / 2 else "black")
-    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["male", "female"], yticklabels=["male", "female"],
-           xlabel="predicted", ylabel="true", title=title)
+            ax.text(
+                j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > cm.max() / 2 else "black"
+            )
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=["male", "female"],
+        yticklabels=["male", "female"],
+        xlabel="predicted",
+        ylabel="true",
+        title=title,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

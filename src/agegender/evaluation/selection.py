@@ -97,8 +97,13 @@ def load_val(cache_dirs) -> dict[tuple[str, int], ValFaces]:
         idx = cache.indices("val", AgeWindow.all())
         if not len(idx):
             raise UserError(f"{cache_dir} has no val faces")
-        found[(cache.dataset, cache.size)] = ValFaces(cache.dataset, cache.size, np.ascontiguousarray(cache.images[idx]),
-                                                      cache.ages[idx].astype(float), cache.genders[idx].astype(int))
+        found[(cache.dataset, cache.size)] = ValFaces(
+            cache.dataset,
+            cache.size,
+            np.ascontiguousarray(cache.images[idx]),
+            cache.ages[idx].astype(float),
+            cache.genders[idx].astype(int),
+        )
     return found
 
 
@@ -112,15 +117,25 @@ def readout_variants(readout: ReadOut, log_prior: np.ndarray | None, prior_weigh
             r = readout if keep_bias else dataclasses.replace(readout, age_bias_knots=(), age_bias_shifts=())
             if weight and log_prior is not None:
                 r = dataclasses.replace(r, age_prior_weight=float(weight), age_log_prior=tuple(map(float, log_prior)))
-            name = "stored" if (weight == 0 and keep_bias) else ", ".join(
-                [f"prior {weight:g}"] * bool(weight) + ["no bias map"] * (not keep_bias))
+            name = (
+                "stored"
+                if (weight == 0 and keep_bias)
+                else ", ".join([f"prior {weight:g}"] * bool(weight) + ["no bias map"] * (not keep_bias))
+            )
             variants[name] = r
     return variants
 
 
-def score_candidates(weights: dict[str, str], cache_dirs, prior_weights=(0.0,), bias_map=(True,),
-                     fuse: Sequence[tuple[str, str]] = (), flip_tta: bool = True, seed: int = 0,
-                     progress=None) -> dict:
+def score_candidates(
+    weights: dict[str, str],
+    cache_dirs,
+    prior_weights=(0.0,),
+    bias_map=(True,),
+    fuse: Sequence[tuple[str, str]] = (),
+    flip_tta: bool = True,
+    seed: int = 0,
+    progress=None,
+) -> dict:
     """Score each weight file (and read-out variant, and fusion) on every collection x shift of val.
 
     ``weights``: name -> weight file. Faces are taken from the cache whose crop size is the model's
@@ -147,8 +162,9 @@ def score_candidates(weights: dict[str, str], cache_dirs, prior_weights=(0.0,), 
                     rendered[key] = render(faces.images, shift, seed)
                 if progress:
                     progress(f"{model_name}: {dataset}, {shift}")
-                raw[(dataset, shift)] = predict_faces(engine, rendered[key], batch_size=256, flip_tta=flip_tta,
-                                                      return_views=True)["views"]
+                raw[(dataset, shift)] = predict_faces(
+                    engine, rendered[key], batch_size=256, flip_tta=flip_tta, return_views=True
+                )["views"]
         if engine.readout.age_head == "distribution":
             log_prior = estimate_log_prior([v for d in datasets for v in raw[(d, "as cached")]])
         for variant, readout in readout_variants(engine.readout, log_prior, prior_weights, bias_map).items():
@@ -156,17 +172,36 @@ def score_candidates(weights: dict[str, str], cache_dirs, prior_weights=(0.0,), 
     for a, b in fuse:
         if a not in preds or b not in preds:
             raise UserError(f"cannot fuse {a!r} and {b!r}: candidates are {sorted(preds)}")
-        preds[f"{a} + {b}"] = {k: {key: (preds[a][k][key] + preds[b][k][key]) / 2 for key in ("age", "p_female")
-                                   if key in preds[a][k] and key in preds[b][k]} for k in preds[a]}
+        preds[f"{a} + {b}"] = {
+            k: {
+                key: (preds[a][k][key] + preds[b][k][key]) / 2
+                for key in ("age", "p_female")
+                if key in preds[a][k] and key in preds[b][k]
+            }
+            for k in preds[a]
+        }
     labels = {d: next(v for (dd, _), v in val.items() if dd == d) for d in datasets}
     cells = []
     for name, by_cell in preds.items():
         for (dataset, shift), p in by_cell.items():
             faces = labels[dataset]
-            cells.append({"candidate": name, "dataset": dataset, "shift": shift,
-                          **score_cell(faces.ages, faces.female, p.get("age"), p.get("p_female"))})
-    return {"seed": seed, "flip_tta": flip_tta, "shifts": list(SHIFTS), "datasets": datasets,
-            "weights": weights, "cells": cells, "candidates": summarise(cells)}
+            cells.append(
+                {
+                    "candidate": name,
+                    "dataset": dataset,
+                    "shift": shift,
+                    **score_cell(faces.ages, faces.female, p.get("age"), p.get("p_female")),
+                }
+            )
+    return {
+        "seed": seed,
+        "flip_tta": flip_tta,
+        "shifts": list(SHIFTS),
+        "datasets": datasets,
+        "weights": weights,
+        "cells": cells,
+        "candidates": summarise(cells),
+    }
 
 
 def summarise(cells: list[dict]) -> dict:
@@ -179,13 +214,21 @@ def summarise(cells: list[dict]) -> dict:
             vals = [r[key] for r in rows if r.get(key) is not None]
             return float(np.mean(vals)) if vals else None
 
-        out[name] = {"score": mean("score", mine), "age_mae_balanced": mean("age_mae_balanced", mine),
-                     "age_mae": mean("age_mae", mine), "gender_acc": mean("gender_acc", mine),
-                     "gender_acc_0_12": mean("gender_acc_0_12", mine), "worst_band_bias": mean("worst_band_bias", mine),
-                     "by_dataset": {d: mean("score", [c for c in mine if c["dataset"] == d])
-                                    for d in dict.fromkeys(c["dataset"] for c in mine)},
-                     "by_shift": {s: mean("score", [c for c in mine if c["shift"] == s])
-                                  for s in dict.fromkeys(c["shift"] for c in mine)}}
+        out[name] = {
+            "score": mean("score", mine),
+            "age_mae_balanced": mean("age_mae_balanced", mine),
+            "age_mae": mean("age_mae", mine),
+            "gender_acc": mean("gender_acc", mine),
+            "gender_acc_0_12": mean("gender_acc_0_12", mine),
+            "worst_band_bias": mean("worst_band_bias", mine),
+            "by_dataset": {
+                d: mean("score", [c for c in mine if c["dataset"] == d])
+                for d in dict.fromkeys(c["dataset"] for c in mine)
+            },
+            "by_shift": {
+                s: mean("score", [c for c in mine if c["shift"] == s]) for s in dict.fromkeys(c["shift"] for c in mine)
+            },
+        }
     return out
 
 
@@ -197,24 +240,41 @@ def markdown(result: dict) -> str:
     def f(v, pct=False):
         return "—" if v is None else (f"{100 * v:.1f}%" if pct else f"{v:.2f}")
 
-    lines = ["| candidate | score | " + " | ".join(datasets) + " | " + " | ".join(shifts)
-             + " | balanced MAE | MAE | gender | gender 0-12 | worst band bias |",
-             "| --- | ---: | " + " | ".join("---:" for _ in datasets + shifts) + " | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| candidate | score | "
+        + " | ".join(datasets)
+        + " | "
+        + " | ".join(shifts)
+        + " | balanced MAE | MAE | gender | gender 0-12 | worst band bias |",
+        "| --- | ---: | " + " | ".join("---:" for _ in datasets + shifts) + " | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, s in cands:
-        lines.append(f"| {name} | **{f(s['score'])}** | " + " | ".join(f(s["by_dataset"][d]) for d in datasets) + " | "
-                     + " | ".join(f(s["by_shift"][x]) for x in shifts) + f" | {f(s['age_mae_balanced'])} | "
-                     f"{f(s['age_mae'])} | {f(s['gender_acc'], True)} | {f(s['gender_acc_0_12'], True)} | "
-                     f"{f(s['worst_band_bias'])} |")
+        lines.append(
+            f"| {name} | **{f(s['score'])}** | "
+            + " | ".join(f(s["by_dataset"][d]) for d in datasets)
+            + " | "
+            + " | ".join(f(s["by_shift"][x]) for x in shifts)
+            + f" | {f(s['age_mae_balanced'])} | "
+            f"{f(s['age_mae'])} | {f(s['gender_acc'], True)} | {f(s['gender_acc_0_12'], True)} | "
+            f"{f(s['worst_band_bias'])} |"
+        )
     best = cands[0][0]
     bands = [f"{g} {band}" for g in ("female", "male") for band in BAND_LABELS]
-    lines += ["", f"Signed age error (predicted - true, years) per gender x age band, {best}:", "",
-              "| collection | shift | " + " | ".join(bands) + " |",
-              "| --- | --- | " + " | ".join("---:" for _ in bands) + " |"]
+    lines += [
+        "",
+        f"Signed age error (predicted - true, years) per gender x age band, {best}:",
+        "",
+        "| collection | shift | " + " | ".join(bands) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in bands) + " |",
+    ]
     for c in result["cells"]:
         if c["candidate"] == best and "signed_error_by_band" in c:
             se = c["signed_error_by_band"]
-            lines.append(f"| {c['dataset']} | {c['shift']} | "
-                         + " | ".join(f"{se[b]:+.1f}" if b in se else "—" for b in bands) + " |")
+            lines.append(
+                f"| {c['dataset']} | {c['shift']} | "
+                + " | ".join(f"{se[b]:+.1f}" if b in se else "—" for b in bands)
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 

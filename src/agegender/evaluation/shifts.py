@@ -74,8 +74,13 @@ def bright(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x * rng.uniform(1.1, 1.25), 0, 255).round().astype(np.uint8)  # ...and clipped
 
 
-SHIFTS: dict[str, Shift | None] = {"as cached": None, "studio": studio, "low-res": low_res, "dark": dark,
-                                   "bright": bright}
+SHIFTS: dict[str, Shift | None] = {
+    "as cached": None,
+    "studio": studio,
+    "low-res": low_res,
+    "dark": dark,
+    "bright": bright,
+}
 """The renderings model selection scores, by name; "as cached" is the val face itself."""
 
 

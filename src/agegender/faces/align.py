@@ -73,8 +73,9 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, template: AlignmentTemp
         image = cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
         landmarks = landmarks * np.array([image.shape[1] / w, image.shape[0] / h], np.float32)
         matrix = similarity_transform(landmarks, target)
-    crop = cv2.warpAffine(image, matrix, (template.crop_size, template.crop_size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpAffine(
+        image, matrix, (template.crop_size, template.crop_size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return resize_face(crop, out_size)
 
 

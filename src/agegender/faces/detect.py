@@ -69,7 +69,9 @@ def decode_yunet(outputs: dict[str, np.ndarray], width: int, score_threshold: fl
     rows = []
     for stride in YUNET_STRIDES:
         cols = width // stride
-        score = np.sqrt(np.clip(outputs[f"cls_{stride}"][0, :, 0], 0, 1) * np.clip(outputs[f"obj_{stride}"][0, :, 0], 0, 1))
+        score = np.sqrt(
+            np.clip(outputs[f"cls_{stride}"][0, :, 0], 0, 1) * np.clip(outputs[f"obj_{stride}"][0, :, 0], 0, 1)
+        )
         keep = np.flatnonzero(score >= score_threshold)
         if not len(keep):
             continue
@@ -127,9 +129,18 @@ class FaceDetector:
     per core). Thread-safe: several threads may detect at once with one detector.
     """
 
-    def __init__(self, model_path: str | Path | None = None, score_threshold: float = 0.6,
-                 nms_threshold: float = 0.3, min_face: float | None = None, tile_side: int = 1600,
-                 tile_overlap: int = 192, top_k: int = 5000, threads: int | None = None, device: str = "cpu"):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        score_threshold: float = 0.6,
+        nms_threshold: float = 0.3,
+        min_face: float | None = None,
+        tile_side: int = 1600,
+        tile_overlap: int = 192,
+        top_k: int = 5000,
+        threads: int | None = None,
+        device: str = "cpu",
+    ):
         from agegender.runtime import onnx_providers, require, session_options
 
         path = Path(model_path) if model_path else default_model_path()
@@ -140,8 +151,9 @@ class FaceDetector:
         # A face larger than the overlap may be cut in every tile; the next level (LEVEL_STEP times smaller)
         # must then still see it at a detectable size.
         if tile_overlap < LEVEL_STEP * DETECTABLE_PX or tile_side < 2 * tile_overlap:
-            raise UserError(f"tile_overlap must be at least {LEVEL_STEP * DETECTABLE_PX} px and tile_side twice "
-                            f"the overlap")
+            raise UserError(
+                f"tile_overlap must be at least {LEVEL_STEP * DETECTABLE_PX} px and tile_side twice the overlap"
+            )
         self.score_threshold, self.nms_threshold, self.min_face = score_threshold, nms_threshold, min_face
         self.tile_side, self.tile_overlap = tile_side, tile_overlap
         self.top_k = top_k
@@ -181,7 +193,9 @@ class FaceDetector:
         for i, scale in enumerate(scales):
             found += self._detect_level(image, scale, coarser_follows=i + 1 < len(scales))
         smallest = self.smallest_face(h, w)
-        merged = non_max_suppression(found, self.nms_threshold) if len(scales) > 1 else found  # one level: YuNet's own NMS
+        merged = (
+            non_max_suppression(found, self.nms_threshold) if len(scales) > 1 else found
+        )  # one level: YuNet's own NMS
         return [d for d in merged if d.size >= smallest]
 
     def _detect_level(self, image: np.ndarray, scale: float, coarser_follows: bool) -> list[Detection]:
@@ -197,8 +211,10 @@ class FaceDetector:
             def tile(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
                 shift = 0.5 * (scale - 1)  # pixel centres, as cv2.resize
                 to_tile = np.array([[scale, 0, shift - x0], [0, scale, shift - y0]], np.float32)
-                return cv2.warpAffine(image, to_tile, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_REPLICATE)
+                return cv2.warpAffine(
+                    image, to_tile, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+                )
+
         ys, xs = tile_starts(lh, self.tile_side, self.tile_overlap), tile_starts(lw, self.tile_side, self.tile_overlap)
         tiled = len(ys) * len(xs) > 1
         out = []
@@ -210,8 +226,12 @@ class FaceDetector:
                         # A face cut by an inner tile edge is whole in the neighbouring tile (the overlap
                         # holds faces up to tile_overlap px) or, if larger, at the next coarser level
                         # (after an upscaled level: the photo itself, searched as without upscaling).
-                        cut = ((x0 > 0 and x < 2) or (y0 > 0 and y < 2) or (x1 < lw and x + bw > x1 - x0 - 2)
-                               or (y1 < lh and y + bh > y1 - y0 - 2))
+                        cut = (
+                            (x0 > 0 and x < 2)
+                            or (y0 > 0 and y < 2)
+                            or (x1 < lw and x + bw > x1 - x0 - 2)
+                            or (y1 < lh and y + bh > y1 - y0 - 2)
+                        )
                         if cut or (coarser_follows and max(bw, bh) > self.tile_overlap):
                             continue
                     out.append(self._to_original(f, x0, y0, scale, (w, h)))
@@ -227,8 +247,9 @@ class FaceDetector:
         outputs = dict(zip(self._output_names, self._session.run(self._output_names, {"input": x})))
         faces = decode_yunet(outputs, x.shape[3], self.score_threshold)
         if len(faces) > 1:
-            keep = cv2.dnn.NMSBoxes(faces[:, :4].tolist(), faces[:, 14].tolist(), self.score_threshold,
-                                    self.nms_threshold, top_k=self.top_k)
+            keep = cv2.dnn.NMSBoxes(
+                faces[:, :4].tolist(), faces[:, 14].tolist(), self.score_threshold, self.nms_threshold, top_k=self.top_k
+            )
             faces = faces[np.asarray(keep, dtype=int).reshape(-1)]
         return faces
 
@@ -238,5 +259,8 @@ class FaceDetector:
         x, y = (f[0] + x0) / scale, (f[1] + y0) / scale
         bw, bh = f[2] / scale, f[3] / scale
         marks = (f[4:14].reshape(5, 2) + (x0, y0)) / scale
-        return Detection(box=(max(0.0, float(x)), max(0.0, float(y)), min(float(w), float(x + bw)), min(float(h), float(y + bh))),
-                         score=float(f[14]), landmarks=marks.astype(np.float32))
+        return Detection(
+            box=(max(0.0, float(x)), max(0.0, float(y)), min(float(w), float(x + bw)), min(float(h), float(y + bh))),
+            score=float(f[14]),
+            landmarks=marks.astype(np.float32),
+        )

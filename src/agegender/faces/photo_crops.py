@@ -36,8 +36,13 @@ class PhotoAligner:
 
     def settings(self) -> dict:
         """What a cache built with this aligner records, so it is never reused for other settings."""
-        return {"template": self.template.to_dict(), "pad": self.pad, "second_face_ratio": self.second_face_ratio,
-                "score_threshold": self.detector.score_threshold, "min_face": self.detector.min_face}
+        return {
+            "template": self.template.to_dict(),
+            "pad": self.pad,
+            "second_face_ratio": self.second_face_ratio,
+            "score_threshold": self.detector.score_threshold,
+            "min_face": self.detector.min_face,
+        }
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         if self.pad > 0:

@@ -59,8 +59,9 @@ class TorchEngine(Engine):
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(self.device)
             x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
-                                enabled=self.autocast_dtype is not None):
+            with torch.autocast(
+                self.device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=self.autocast_dtype is not None
+            ):
                 out = self.model(x)
             return {k: out[k].float().cpu().numpy() for k in RAW_OUTPUTS if k in out}
 
@@ -89,8 +90,10 @@ class OnnxEngine(Engine):
             if not weights.is_file():
                 raise FileNotFoundError(f"{graph} reads its tensors from {weights}, which is missing")
             if file_sha256(weights) != meta.get("weights_sha256"):
-                raise StaleGraphError(f"{graph} was exported from another version of {weights.name}; export it "
-                                      f"again: agegender export --format onnx {weights}")
+                raise StaleGraphError(
+                    f"{graph} was exported from another version of {weights.name}; export it "
+                    f"again: agegender export --format onnx {weights}"
+                )
             stored = read_metadata(weights)  # the weight file is the source of truth
             config, calibration = stored["config"], stored.get("readout")
         super().__init__(config, ReadOut.from_config(config, calibration))
@@ -127,18 +130,24 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
     int8 = int8_graph_path(weights)
     if engine == "onnx-int8" or (engine == "auto" and on_cpu and int8.is_file()):  # int8 pays on CPUs only
         if not int8.is_file():
-            raise FileNotFoundError(f"no int8 graph for {weights} (looked for {int8}); write one with: "
-                                    f"agegender export --format onnx-int8 {weights} --cache CACHE[,CACHE]")
+            raise FileNotFoundError(
+                f"no int8 graph for {weights} (looked for {int8}); write one with: "
+                f"agegender export --format onnx-int8 {weights} --cache CACHE[,CACHE]"
+            )
         if read_graph_metadata(int8).get("source_weights_sha256") == file_sha256(weights):
             return OnnxEngine(int8, threads=threads)
         if engine == "onnx-int8":
-            raise StaleGraphError(f"{int8} was made from another version of {weights.name}; make it again: "
-                                  f"agegender export --format onnx-int8 {weights} --cache CACHE[,CACHE]")
+            raise StaleGraphError(
+                f"{int8} was made from another version of {weights.name}; make it again: "
+                f"agegender export --format onnx-int8 {weights} --cache CACHE[,CACHE]"
+            )
     graph = graph_path(weights)
     if engine == "onnx" or (engine == "auto" and with_ort and graph.is_file()):
         if not graph.is_file():
-            raise FileNotFoundError(f"no ONNX graph for {weights} (looked for {graph}); write one with: "
-                                    f"agegender export --format onnx {weights}")
+            raise FileNotFoundError(
+                f"no ONNX graph for {weights} (looked for {graph}); write one with: "
+                f"agegender export --format onnx {weights}"
+            )
         try:
             return OnnxEngine(graph, threads=threads, device=device)
         except StaleGraphError:
@@ -146,11 +155,15 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
                 raise
     if not _has("torch"):
         if engine == "torch":
-            raise MissingExtraError("the torch engine needs the 'torch' package, which is not installed: "
-                                    "pip install 'agegender[train]' (or use the ONNX Runtime engine: --engine onnx)")
-        raise MissingExtraError(f"{weights} has no up-to-date ONNX graph beside it, and running it with PyTorch "
-                                f"needs the 'torch' package: pip install 'agegender[train]', or export a graph where "
-                                f"PyTorch is installed (agegender export --format onnx {weights})")
+            raise MissingExtraError(
+                "the torch engine needs the 'torch' package, which is not installed: "
+                "pip install 'agegender[train]' (or use the ONNX Runtime engine: --engine onnx)"
+            )
+        raise MissingExtraError(
+            f"{weights} has no up-to-date ONNX graph beside it, and running it with PyTorch "
+            f"needs the 'torch' package: pip install 'agegender[train]', or export a graph where "
+            f"PyTorch is installed (agegender export --format onnx {weights})"
+        )
     from agegender.models.weights import load_model
 
     if threads:
@@ -167,8 +180,15 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def predict_faces(engine, faces: np.ndarray, batch_size: int = 128, flip_tta: bool = False,
-                  readout: ReadOut | None = None, return_views: bool = False, **torch_options) -> dict:
+def predict_faces(
+    engine,
+    faces: np.ndarray,
+    batch_size: int = 128,
+    flip_tta: bool = False,
+    readout: ReadOut | None = None,
+    return_views: bool = False,
+    **torch_options,
+) -> dict:
     """Predict for (N, S, S, 3) uint8 RGB aligned faces with an engine (or an ``AgeGenderNet``).
 
     Returns ``age`` (N,) in years within the model's range, ``age_std`` (N,) for distribution

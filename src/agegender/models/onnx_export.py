@@ -37,12 +37,16 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
 
     weights = Path(weights)
     if not weights.is_file():
-        raise FileNotFoundError(f"weight file not found: {weights} (a file split in .partN pieces must be "
-                                f"joined first: cat {weights.name}.part* > {weights.name})")
+        raise FileNotFoundError(
+            f"weight file not found: {weights} (a file split in .partN pieces must be "
+            f"joined first: cat {weights.name}.part* > {weights.name})"
+        )
     out = Path(out) if out is not None else graph_path(weights)
     if not standalone and out.resolve().parent != weights.resolve().parent:
-        raise UserError(f"a linked graph must sit beside its weight file ({weights.parent}); "
-                         f"use --standalone to write a self-contained graph elsewhere")
+        raise UserError(
+            f"a linked graph must sit beside its weight file ({weights.parent}); "
+            f"use --standalone to write a self-contained graph elsewhere"
+        )
     model, meta = load_model(weights)
     # Constant folding off: it would fuse batch norms into convolutions and make tensors that are
     # not in the weight file. ONNX Runtime fuses them itself when it loads the graph.
@@ -59,15 +63,20 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
             continue
         begin, end = spec["data_offsets"]
         dtype = np.dtype(_DTYPES[spec["dtype"]])
-        stored = np.fromfile(weights, dtype=dtype, count=(end - begin) // dtype.itemsize,
-                             offset=data_start + begin).reshape(spec["shape"])
+        stored = np.fromfile(
+            weights, dtype=dtype, count=(end - begin) // dtype.itemsize, offset=data_start + begin
+        ).reshape(spec["shape"])
         if not np.array_equal(stored.astype(np.float32), value.astype(np.float32)):
             raise RuntimeError(f"ONNX export: tensor {key} differs from the weight file's")
         if standalone:
             t = numpy_helper.from_array(stored, init.name + "::stored")
         else:
-            t = TensorProto(name=init.name + "::stored", data_type=helper.np_dtype_to_tensor_dtype(stored.dtype),
-                            dims=list(stored.shape), data_location=TensorProto.EXTERNAL)
+            t = TensorProto(
+                name=init.name + "::stored",
+                data_type=helper.np_dtype_to_tensor_dtype(stored.dtype),
+                dims=list(stored.shape),
+                data_location=TensorProto.EXTERNAL,
+            )
             for k, v in (("location", weights.name), ("offset", str(data_start + begin)), ("length", str(end - begin))):
                 entry = t.external_data.add()
                 entry.key, entry.value = k, v
@@ -86,8 +95,9 @@ def _trace(model, fold_constants: bool) -> tuple[bytes, list[str]]:
     import torch
 
     config = model.config
-    outputs = ([("age_logits" if config.age_head == "distribution" else "age_raw")] if config.has_age else []) + \
-              (["gender_logits"] if config.has_gender else [])
+    outputs = ([("age_logits" if config.age_head == "distribution" else "age_raw")] if config.has_age else []) + (
+        ["gender_logits"] if config.has_gender else []
+    )
 
     class RawOutputs(torch.nn.Module):
         def __init__(self, net):
@@ -103,11 +113,17 @@ def _trace(model, fold_constants: bool) -> tuple[bytes, list[str]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         # The TorchScript exporter writes to any binary file object; torch's annotation names paths only.
-        torch.onnx.export(RawOutputs(model.float().eval()), (torch.rand(2, 3, size, size),), buf,  # type: ignore[arg-type]
-                          dynamo=False,
-                          do_constant_folding=fold_constants, opset_version=OPSET, input_names=["images"],
-                          output_names=outputs,
-                          dynamic_axes={"images": {0: "batch"}, **{k: {0: "batch"} for k in outputs}})
+        torch.onnx.export(
+            RawOutputs(model.float().eval()),
+            (torch.rand(2, 3, size, size),),
+            buf,  # type: ignore[arg-type]
+            dynamo=False,
+            do_constant_folding=fold_constants,
+            opset_version=OPSET,
+            input_names=["images"],
+            output_names=outputs,
+            dynamic_axes={"images": {0: "batch"}, **{k: {0: "batch"} for k in outputs}},
+        )
     return buf.getvalue(), outputs
 
 
@@ -116,8 +132,9 @@ INT8_FLOAT_LAYERS = {"resnet50": ("layer4.2",), "vgg16": ()}
 backbone: chosen on val by fidelity to the fp32 model against speed and size (reports/ABLATIONS.md)."""
 
 
-def quantize_int8(weights: str | Path, faces, out: str | Path | None = None,
-                  float_layers: tuple[str, ...] | None = None) -> Path:
+def quantize_int8(
+    weights: str | Path, faces, out: str | Path | None = None, float_layers: tuple[str, ...] | None = None
+) -> Path:
     """Write ``NAME.int8.onnx`` beside ``weights``: a standalone graph with int8 weights and activations.
 
     Static quantisation by ONNX Runtime (QDQ format, per-channel weights), its activation ranges
@@ -171,17 +188,33 @@ def quantize_int8(weights: str | Path, faces, out: str | Path | None = None,
         quant_pre_process(str(fp32), str(prepared))
         nodes = onnx.load(str(prepared)).graph.node
         convs = [n.name for n in nodes if n.op_type == "Conv"]
-        keep = convs[:1] + [n.name for n in nodes if n.op_type in ("Gemm", "MatMul")
-                            or any(f"/{layer}/" in n.name for layer in float_layers)]
-        quantize_static(str(prepared), str(quantized), Faces(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=keep)
+        keep = convs[:1] + [
+            n.name
+            for n in nodes
+            if n.op_type in ("Gemm", "MatMul") or any(f"/{layer}/" in n.name for layer in float_layers)
+        ]
+        quantize_static(
+            str(prepared),
+            str(quantized),
+            Faces(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.Percentile,
+            nodes_to_exclude=keep,
+        )
         graph = onnx.load(str(quantized))
     _store_float_weights_as_fp16(graph)
-    props = {**_graph_props(model, outputs, meta), "precision": "int8", "calibration": "percentile",
-             "float_layers": json.dumps(["first convolution", "heads", *float_layers]),
-             "source_weights_file": weights.name, "source_weights_sha256": file_sha256(weights),
-             "calibration_faces": str(len(faces))}
+    props = {
+        **_graph_props(model, outputs, meta),
+        "precision": "int8",
+        "calibration": "percentile",
+        "float_layers": json.dumps(["first convolution", "heads", *float_layers]),
+        "source_weights_file": weights.name,
+        "source_weights_sha256": file_sha256(weights),
+        "calibration_faces": str(len(faces)),
+    }
     return _save_graph(graph, props, out)
 
 
@@ -216,9 +249,12 @@ def _replace_tensors(graph, tensors: list, casts: list) -> None:
 
 def _graph_props(model, outputs: list[str], meta: dict) -> dict[str, str]:
     """What every graph records: the config (the engine's read-out comes from it), outputs and recipe."""
-    return {"agegender_config": json.dumps(model.config.to_dict()),
-            "agegender_readout": json.dumps(model.readout.calibration()), "agegender_outputs": json.dumps(outputs),
-            "recipe": json.dumps(meta.get("recipe", ""))}
+    return {
+        "agegender_config": json.dumps(model.config.to_dict()),
+        "agegender_readout": json.dumps(model.readout.calibration()),
+        "agegender_outputs": json.dumps(outputs),
+        "recipe": json.dumps(meta.get("recipe", "")),
+    }
 
 
 def _save_graph(graph, props: dict[str, str], out: Path, check=None) -> Path:

@@ -15,8 +15,15 @@ import numpy as np
 from agegender.errors import UserError
 
 AGE_READOUTS = ("median", "mean")
-CALIBRATION_FIELDS = ("age_readout", "gender_temperature", "age_std_scale", "age_bias_knots", "age_bias_shifts",
-                      "age_prior_weight", "age_log_prior")
+CALIBRATION_FIELDS = (
+    "age_readout",
+    "gender_temperature",
+    "age_std_scale",
+    "age_bias_knots",
+    "age_bias_shifts",
+    "age_prior_weight",
+    "age_log_prior",
+)
 """What calibration sets (a weight file's "readout"); the other fields follow from the architecture."""
 
 
@@ -48,8 +55,10 @@ class ReadOut:
         if len(self.age_bias_knots) != len(self.age_bias_shifts):
             raise UserError("age_bias_knots and age_bias_shifts must have the same length")
         if self.age_log_prior and len(self.age_log_prior) != self.age_max - self.age_min + 1:
-            raise UserError(f"age_log_prior has {len(self.age_log_prior)} values for "
-                            f"{self.age_max - self.age_min + 1} ages ({self.age_min}-{self.age_max})")
+            raise UserError(
+                f"age_log_prior has {len(self.age_log_prior)} values for "
+                f"{self.age_max - self.age_min + 1} ages ({self.age_min}-{self.age_max})"
+            )
 
     @classmethod
     def from_config(cls, config, calibration: dict | None = None) -> ReadOut:
@@ -67,13 +76,21 @@ class ReadOut:
 
     def calibration(self) -> dict:
         """The calibration part, as a weight file stores it."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in
-                ((k, getattr(self, k)) for k in CALIBRATION_FIELDS)}
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(self, k)) for k in CALIBRATION_FIELDS)
+        }
 
     def uncalibrated(self) -> ReadOut:
         """The same read-out without temperature, spread scale or bias map (the read-out choice stays)."""
-        return replace(self, gender_temperature=1.0, age_std_scale=1.0, age_bias_knots=(), age_bias_shifts=(),
-                       age_prior_weight=0.0, age_log_prior=())
+        return replace(
+            self,
+            gender_temperature=1.0,
+            age_std_scale=1.0,
+            age_bias_knots=(),
+            age_bias_shifts=(),
+            age_prior_weight=0.0,
+            age_log_prior=(),
+        )
 
     @property
     def whole_years(self) -> bool:
@@ -95,8 +112,11 @@ class ReadOut:
         result: dict[str, np.ndarray] = {}
         first = outputs[0]
         if "age_logits" in first:
-            adjust = (self.age_prior_weight * np.asarray(self.age_log_prior, np.float64)
-                      if self.age_prior_weight and self.age_log_prior else 0.0)
+            adjust = (
+                self.age_prior_weight * np.asarray(self.age_log_prior, np.float64)
+                if self.age_prior_weight and self.age_log_prior
+                else 0.0
+            )
             probs = np.mean([softmax(np.asarray(o["age_logits"], np.float64) - adjust) for o in outputs], axis=0)
             age, spread = read_distribution(probs, self.bins, self.age_readout)
             result["age"] = self.correct(age)
@@ -115,9 +135,16 @@ class ReadOut:
 
     def correct(self, age: np.ndarray, knots=None, shifts=None) -> np.ndarray:
         """Apply the bias map (this read-out's, or the ``knots``/``shifts`` given), round, clip."""
-        return correct_age(age, self.age_bias_knots if knots is None else knots,
-                           self.age_bias_shifts if shifts is None else shifts,
-                           self.whole_years).clip(self.age_min, self.age_max).astype(np.float32)
+        return (
+            correct_age(
+                age,
+                self.age_bias_knots if knots is None else knots,
+                self.age_bias_shifts if shifts is None else shifts,
+                self.whole_years,
+            )
+            .clip(self.age_min, self.age_max)
+            .astype(np.float32)
+        )
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

@@ -36,5 +36,7 @@ def model_names(choice: str) -> tuple[str, ...]:
     import difflib
 
     close = difflib.get_close_matches(choice, CHOICES, n=1)
-    raise UserError(f"--model must be {', '.join(SHIPPED_MODELS)} or {BOTH}, not {choice!r}"
-                    + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise UserError(
+        f"--model must be {', '.join(SHIPPED_MODELS)} or {BOTH}, not {choice!r}"
+        + (f" (did you mean {close[0]!r}?)" if close else "")
+    )

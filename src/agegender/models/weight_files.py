@@ -72,13 +72,20 @@ def upgrade_metadata(meta: dict, path: str | Path = "weights") -> dict:
     """``meta`` in the layout of :data:`WEIGHT_FORMAT`; a file from a newer agegender is refused."""
     version = meta.get(FORMAT_KEY, 1)
     if not isinstance(version, int) or not 1 <= version <= WEIGHT_FORMAT:
-        raise UserError(f"{path}: weight file format {version!r}; this agegender reads formats 1-{WEIGHT_FORMAT} "
-                        f"(a newer agegender wrote it: upgrade with pip install -U agegender)")
+        raise UserError(
+            f"{path}: weight file format {version!r}; this agegender reads formats 1-{WEIGHT_FORMAT} "
+            f"(a newer agegender wrote it: upgrade with pip install -U agegender)"
+        )
     if version == 1:
         config = dict(meta.get("config") or {})
         calibration = {k: config.pop(k) for k in CALIBRATION_FIELDS if k in config}
-        meta = {**meta, "config": config, "readout": {**calibration, **(meta.get("readout") or {})},
-                "datasets": meta.get("datasets") or ["utkface"], FORMAT_KEY: WEIGHT_FORMAT}
+        meta = {
+            **meta,
+            "config": config,
+            "readout": {**calibration, **(meta.get("readout") or {})},
+            "datasets": meta.get("datasets") or ["utkface"],
+            FORMAT_KEY: WEIGHT_FORMAT,
+        }
     return meta
 
 

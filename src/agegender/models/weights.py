@@ -39,19 +39,31 @@ def tensors_digest(tensors: dict) -> str:
 def check_digest(tensors: dict, expected: str | None, path) -> None:
     """Raise UserError if ``tensors`` do not match the digest stored with them (None: none stored)."""
     if expected is not None and tensors_digest(tensors) != expected:
-        raise UserError(f"{path}: its tensors do not match the checksum stored with them: the file is damaged "
-                        f"(copy it again, or train it again)")
+        raise UserError(
+            f"{path}: its tensors do not match the checksum stored with them: the file is damaged "
+            f"(copy it again, or train it again)"
+        )
 
 
-def save_weights(model: AgeGenderNet, path: str | Path, metadata: dict | None = None, fp16: bool = True,
-                 part_bytes: int | None = None) -> list[Path]:
+def save_weights(
+    model: AgeGenderNet,
+    path: str | Path,
+    metadata: dict | None = None,
+    fp16: bool = True,
+    part_bytes: int | None = None,
+) -> list[Path]:
     """Write the model; return the written file(s). ``part_bytes`` splits the file in parts."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: (v.half() if fp16 and v.is_floating_point() else v).contiguous().cpu()
-               for k, v in model.state_dict().items()}
-    meta = {"config": json.dumps(model.config.to_dict()), "readout": json.dumps(model.readout.calibration()),
-            "tensors_sha256": tensors_digest(tensors), FORMAT_KEY: str(WEIGHT_FORMAT)}
+    tensors = {
+        k: (v.half() if fp16 and v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()
+    }
+    meta = {
+        "config": json.dumps(model.config.to_dict()),
+        "readout": json.dumps(model.readout.calibration()),
+        "tensors_sha256": tensors_digest(tensors),
+        FORMAT_KEY: str(WEIGHT_FORMAT),
+    }
     for k, v in (metadata or {}).items():
         if k in ("config", "readout", FORMAT_KEY):  # the model's own architecture and read-out are what is saved
             continue

@@ -62,8 +62,12 @@ class Admission:
         """Count one more upload arriving from ``client``, or raise Busy (429) past the per-client limit,
         so that one address cannot hold every upload slot. Pair with :meth:`end_upload`."""
         if self.uploads_by_client.get(client, 0) >= self.limits.max_uploads_per_client:
-            raise Busy(f"{self.limits.max_uploads_per_client} uploads from your address are already arriving; "
-                       "send the next when one is done", 1, status=429)
+            raise Busy(
+                f"{self.limits.max_uploads_per_client} uploads from your address are already arriving; "
+                "send the next when one is done",
+                1,
+                status=429,
+            )
         self.uploads_by_client[client] = self.uploads_by_client.get(client, 0) + 1
 
     def end_upload(self, client: str) -> None:
@@ -83,15 +87,18 @@ class Admission:
     def _fits(self, pixels: int) -> bool:
         # A request larger than the whole budget still runs, alone, rather than never.
         return self.active < self.limits.max_active and (
-            self.pixels + pixels <= self.limits.pixel_budget or self.active == 0)
+            self.pixels + pixels <= self.limits.pixel_budget or self.active == 0
+        )
 
     @asynccontextmanager
     async def slot(self, pixels: int):
         """Hold one analysis slot and ``pixels`` of the pixel budget for the body of the ``async with``."""
         if not (self._fits(pixels) and not self._waiting):
             if len(self._waiting) >= self.limits.max_waiting:
-                raise Busy(f"the server is busy ({self.active} analyses running, {self.waiting} waiting); "
-                           "try again shortly", self.retry_after())
+                raise Busy(
+                    f"the server is busy ({self.active} analyses running, {self.waiting} waiting); try again shortly",
+                    self.retry_after(),
+                )
             future = asyncio.get_running_loop().create_future()
             entry = (pixels, future)
             self._waiting.append(entry)
@@ -105,8 +112,9 @@ class Admission:
                     self._waiting.remove(entry)
                 if isinstance(exc, asyncio.CancelledError):
                     raise
-                raise Busy(f"the server stayed busy for {self.limits.max_wait_s:.0f} s; try again shortly",
-                           self.retry_after()) from None
+                raise Busy(
+                    f"the server stayed busy for {self.limits.max_wait_s:.0f} s; try again shortly", self.retry_after()
+                ) from None
         else:
             self._enter(pixels)
         loop = asyncio.get_running_loop()

@@ -95,13 +95,17 @@ async def _receive(request: Request, config: ServerConfig, start: float, receive
     """The next piece of the body, or 408 when the client has stalled (see _read_body)."""
     elapsed = time.monotonic() - start
     if elapsed > config.body_idle_s and received < config.min_upload_rate * (elapsed - config.body_idle_s):
-        raise RequestError(408, f"the upload is arriving too slowly ({received:,} bytes in {elapsed:.0f} s); "
-                                f"the server closed the connection")
+        raise RequestError(
+            408,
+            f"the upload is arriving too slowly ({received:,} bytes in {elapsed:.0f} s); "
+            f"the server closed the connection",
+        )
     try:
         message = await asyncio.wait_for(request.receive(), config.body_idle_s)
     except asyncio.TimeoutError:
-        raise RequestError(408, f"the upload stopped: nothing arrived for {config.body_idle_s:.0f} s; "
-                                f"the server closed the connection") from None
+        raise RequestError(
+            408, f"the upload stopped: nothing arrived for {config.body_idle_s:.0f} s; the server closed the connection"
+        ) from None
     if message["type"] == "http.disconnect":
         raise RequestError(400, "the client closed the connection before the upload was complete")
     return message
@@ -139,7 +143,9 @@ def _preview(image) -> str:
 
     h, w = image.shape[:2]
     scale = min(1.0, PREVIEW_SIDE / max(h, w))
-    small = image if scale == 1.0 else cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    small = (
+        image if scale == 1.0 else cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    )
     ok, buf = cv2.imencode(".jpg", small[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
 
@@ -170,8 +176,9 @@ class AllowedHosts:
             host = Headers(scope=scope).get("host", "").rsplit(":", 1)[0].strip("[]").lower()
             if not self.allowed(host):
                 if scope["type"] == "http":
-                    await JSONResponse({"error": f"this server does not answer to the host name {host!r}"},
-                                       status_code=400)(scope, receive, send)
+                    await JSONResponse(
+                        {"error": f"this server does not answer to the host name {host!r}"}, status_code=400
+                    )(scope, receive, send)
                 else:
                     await WebSocketClose(code=1008)(scope, receive, send)
                 return
@@ -191,17 +198,24 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         if analyzer is None:
             from agegender.inference import FaceAnalyzer
 
-            app.state.analyzer = FaceAnalyzer(models=config.models, weights=config.weights, flip_tta=config.flip_tta,
-                                              engine=config.engine, threads=config.threads, min_face=config.min_face,
-                                              device=config.device)
+            app.state.analyzer = FaceAnalyzer(
+                models=config.models,
+                weights=config.weights,
+                flip_tta=config.flip_tta,
+                engine=config.engine,
+                threads=config.threads,
+                min_face=config.min_face,
+                device=config.device,
+            )
         else:
             app.state.analyzer = analyzer
         app.state.admission = Admission(limits)
         app.state.live = LiveConnections()
         yield
 
-    app = FastAPIOffline(title="agegender", version=__version__, lifespan=lifespan,
-                         description=schema.description(config, limits))
+    app = FastAPIOffline(
+        title="agegender", version=__version__, lifespan=lifespan, description=schema.description(config, limits)
+    )
 
     if config.allowed_hosts:
         app.add_middleware(AllowedHosts, hosts=config.allowed_hosts)
@@ -212,40 +226,66 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
 
     @app.exception_handler(Busy)
     async def busy(_: Request, exc: Busy):
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers={"Retry-After": str(exc.retry_after_s)})
+        return JSONResponse(
+            {"error": exc.message}, status_code=exc.status, headers={"Retry-After": str(exc.retry_after_s)}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError):
-        parts = [f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'request'}: {e.get('msg', 'invalid')}"
-                 for e in exc.errors()]
+        parts = [
+            f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'request'}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()
+        ]
         return JSONResponse({"error": "; ".join(parts)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
-    @app.get("/api/health", summary="Is the server up, with which models and how busy",
-             response_model=schema.Health)
+    @app.get("/api/health", summary="Is the server up, with which models and how busy", response_model=schema.Health)
     async def health(request: Request):
         a, adm = request.app.state.analyzer, request.app.state.admission
-        return {"status": "ok", "version": __version__, "models": a.model_names, "default_model": a.default_model,
-                "engines": a.engines,
-                "busy": {"active": adm.active, "waiting": adm.waiting, "max_active": limits.max_active,
-                         "max_waiting": limits.max_waiting, "live": request.app.state.live.open,
-                         "max_live": config.live_max_connections}}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "models": a.model_names,
+            "default_model": a.default_model,
+            "engines": a.engines,
+            "busy": {
+                "active": adm.active,
+                "waiting": adm.waiting,
+                "max_active": limits.max_active,
+                "max_waiting": limits.max_waiting,
+                "live": request.app.state.live.open,
+                "max_live": config.live_max_connections,
+            },
+        }
 
-    @app.post("/api/analyze", summary="Age and gender of every face in an uploaded image",
-              description=schema.ANALYZE_DESCRIPTION, response_model=None,
-              openapi_extra=schema.ANALYZE_REQUEST_BODY, responses=schema.analyze_responses())
-    async def analyze(request: Request,
-                      model: str | None = Query(None, description="which model answers: a loaded model's name "
-                                                                     "(vgg16, resnet50) or both (every loaded model, "
-                                                                     "side by side); default: the server's default "
-                                                                     "model (/api/health says which)"),
-                      crops: bool = Query(False, description="the image is one aligned face crop: no detection"),
-                      preview: bool = Query(False, description="also return the image as a JPEG data URL (at most "
-                                                               f"{PREVIEW_SIDE} px), for clients that cannot show "
-                                                               "the uploaded format (e.g. TIFF in a browser)")):
+    @app.post(
+        "/api/analyze",
+        summary="Age and gender of every face in an uploaded image",
+        description=schema.ANALYZE_DESCRIPTION,
+        response_model=None,
+        openapi_extra=schema.ANALYZE_REQUEST_BODY,
+        responses=schema.analyze_responses(),
+    )
+    async def analyze(
+        request: Request,
+        model: str | None = Query(
+            None,
+            description="which model answers: a loaded model's name "
+            "(vgg16, resnet50) or both (every loaded model, "
+            "side by side); default: the server's default "
+            "model (/api/health says which)",
+        ),
+        crops: bool = Query(False, description="the image is one aligned face crop: no detection"),
+        preview: bool = Query(
+            False,
+            description="also return the image as a JPEG data URL (at most "
+            f"{PREVIEW_SIDE} px), for clients that cannot show "
+            "the uploaded format (e.g. TIFF in a browser)",
+        ),
+    ):
         a, admission = request.app.state.analyzer, request.app.state.admission
         names = _answering(a, model)
         if names is None:
@@ -257,8 +297,9 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
             size = image_size(data) or (0, 0)
             pixels = size[0] * size[1]
             if pixels > config.max_pixels:
-                raise RequestError(400, f"the image is {size[0]}x{size[1]} pixels, more than the limit of "
-                                        f"{config.max_pixels:,} pixels")
+                raise RequestError(
+                    400, f"the image is {size[0]}x{size[1]} pixels, more than the limit of {config.max_pixels:,} pixels"
+                )
             async with admission.slot(pixels):
                 out = await run_in_threadpool(_analyze, a, data, names, crops, preview, config.max_pixels)
             if pixels >= TRIM_AFTER_PIXELS:
@@ -273,11 +314,16 @@ def create_app(config: ServerConfig | None = None, analyzer=None) -> FastAPI:
         a = websocket.app.state.analyzer
         names = _answering(a, model)
         if names is None:
-            await websocket.send_denial_response(JSONResponse(
-                {"error": f"model must be one of {', '.join(a.model_names)} or both, not {model!r}"}, status_code=422))
+            await websocket.send_denial_response(
+                JSONResponse(
+                    {"error": f"model must be one of {', '.join(a.model_names)} or both, not {model!r}"},
+                    status_code=422,
+                )
+            )
             return
-        await serve_live(websocket, a, websocket.app.state.admission, websocket.app.state.live,
-                         config.live_limits(), names)
+        await serve_live(
+            websocket, a, websocket.app.state.admission, websocket.app.state.live, config.live_limits(), names
+        )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():

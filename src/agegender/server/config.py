@@ -45,13 +45,21 @@ class ServerConfig:
     def live_limits(self) -> LiveLimits:
         from agegender.server.live import LiveLimits
 
-        return LiveLimits(max_connections=self.live_max_connections, max_fps=self.live_max_fps,
-                          max_frame_pixels=min(self.max_pixels, LiveLimits.max_frame_pixels))
+        return LiveLimits(
+            max_connections=self.live_max_connections,
+            max_fps=self.live_max_fps,
+            max_frame_pixels=min(self.max_pixels, LiveLimits.max_frame_pixels),
+        )
 
     def limits(self) -> Limits:
         from agegender.server.admission import Limits
 
         active = self.max_active or max(1, os.cpu_count() or 1)
-        return Limits(max_active=active, max_waiting=self.max_waiting if self.max_waiting is not None else 8 * active,
-                      pixel_budget=self.pixel_budget, upload_budget=self.upload_budget, max_wait_s=self.max_wait_s,
-                      max_uploads_per_client=self.max_uploads_per_client)
+        return Limits(
+            max_active=active,
+            max_waiting=self.max_waiting if self.max_waiting is not None else 8 * active,
+            pixel_budget=self.pixel_budget,
+            upload_budget=self.upload_budget,
+            max_wait_s=self.max_wait_s,
+            max_uploads_per_client=self.max_uploads_per_client,
+        )

@@ -53,15 +53,22 @@ class LiveConnections:
         self.open = 0
 
 
-async def serve_live(websocket: WebSocket, analyzer, admission: Admission, connections: LiveConnections,
-                     limits: LiveLimits, names: list[str]) -> None:
+async def serve_live(
+    websocket: WebSocket,
+    analyzer,
+    admission: Admission,
+    connections: LiveConnections,
+    limits: LiveLimits,
+    names: list[str],
+) -> None:
     """Run one live connection until the client leaves, goes idle, or the server stops."""
     from agegender.video.analyze import TrackedFaces, VideoOptions
 
     if connections.open >= limits.max_connections:
         refusal = f"the server is showing {connections.open} live views, its limit; try again shortly"
-        await websocket.send_denial_response(JSONResponse({"error": refusal}, status_code=503,
-                                                          headers={"Retry-After": "5"}))
+        await websocket.send_denial_response(
+            JSONResponse({"error": refusal}, status_code=503, headers={"Retry-After": "5"})
+        )
         return
     connections.open += 1
     try:
@@ -95,8 +102,9 @@ async def serve_live(websocket: WebSocket, analyzer, admission: Admission, conne
             try:
                 async with admission.slot(pixels):
                     t = time.monotonic()
-                    answer = await run_in_threadpool(_process, tracked, data, index, received - start,
-                                                     limits.max_frame_pixels)
+                    answer = await run_in_threadpool(
+                        _process, tracked, data, index, received - start, limits.max_frame_pixels
+                    )
             except Busy as exc:
                 await _send(websocket, {"error": exc.message, "retry_after_s": exc.retry_after_s})
                 continue
@@ -130,9 +138,14 @@ def _process(tracked, data: bytes, index: int, time_s: float, max_pixels: int) -
     except ImageError as exc:
         return {"error": str(exc).replace("frame: ", "")}
     frame, ended = tracked.process(image, index, time_s)
-    return {"frame": index, "time_s": round(time_s, 3), "width": image.shape[1], "height": image.shape[0],
-            "faces": [{**f.to_dict(), "settled": tracked.settled(f.track_id)} for f in frame.faces],
-            "ended": [t.to_dict() for t in ended]}
+    return {
+        "frame": index,
+        "time_s": round(time_s, 3),
+        "width": image.shape[1],
+        "height": image.shape[0],
+        "faces": [{**f.to_dict(), "settled": tracked.settled(f.track_id)} for f in frame.faces],
+        "ended": [t.to_dict() for t in ended],
+    }
 
 
 async def _send(websocket: WebSocket, body: dict) -> None:

@@ -37,8 +37,9 @@ def serve_in_background(args: Sequence[str] = (), log: str | Path | None = None,
     """Yield a :class:`BackgroundServer` once ``/api/health`` answers; stop the server on exit."""
     port = free_port()
     out: IO[str] | int = open(log, "w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-m", "agegender", "serve", "--port", str(port), *args],
-                            stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agegender", "serve", "--port", str(port), *args], stdout=out, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s

@@ -69,14 +69,28 @@ ANALYZE_DESCRIPTION = (
     "Send the image as multipart form data (field `file`) or as the raw request body with an image "
     "content type. Formats: JPEG, PNG, WebP, BMP, TIFF, GIF (first frame), PPM. Faces are found "
     "reliably from about 40 px a side (none under 16 px, or 1/150 of a large photo's longer side, is "
-    "reported); each is aligned and read by the chosen model(s).")
+    "reported); each is aligned and read by the chosen model(s)."
+)
 
 _BINARY = {"type": "string", "format": "binary"}
-ANALYZE_REQUEST_BODY = {"requestBody": {"required": True, "content": {
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
-                                       "properties": {"file": {**_BINARY, "description": "the image"}}}},
-    "image/jpeg": {"schema": _BINARY}, "image/png": {"schema": _BINARY}, "image/webp": {"schema": _BINARY},
-    "application/octet-stream": {"schema": _BINARY}}}}
+ANALYZE_REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {**_BINARY, "description": "the image"}},
+                }
+            },
+            "image/jpeg": {"schema": _BINARY},
+            "image/png": {"schema": _BINARY},
+            "image/webp": {"schema": _BINARY},
+            "application/octet-stream": {"schema": _BINARY},
+        },
+    }
+}
 
 
 def analyze_responses() -> dict:
@@ -84,14 +98,23 @@ def analyze_responses() -> dict:
     return {
         200: {"model": Analysis, "description": "the faces found (possibly none) and each model's answer"},
         400: {**error, "description": "not a readable image, too many pixels, or a 'crop' too small to hold a face"},
-        408: {**error, "description": "the upload stalled (nothing for a while, or too slow); the connection is closed"},
+        408: {
+            **error,
+            "description": "the upload stalled (nothing for a while, or too slow); the connection is closed",
+        },
         413: {**error, "description": "the upload is larger than the server's limit"},
         422: {**error, "description": "an unknown model or an invalid option"},
-        429: {**error, "description": "too many uploads arriving at once from your address; Retry-After says when",
-              "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}},
-        503: {**error, "description": "the server is at its limits (analyses running and queued, pixels or "
-                                      "upload bytes held); the Retry-After header says when to try again",
-              "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}},
+        429: {
+            **error,
+            "description": "too many uploads arriving at once from your address; Retry-After says when",
+            "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+        },
+        503: {
+            **error,
+            "description": "the server is at its limits (analyses running and queued, pixels or "
+            "upload bytes held); the Retry-After header says when to try again",
+            "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+        },
     }
 
 
@@ -112,4 +135,5 @@ def description(config, limits) -> str:
         f"- live view (WebSocket `/api/live`, `?model=` as for analyze): at most {config.live_max_connections} at once (503 at the "
         f"handshake beyond), {config.live_max_fps:g} frames a second each; send each frame as a binary JPEG or PNG "
         "message and wait for its JSON answer (each face's `track` id and its answer fused over the frames so far)\n\n"
-        "Every error answer is `{\"error\": \"...\"}`.")
+        'Every error answer is `{"error": "..."}`.'
+    )

@@ -68,8 +68,9 @@ def photo_degrade(images: torch.Tensor, p: float, generator: torch.Generator | N
     small = chosen()
     # One factor per batch (interpolation sizes are per call): 25-60% of the side, like a face of 16-38 px at 64.
     f = 0.25 + 0.35 * float(rand(1))
-    low = F.interpolate(out, size=(max(4, round(h * f)), max(4, round(w * f))), mode="bilinear", antialias=True,
-                        align_corners=False)
+    low = F.interpolate(
+        out, size=(max(4, round(h * f)), max(4, round(w * f))), mode="bilinear", antialias=True, align_corners=False
+    )
     low = F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
     out = torch.where(small.view(b, 1, 1, 1), low, out)
     jpeg = chosen()
@@ -90,14 +91,24 @@ def photo_degrade(images: torch.Tensor, p: float, generator: torch.Generator | N
     y0, x0 = rand(b) * (h - rh), rand(b) * (w - rw)
     ys = torch.arange(h, device=dev).view(1, h, 1)
     xs = torch.arange(w, device=dev).view(1, 1, w)
-    box = ((ys >= y0.view(b, 1, 1)) & (ys < (y0 + rh).view(b, 1, 1)) & (xs >= x0.view(b, 1, 1))
-           & (xs < (x0 + rw).view(b, 1, 1)) & occlude.view(b, 1, 1))
+    box = (
+        (ys >= y0.view(b, 1, 1))
+        & (ys < (y0 + rh).view(b, 1, 1))
+        & (xs >= x0.view(b, 1, 1))
+        & (xs < (x0 + rw).view(b, 1, 1))
+        & occlude.view(b, 1, 1)
+    )
     out = torch.where(box.unsqueeze(1), rand(b, 3, 1, 1).to(out.dtype), out)
     return out
 
 
-def augment(images: torch.Tensor, strength: float = 1.0, generator: torch.Generator | None = None,
-            background: float = 0.0, photo: float = 0.0) -> torch.Tensor:
+def augment(
+    images: torch.Tensor,
+    strength: float = 1.0,
+    generator: torch.Generator | None = None,
+    background: float = 0.0,
+    photo: float = 0.0,
+) -> torch.Tensor:
     """Randomly flip, zoom, shift, rotate and colour-jitter float images (B, 3, H, W) in [0, 1].
 
     ``background``: the share of images zoomed out or shifted past their edges onto another background.
@@ -126,8 +137,9 @@ def augment(images: torch.Tensor, strength: float = 1.0, generator: torch.Genera
     out = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     if background > 0:  # (no framed.any() test: it would make a GPU wait every step)
         # Where the warp leaves the image, the framed ones show a background instead of a mirror.
-        inside = F.grid_sample(torch.ones_like(images[:, :1]), grid, mode="bilinear", padding_mode="zeros",
-                               align_corners=False)
+        inside = F.grid_sample(
+            torch.ones_like(images[:, :1]), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        )
         inside = torch.where(framed.view(b, 1, 1, 1), inside, torch.ones_like(inside))
         out = out * inside + random_backgrounds(images, generator) * (1 - inside)
 
@@ -137,7 +149,7 @@ def augment(images: torch.Tensor, strength: float = 1.0, generator: torch.Genera
     out = out * bright
     mean = out.mean(dim=(1, 2, 3), keepdim=True)
     out = (out - mean) * contrast + mean
-    grey = (0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3])
+    grey = 0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3]
     out = (out - grey) * sat + grey
     out = out.clamp_(0, 1)
     if photo > 0:  # drawn only when asked, so runs without it keep their random stream

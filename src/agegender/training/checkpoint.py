@@ -22,8 +22,10 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
             os.fsync(fh.fileno())
     except OSError as exc:  # a full disk: the previous checkpoint stays, no temp file is left
         tmp.unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write the checkpoint {path}: {exc.strerror or exc}; the previous one is "
-                              f"kept, so --resume continues from it once there is room") from None
+        raise CheckpointError(
+            f"cannot write the checkpoint {path}: {exc.strerror or exc}; the previous one is "
+            f"kept, so --resume continues from it once there is room"
+        ) from None
     os.replace(tmp, path)
 
 
@@ -35,8 +37,10 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise
     except Exception as exc:  # a truncated zip, a foreign file, an object outside the weights-only allow-list
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"cannot read the checkpoint {path}: it is damaged or not a checkpoint of this "
-                              f"program ({first}). Move it away to start the run over.") from None
+        raise CheckpointError(
+            f"cannot read the checkpoint {path}: it is damaged or not a checkpoint of this "
+            f"program ({first}). Move it away to start the run over."
+        ) from None
 
 
 def check_same_network(saved: dict, current, path: str | Path) -> None:
@@ -44,8 +48,10 @@ def check_same_network(saved: dict, current, path: str | Path) -> None:
     run's ``current`` ModelConfig, compared as a whole."""
     diff = [f"{k}: {a!r} there, {b!r} here" for k, (a, b) in current.differences(saved).items()]
     if diff:
-        raise CheckpointError(f"{path} belongs to a run with another network ({'; '.join(diff)}): resume with "
-                              f"the same options, or give this run another --out")
+        raise CheckpointError(
+            f"{path} belongs to a run with another network ({'; '.join(diff)}): resume with "
+            f"the same options, or give this run another --out"
+        )
 
 
 def random_state() -> dict:
@@ -58,10 +64,12 @@ def random_state() -> dict:
 
     name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
     assert not isinstance(keys, str)  # legacy=True: the Mersenne Twister's (name, keys, pos, ...) tuple
-    return {"torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
-            "python": random.getstate()}
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+        "python": random.getstate(),
+    }
 
 
 def restore_random_state(state: dict | None) -> None:

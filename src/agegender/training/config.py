@@ -21,8 +21,15 @@ GENDER_LOSSES = ("ce", "mse")
 SCHEDULES = ("cosine", "step", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
-CHOICES = {"task": TASKS, "age_head": AGE_HEADS, "age_loss": AGE_LOSSES, "gender_loss": GENDER_LOSSES,
-           "schedule": SCHEDULES, "precision": PRECISIONS, "device": DEVICES}
+CHOICES = {
+    "task": TASKS,
+    "age_head": AGE_HEADS,
+    "age_loss": AGE_LOSSES,
+    "gender_loss": GENDER_LOSSES,
+    "schedule": SCHEDULES,
+    "precision": PRECISIONS,
+    "device": DEVICES,
+}
 """Options with a fixed set of values: the CLI offers exactly these, and validate() checks them."""
 
 
@@ -52,17 +59,24 @@ class TrainConfig:
     warmup_epochs: float = option(0.3, "linear warm-up of the learning rate (epochs)")
     augment: float = option(1.0, "augmentation strength, 0 = off")
     augment_background: float = option(0.0, "share of faces zoomed out / shifted onto another background (0-1)")
-    augment_photo: float = option(0.0, "chance of each photo degradation per face: blur, low resolution, JPEG, "
-                                       "greyscale, occluding patch (0 = off)")
+    augment_photo: float = option(
+        0.0,
+        "chance of each photo degradation per face: blur, low resolution, JPEG, greyscale, occluding patch (0 = off)",
+    )
     label_smoothing: float = option(0.0, "label smoothing of the gender cross-entropy")
     dldl_sigma: float = option(2.0, "spread of the age label distribution (years)")
     gender_weight: float = option(1.0, "weight of the gender loss when task = both")
-    gender_child_weight: float = option(1.0, f"weight of the gender loss of children (age <= {CHILD_MAX_AGE}), 1 for everyone else")
+    gender_child_weight: float = option(
+        1.0, f"weight of the gender loss of children (age <= {CHILD_MAX_AGE}), 1 for everyone else"
+    )
     ema: float = option(0.0, "decay of the weight EMA, 0 = off (e.g. 0.999)")
     balance_ages: bool = option(False, "sample faces so that 5-year age buckets are equally likely")
     dataset_shares: str = option("", "share of each dataset in an epoch, e.g. 'utkface=0.6,aaf=0.4' (default: by size)")
-    balance_cells: float = option(0.0, "flatten 10-year x gender cells within each dataset: 0 = as the data is, "
-                                       "1 = every cell equally likely, 0.5 = square root")
+    balance_cells: float = option(
+        0.0,
+        "flatten 10-year x gender cells within each dataset: 0 = as the data is, "
+        "1 = every cell equally likely, 0.5 = square root",
+    )
     epoch_size: int = option(0, "faces drawn per epoch, 0 = every training face once")
     flip_tta: bool = option(True, "average with the mirrored face at validation")
     precision: str = option("auto", "auto (bf16 autocast where supported) | fp32 | bf16")
@@ -71,26 +85,43 @@ class TrainConfig:
     threads: int = option(0, "CPU threads, 0 = torch's default")
     seed: int = option(0, "seed of initialisation, shuffling and augmentation")
     max_steps: int = option(0, "cap steps per epoch, and validation to that many batches of faces; 0 = full epochs")
-    smoke: bool = option(False, "a tiny run that checks the set-up end to end in seconds: 1 epoch of 3 steps, "
-                                "validation on 3 batches (overrides --epochs and --max-steps)")
-    time_budget_s: float = option(0.0, ">0: end the run within this many seconds: after the first epoch, --epochs "
-                                       "is cut to fit; a first epoch longer than the budget is itself cut short")
+    smoke: bool = option(
+        False,
+        "a tiny run that checks the set-up end to end in seconds: 1 epoch of 3 steps, "
+        "validation on 3 batches (overrides --epochs and --max-steps)",
+    )
+    time_budget_s: float = option(
+        0.0,
+        ">0: end the run within this many seconds: after the first epoch, --epochs "
+        "is cut to fit; a first epoch longer than the budget is itself cut short",
+    )
     resume: bool = option(False, "continue from OUT/last.pt")
-    init_weights: str = option("", "fine-tune: start from this weight file (same arch, task, head and ages; any input size)")
-    teacher: str = option("", "distil: also learn each face's age distribution and gender probability as this "
-                               "weight file predicts them (same age bins; distribution head)")
+    init_weights: str = option(
+        "", "fine-tune: start from this weight file (same arch, task, head and ages; any input size)"
+    )
+    teacher: str = option(
+        "",
+        "distil: also learn each face's age distribution and gender probability as this "
+        "weight file predicts them (same age bins; distribution head)",
+    )
     teacher_share: float = option(0.5, "with --teacher: share of the loss from the teacher's soft targets (0-1)")
     progress: bool = option(True, "show a progress bar")
-    recipe: str = option("", "a named recipe (agegender train --list-recipes): its values become the defaults "
-                              "of the other options; recorded with the weights")
+    recipe: str = option(
+        "",
+        "a named recipe (agegender train --list-recipes): its values become the defaults "
+        "of the other options; recorded with the weights",
+    )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def validate(self) -> None:
         """Raise UserError naming every bad option, before any data is read or network built."""
-        bad = [f"--{k.replace('_', '-')} must be one of {', '.join(v)}, not {getattr(self, k)!r}"
-               for k, v in CHOICES.items() if getattr(self, k) not in v]
+        bad = [
+            f"--{k.replace('_', '-')} must be one of {', '.join(v)}, not {getattr(self, k)!r}"
+            for k, v in CHOICES.items()
+            if getattr(self, k) not in v
+        ]
         from agegender.data.cache import split_cache_list
         from agegender.models.registry import list_models
 
@@ -100,15 +131,24 @@ class TrainConfig:
             bad.append("--cache is required (a face cache folder from agegender data cache)")
         for c in split_cache_list(self.cache):
             if not (Path(c) / "labels.json").is_file():
-                bad.append(f"--cache {c} is not a face cache (no labels.json there; build it with agegender data cache)")
+                bad.append(
+                    f"--cache {c} is not a face cache (no labels.json there; build it with agegender data cache)"
+                )
         for name in ("init_weights", "teacher"):
             if getattr(self, name) and not Path(getattr(self, name)).is_file():
                 bad.append(f"--{name.replace('_', '-')} {getattr(self, name)}: file not found")
         positive = ("epochs", "batch_size", "lr")
-        bad += [f"--{k.replace('_', '-')} must be positive, not {getattr(self, k)}" for k in positive if getattr(self, k) <= 0]
+        bad += [
+            f"--{k.replace('_', '-')} must be positive, not {getattr(self, k)}"
+            for k in positive
+            if getattr(self, k) <= 0
+        ]
         shares = ("augment_background", "augment_photo", "balance_cells", "teacher_share", "label_smoothing")
-        bad += [f"--{k.replace('_', '-')} must be between 0 and 1, not {getattr(self, k)}" for k in shares
-                if not 0 <= getattr(self, k) <= 1]
+        bad += [
+            f"--{k.replace('_', '-')} must be between 0 and 1, not {getattr(self, k)}"
+            for k in shares
+            if not 0 <= getattr(self, k) <= 1
+        ]
         if not 0 <= self.ema < 1:
             bad.append(f"--ema must be in [0, 1), not {self.ema}")
         if self.min_age >= self.max_age and not self.all_ages:

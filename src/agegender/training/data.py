@@ -47,7 +47,9 @@ def load_training_data(cache_dirs: list[str], window: AgeWindow) -> TrainingData
     for k, cache_dir in enumerate(cache_dirs):
         cache = open_cache(cache_dir)
         if size is not None and cache.size != size:
-            raise UserError(f"caches hold faces of different sizes: {cache_dirs[0]} {size}px, {cache_dir} {cache.size}px")
+            raise UserError(
+                f"caches hold faces of different sizes: {cache_dirs[0]} {size}px, {cache_dir} {cache.size}px"
+            )
         size = cache.size
         name = cache.dataset if cache.dataset != "unknown" else f"cache{k}"
         if name in names:  # two caches of one dataset (e.g. two builds) still report apart
@@ -62,9 +64,18 @@ def load_training_data(cache_dirs: list[str], window: AgeWindow) -> TrainingData
         genders.append(cache.genders[train_idx].astype(np.int64))
         ids.append(np.full(len(train_idx), k, dtype=np.int64))
         names.append(name)
-        val.append(ValidationSet(name, np.ascontiguousarray(cache.images[val_idx]), cache.ages[val_idx],
-                                 cache.genders[val_idx]))
+        val.append(
+            ValidationSet(
+                name, np.ascontiguousarray(cache.images[val_idx]), cache.ages[val_idx], cache.genders[val_idx]
+            )
+        )
     one = len(images) == 1  # one cache: no second copy by concatenating
-    return TrainingData(images=images[0] if one else np.concatenate(images), ages=np.concatenate(ages),
-                        genders=np.concatenate(genders), dataset_ids=np.concatenate(ids), datasets=names,
-                        val=val, size=int(size or 0))
+    return TrainingData(
+        images=images[0] if one else np.concatenate(images),
+        ages=np.concatenate(ages),
+        genders=np.concatenate(genders),
+        dataset_ids=np.concatenate(ids),
+        datasets=names,
+        val=val,
+        size=int(size or 0),
+    )

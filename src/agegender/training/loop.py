@@ -58,8 +58,9 @@ def epoch_draw_probabilities(cfg: TrainConfig, data: TrainingData) -> np.ndarray
     """Per-face draw probability of an epoch (None: a plain shuffle of every face)."""
     if cfg.balance_ages:
         return _sampling_weights(data.ages)
-    return draw_probabilities(data.ages, data.genders, data.dataset_ids, data.datasets,
-                              parse_shares(cfg.dataset_shares), cfg.balance_cells)
+    return draw_probabilities(
+        data.ages, data.genders, data.dataset_ids, data.datasets, parse_shares(cfg.dataset_shares), cfg.balance_cells
+    )
 
 
 def epoch_length(cfg: TrainConfig, n_faces: int) -> int:
@@ -67,9 +68,24 @@ def epoch_length(cfg: TrainConfig, n_faces: int) -> int:
     return cfg.epoch_size or n_faces
 
 
-def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg: TrainConfig, epoch: int,
-                    device, autocast_dtype, rank: int = 0, world: int = 1, probabilities: np.ndarray | None = None,
-                    teacher=None, deadline: float | None = None) -> dict:
+def train_one_epoch(
+    model,
+    ema,
+    optimizer,
+    scheduler,
+    images,
+    ages,
+    genders,
+    cfg: TrainConfig,
+    epoch: int,
+    device,
+    autocast_dtype,
+    rank: int = 0,
+    world: int = 1,
+    probabilities: np.ndarray | None = None,
+    teacher=None,
+    deadline: float | None = None,
+) -> dict:
     """One pass over the training faces (or ``epoch_length`` draws by ``probabilities``); returns mean losses and images/s.
 
     ``deadline`` (time.perf_counter()): the epoch stops at the first step past it (a time budget
@@ -96,8 +112,9 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
     sums = {k: torch.zeros((), device=device) for k in ("loss", "age_loss", "gender_loss")}
     seen, start = 0, time.perf_counter()
     shown = start - 1.0
-    bar = tqdm(range(steps), desc=f"epoch {epoch + 1}", unit="batch",
-               disable=not cfg.progress or rank != 0, dynamic_ncols=True)
+    bar = tqdm(
+        range(steps), desc=f"epoch {epoch + 1}", unit="batch", disable=not cfg.progress or rank != 0, dynamic_ncols=True
+    )
     done = 0
     for step in bar:
         if deadline is not None and step > 0 and past_deadline(deadline, world, device):
@@ -106,8 +123,13 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
         done = step + 1
         idx = picked[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         x = to_float_images(images[idx].to(device, non_blocking=True))
-        x = augment(x, cfg.augment, generator=gen if x.device == images.device else None,
-                    background=cfg.augment_background, photo=cfg.augment_photo)
+        x = augment(
+            x,
+            cfg.augment,
+            generator=gen if x.device == images.device else None,
+            background=cfg.augment_background,
+            photo=cfg.augment_photo,
+        )
         x = resize_images(x, net_cfg.input_size)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -128,8 +150,10 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
             sums["gender_loss"] += lg.detach()
             loss = loss + cfg.gender_weight * lg
         if teacher is not None:
-            with torch.no_grad(), torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16,
-                                                 enabled=autocast_dtype is not None):
+            with (
+                torch.no_grad(),
+                torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None),
+            ):
                 soft = teacher(x)
             loss = (1 - cfg.teacher_share) * loss + cfg.teacher_share * distillation_loss(out, soft)
         if (step % 50 == 0 or step == steps - 1) and not torch.isfinite(loss):
@@ -144,12 +168,19 @@ def train_one_epoch(model, ema, optimizer, scheduler, images, ages, genders, cfg
         seen += len(idx)
         if not bar.disable and time.perf_counter() - shown >= 1.0:  # about once a second, whatever a step costs
             shown = time.perf_counter()
-            bar.set_postfix(loss=f"{sums['loss'].item() / (step + 1):.4f}",
-                            img_s=f"{seen * world / (time.perf_counter() - start):.0f}")
+            bar.set_postfix(
+                loss=f"{sums['loss'].item() / (step + 1):.4f}",
+                img_s=f"{seen * world / (time.perf_counter() - start):.0f}",
+            )
     means = {k: v.item() / done for k, v in sums.items()}
     secs = time.perf_counter() - start
-    return {**means, "images_per_s": seen * world / secs, "epoch_seconds": secs,
-            "lr": scheduler.get_last_lr()[0], "steps": done}
+    return {
+        **means,
+        "images_per_s": seen * world / secs,
+        "epoch_seconds": secs,
+        "lr": scheduler.get_last_lr()[0],
+        "steps": done,
+    }
 
 
 def fit_time_budget(cfg: TrainConfig, epochs: int, epoch: int, first_epoch_s: float, world: int) -> int:
@@ -161,8 +192,13 @@ def fit_time_budget(cfg: TrainConfig, epochs: int, epoch: int, first_epoch_s: fl
         dist.broadcast(t, 0)
         fitted = int(t.item())
     if fitted < epochs:
-        log.info("time budget %.0f s: one epoch takes %.1f s, so %d epochs instead of %d",
-                 cfg.time_budget_s, first_epoch_s, fitted, epochs)
+        log.info(
+            "time budget %.0f s: one epoch takes %.1f s, so %d epochs instead of %d",
+            cfg.time_budget_s,
+            first_epoch_s,
+            fitted,
+            epochs,
+        )
     return fitted
 
 
@@ -179,8 +215,10 @@ def train(cfg: TrainConfig) -> dict:
     data = load_training_data(split_cache_list(cfg.cache), window)
     if cfg.max_steps:  # a capped run validates on as many batches as it trains on in an epoch
         n_val = cfg.max_steps * cfg.batch_size
-        data.val = [dataclasses.replace(v, faces=v.faces[:n_val], ages=v.ages[:n_val], genders=v.genders[:n_val])
-                    for v in data.val]
+        data.val = [
+            dataclasses.replace(v, faces=v.faces[:n_val], ages=v.ages[:n_val], genders=v.genders[:n_val])
+            for v in data.val
+        ]
     probabilities = epoch_draw_probabilities(cfg, data)
     model = build_model(cfg, data, window, proc.device)
     last = out / "last.pt"
@@ -203,13 +241,23 @@ def train(cfg: TrainConfig) -> dict:
     else:
         progress = Progress(lineage=lineage)
         if proc.main and (cfg.resume or cfg.init_weights):
-            log.info("%sstarting from %s", f"nothing to resume in {out}; " if cfg.resume else "",
-                     cfg.init_weights or "scratch")
+            log.info(
+                "%sstarting from %s",
+                f"nothing to resume in {out}; " if cfg.resume else "",
+                cfg.init_weights or "scratch",
+            )
 
     def write_config():  # again once a time budget has fitted the run's length
-        (out / "config.json").write_text(json.dumps(
-            {"train": {**cfg.to_dict(), "epochs": opt.schedule.epochs}, "model": model.config.to_dict(),
-             "machine": machine_record(proc.device, proc.world)}, indent=2))
+        (out / "config.json").write_text(
+            json.dumps(
+                {
+                    "train": {**cfg.to_dict(), "epochs": opt.schedule.epochs},
+                    "model": model.config.to_dict(),
+                    "machine": machine_record(proc.device, proc.world),
+                },
+                indent=2,
+            )
+        )
 
     if proc.main:
         write_config()
@@ -221,14 +269,28 @@ def train(cfg: TrainConfig) -> dict:
     epoch = progress.start_epoch
     deadline = run_start + cfg.time_budget_s if cfg.time_budget_s > 0 and not progress.budget_fitted else None
     while epoch < opt.schedule.epochs:
-        stats = train_one_epoch(net, opt.ema, opt.optimizer, opt.scheduler, images, ages, genders, cfg, epoch,
-                                proc.device, proc.autocast_dtype, proc.rank, proc.world, probabilities, teacher,
-                                deadline=deadline)
+        stats = train_one_epoch(
+            net,
+            opt.ema,
+            opt.optimizer,
+            opt.scheduler,
+            images,
+            ages,
+            genders,
+            cfg,
+            epoch,
+            proc.device,
+            proc.autocast_dtype,
+            proc.rank,
+            proc.world,
+            probabilities,
+            teacher,
+            deadline=deadline,
+        )
         deadline = None  # only the first epoch is cut short; later ones are fitted to the budget as a whole
         if proc.main:
             val_start = time.perf_counter()
-            val = validate(opt.evaluated(model), data.val, proc.device, cfg.flip_tta,
-                           proc.autocast_dtype)
+            val = validate(opt.evaluated(model), data.val, proc.device, cfg.flip_tta, proc.autocast_dtype)
             stats["val_seconds"] = time.perf_counter() - val_start
             row = {"epoch": epoch + 1, **stats, **flat_validation_row(val)}
             progress.history.append(row)
@@ -236,8 +298,9 @@ def train(cfg: TrainConfig) -> dict:
             if improved:
                 progress.best = {"epoch": epoch + 1, **val}
         if cfg.time_budget_s > 0 and not progress.budget_fitted:
-            opt.schedule.set_epochs(fit_time_budget(cfg, opt.schedule.epochs, epoch, time.perf_counter() - run_start,
-                                                    proc.world))
+            opt.schedule.set_epochs(
+                fit_time_budget(cfg, opt.schedule.epochs, epoch, time.perf_counter() - run_start, proc.world)
+            )
             progress.budget_fitted = True
             if proc.main:
                 write_config()

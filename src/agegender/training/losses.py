@@ -50,8 +50,13 @@ def age_loss(out: dict, ages: torch.Tensor, config, kind: str, sigma: float = 2.
     raise UserError(f"unknown age loss {kind!r}; choose one of {AGE_LOSSES}")
 
 
-def gender_loss(logits: torch.Tensor, genders: torch.Tensor, kind: str, label_smoothing: float = 0.0,
-                weights: torch.Tensor | None = None) -> torch.Tensor:
+def gender_loss(
+    logits: torch.Tensor,
+    genders: torch.Tensor,
+    kind: str,
+    label_smoothing: float = 0.0,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Gender loss; ``logits`` (B, 2) over (male, female), ``genders`` (B,) with 1 = female.
 
     ``weights`` (B,) scale each face's loss; the batch mean is still divided by B, so faces of

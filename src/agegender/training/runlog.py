@@ -77,33 +77,66 @@ def resume(last: Path, model: AgeGenderNet, opt: Optimisation, device) -> Progre
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as exc:  # shapes that the config check did not foresee: say so in one line
-        raise CheckpointError(f"{last} does not fit this run's network ({str(exc).splitlines()[0][:200]}); "
-                              f"resume with the same options, or give this run another --out") from None
+        raise CheckpointError(
+            f"{last} does not fit this run's network ({str(exc).splitlines()[0][:200]}); "
+            f"resume with the same options, or give this run another --out"
+        ) from None
     opt.optimizer.load_state_dict(ckpt["optimizer"])
     opt.scheduler.load_state_dict(ckpt["scheduler"])  # restores the schedule's length too
     if opt.ema is not None and opt.ema_fn is not None and ckpt.get("ema") is not None:
         opt.ema.load_state_dict(ckpt["ema"])
         opt.ema_fn.steps = int(opt.ema.n_averaged)
     restore_random_state(ckpt.get("rng"))
-    return Progress(ckpt["epoch"] + 1, ckpt["history"], ckpt["best"], ckpt.get("fine_tuned_from"),
-                    budget_fitted=bool(ckpt.get("budget_fitted")))
+    return Progress(
+        ckpt["epoch"] + 1,
+        ckpt["history"],
+        ckpt["best"],
+        ckpt.get("fine_tuned_from"),
+        budget_fitted=bool(ckpt.get("budget_fitted")),
+    )
 
 
-def save_epoch(cfg: TrainConfig, out: Path, model: AgeGenderNet, opt: Optimisation, progress: Progress,
-               epoch: int, improved: bool, data: TrainingData, window: AgeWindow) -> None:
+def save_epoch(
+    cfg: TrainConfig,
+    out: Path,
+    model: AgeGenderNet,
+    opt: Optimisation,
+    progress: Progress,
+    epoch: int,
+    improved: bool,
+    data: TrainingData,
+    window: AgeWindow,
+) -> None:
     """The checkpoint (every epoch, atomically) and the weights (when validation improved)."""
     eval_model = opt.evaluated(model)
-    state: dict = {"model": model.state_dict(), "optimizer": opt.optimizer.state_dict(),
-             "scheduler": opt.scheduler.state_dict(), "ema": opt.ema.state_dict() if opt.ema is not None else None,
-             "epoch": epoch, "history": progress.history, "best": progress.best, "config": cfg.to_dict(),
-             "model_config": model.config.to_dict(), "budget_fitted": progress.budget_fitted,
-             "fine_tuned_from": progress.lineage, "rng": random_state()}
+    state: dict = {
+        "model": model.state_dict(),
+        "optimizer": opt.optimizer.state_dict(),
+        "scheduler": opt.scheduler.state_dict(),
+        "ema": opt.ema.state_dict() if opt.ema is not None else None,
+        "epoch": epoch,
+        "history": progress.history,
+        "best": progress.best,
+        "config": cfg.to_dict(),
+        "model_config": model.config.to_dict(),
+        "budget_fitted": progress.budget_fitted,
+        "fine_tuned_from": progress.lineage,
+        "rng": random_state(),
+    }
     state["model_sha256"] = tensors_digest(state["model"])
     save_checkpoint(state, out / "last.pt")
     if improved:
-        save_weights(eval_model, out / "best.safetensors",
-                     {"recipe": cfg.recipe or "custom", "train": {**cfg.to_dict(), "epochs": opt.schedule.epochs},
-                      "val": progress.best, "age_window_trained": window.label, "datasets": data.datasets,
-                      **({"fine_tuned_from": progress.lineage} if progress.lineage else {})})
+        save_weights(
+            eval_model,
+            out / "best.safetensors",
+            {
+                "recipe": cfg.recipe or "custom",
+                "train": {**cfg.to_dict(), "epochs": opt.schedule.epochs},
+                "val": progress.best,
+                "age_window_trained": window.label,
+                "datasets": data.datasets,
+                **({"fine_tuned_from": progress.lineage} if progress.lineage else {}),
+            },
+        )
     _write_summary(progress.history, out / "summary.csv")
     _plot_curves(progress.history, out / "curves.png")

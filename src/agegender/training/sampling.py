@@ -36,8 +36,14 @@ def parse_shares(text: str) -> dict[str, float]:
     return shares
 
 
-def draw_probabilities(ages: np.ndarray, genders: np.ndarray, dataset_ids: np.ndarray, names: list[str],
-                       shares: dict[str, float] | None = None, balance: float = 0.0) -> np.ndarray | None:
+def draw_probabilities(
+    ages: np.ndarray,
+    genders: np.ndarray,
+    dataset_ids: np.ndarray,
+    names: list[str],
+    shares: dict[str, float] | None = None,
+    balance: float = 0.0,
+) -> np.ndarray | None:
     """Probability of each training face per draw, or None when every face is equally likely.
 
     ``dataset_ids`` index ``names``; ``shares`` maps names to their share of an epoch (missing

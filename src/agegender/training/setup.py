@@ -32,8 +32,13 @@ def machine_record(device: torch.device, world: int) -> dict:
     import platform
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine())
-    return {"device": device.type, "name": name, "processes": world, "cpu_threads": torch.get_num_threads(),
-            "torch": torch.__version__}
+    return {
+        "device": device.type,
+        "name": name,
+        "processes": world,
+        "cpu_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
 
 
 def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
@@ -47,7 +52,11 @@ def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
     # bf16 autocast doubles CPU training speed where the CPU has native bf16 (avx512_bf16 / AMX).
     try:
-        return torch.bfloat16 if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+        return (
+            torch.bfloat16
+            if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+            else None
+        )
     except (AttributeError, RuntimeError):
         return None
 
@@ -95,9 +104,16 @@ def past_deadline(deadline: float, world: int, device) -> bool:
 def build_model(cfg: TrainConfig, data: TrainingData, window: AgeWindow, device) -> AgeGenderNet:
     """The network for this data: its age bins span the training ages (all ages) or the window."""
     lo, hi = (int(data.ages.min()), int(data.ages.max())) if cfg.all_ages else (window.min_age, window.max_age)
-    net_cfg = ModelConfig(arch=cfg.arch, task=cfg.task, age_head=cfg.age_head, age_min=lo, age_max=hi,
-                          age_mean=(lo + hi) / 2, age_scale=max(1.0, (hi - lo) / 2),
-                          input_size=cfg.input_size or data.size)
+    net_cfg = ModelConfig(
+        arch=cfg.arch,
+        task=cfg.task,
+        age_head=cfg.age_head,
+        age_min=lo,
+        age_max=hi,
+        age_mean=(lo + hi) / 2,
+        age_scale=max(1.0, (hi - lo) / 2),
+        input_size=cfg.input_size or data.size,
+    )
     return AgeGenderNet(net_cfg).to(device)
 
 
@@ -119,16 +135,22 @@ def load_initial_weights(model: AgeGenderNet, path: str) -> dict:
 def _refuse_misfit(option: str, path: str, whose: str, mismatch: dict) -> None:
     """Raise UserError naming each field where the model given by ``option`` differs from this run's."""
     if mismatch:
-        raise UserError(f"{option} {path} does not fit this run ({whose} vs run): "
-                        + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items()))
+        raise UserError(
+            f"{option} {path} does not fit this run ({whose} vs run): "
+            + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in mismatch.items())
+        )
 
 
 def load_teacher(path: str, student: ModelConfig, device) -> AgeGenderNet:
     """A frozen model whose outputs are soft targets; its age bins and input size must be the student's."""
     teacher, _ = load_model(path, device)
     # Only what the soft targets depend on: the teacher may be another architecture.
-    _refuse_misfit("--teacher", path, "teacher",
-                   student.differences(teacher.config.to_dict(), ("task", "age_head", "age_min", "age_max", "input_size")))
+    _refuse_misfit(
+        "--teacher",
+        path,
+        "teacher",
+        student.differences(teacher.config.to_dict(), ("task", "age_head", "age_min", "age_max", "input_size")),
+    )
     teacher.eval().float()
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -140,5 +162,8 @@ def lineage_of(meta: dict) -> dict:
     before = meta.get("fine_tuned_from") or {}
     epochs = (meta.get("val") or {}).get("epoch") or 0
     recipe = meta.get("recipe") or "custom"
-    return {"recipe": f"{before['recipe']} + {recipe}" if before else recipe,
-            "epochs": int(before.get("epochs", 0)) + int(epochs), "datasets": trained_on(meta)}
+    return {
+        "recipe": f"{before['recipe']} + {recipe}" if before else recipe,
+        "epochs": int(before.get("epochs", 0)) + int(epochs),
+        "datasets": trained_on(meta),
+    }

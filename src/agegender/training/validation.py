@@ -27,8 +27,9 @@ def validate(model, val_sets: list[ValidationSet], device, flip_tta: bool, autoc
     ``datasets``, their unweighted means at the top, and ``score`` = the mean of the datasets'
     scores, so the best epoch is the one best for all of them, not for the largest.
     """
-    per = {v.dataset: evaluate_split(model, v.faces, v.ages, v.genders, device, flip_tta, autocast_dtype)
-           for v in val_sets}
+    per = {
+        v.dataset: evaluate_split(model, v.faces, v.ages, v.genders, device, flip_tta, autocast_dtype) for v in val_sets
+    }
     if len(per) == 1:
         metrics = next(iter(per.values()))
         return {**metrics, "score": validation_score(metrics)}
@@ -46,8 +47,15 @@ def flat_validation_row(val: dict) -> dict:
     return row
 
 
-def evaluate_split(model: AgeGenderNet, faces: np.ndarray, ages: np.ndarray, genders: np.ndarray, device,
-                   flip_tta: bool, autocast_dtype) -> dict:
+def evaluate_split(
+    model: AgeGenderNet,
+    faces: np.ndarray,
+    ages: np.ndarray,
+    genders: np.ndarray,
+    device,
+    flip_tta: bool,
+    autocast_dtype,
+) -> dict:
     """Metrics of ``model`` on faces with labels: ``age_mae``, ``age_cs5``, ``gender_acc``..."""
     pred = predict_faces(model, faces, batch_size=256, flip_tta=flip_tta, device=device, autocast_dtype=autocast_dtype)
     out: dict = {}

@@ -72,11 +72,18 @@ class Track:
     thumbnail: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "track": self.id, "start_s": round(self.start_s, 3),
-                "end_s": round(self.end_s, 3), "frames": self.frames, "predicted_frames": self.predicted_frames,
-                "best_frame": self.best_frame, "box": [round(v, 1) for v in self.box],
-                "det_score": None if self.det_score is None else round(self.det_score, 4),
-                "predictions": {k: v.to_dict() for k, v in self.predictions.items()}}
+        return {
+            "source": self.source,
+            "track": self.id,
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "frames": self.frames,
+            "predicted_frames": self.predicted_frames,
+            "best_frame": self.best_frame,
+            "box": [round(v, 1) for v in self.box],
+            "det_score": None if self.det_score is None else round(self.det_score, 4),
+            "predictions": {k: v.to_dict() for k, v in self.predictions.items()},
+        }
 
 
 @dataclass
@@ -135,8 +142,12 @@ class TrackedFaces:
                 person = self._people[track_id] = _Person(track_id, {n: FusedPrediction() for n in self.names})
             weight = frame_weight(det.box, det.score)
             x1, y1, x2, y2 = (round(float(v), 1) for v in det.box)
-            face = Face(box=(x1, y1, x2, y2), det_score=round(det.score, 4),
-                        landmarks=np.round(det.landmarks, 1).tolist(), track_id=track_id)
+            face = Face(
+                box=(x1, y1, x2, y2),
+                det_score=round(det.score, 4),
+                landmarks=np.round(det.landmarks, 1).tolist(),
+                track_id=track_id,
+            )
             if weight > person.best_quality:
                 person.best_quality, person.best_frame = weight, index
                 person.best_box, person.best_score = face.box, face.det_score
@@ -182,9 +193,21 @@ class TrackedFaces:
             person = self._people.pop(state.id, None)
             if person is None or not self.tracker.confirmed(state) or not person.predicted_frames:
                 continue
-            out.append(Track(person.id, self.source, state.first_time, state.last_time, state.hits,
-                             person.predicted_frames, person.best_frame, person.best_box, person.best_score,
-                             {name: f.prediction() for name, f in person.fused.items()}, person.thumbnail))
+            out.append(
+                Track(
+                    person.id,
+                    self.source,
+                    state.first_time,
+                    state.last_time,
+                    state.hits,
+                    person.predicted_frames,
+                    person.best_frame,
+                    person.best_box,
+                    person.best_score,
+                    {name: f.prediction() for name, f in person.fused.items()},
+                    person.thumbnail,
+                )
+            )
         return out
 
     def _wants_prediction(self, person: _Person, det, time_s: float) -> bool:
@@ -239,9 +262,12 @@ def _thumbnail(image: np.ndarray, box) -> np.ndarray:
     x1, y1, x2, y2 = box
     m = 0.25 * max(x2 - x1, y2 - y1)
     h, w = image.shape[:2]
-    crop = image[max(0, int(y1 - m)):min(h, int(y2 + m)), max(0, int(x1 - m)):min(w, int(x2 + m))]
+    crop = image[max(0, int(y1 - m)) : min(h, int(y2 + m)), max(0, int(x1 - m)) : min(w, int(x2 + m))]
     scale = THUMBNAIL_PX / max(crop.shape[:2])
     if scale < 1:
-        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
-                          interpolation=cv2.INTER_AREA)
+        crop = cv2.resize(
+            crop,
+            (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
     return np.ascontiguousarray(crop)

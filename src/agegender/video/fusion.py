@@ -47,7 +47,7 @@ class FusedPrediction:
         if prediction.age is not None:
             self.age_weight += weight
             self.age_sum += weight * prediction.age
-            self.age_sq_sum += weight * prediction.age ** 2
+            self.age_sq_sum += weight * prediction.age**2
             self.age_var_sum += weight * (prediction.age_std or 0.0) ** 2
         if prediction.p_female is not None:
             p = min(max(prediction.p_female, 1e-4), 1 - 1e-4)
@@ -57,7 +57,7 @@ class FusedPrediction:
     @property
     def effective_frames(self) -> float:
         """Kish's effective sample size: n for equal weights, less when a few frames dominate."""
-        return self.weight ** 2 / self.weight_sq if self.weight_sq else 0.0
+        return self.weight**2 / self.weight_sq if self.weight_sq else 0.0
 
     @property
     def age(self) -> float | None:
@@ -75,7 +75,7 @@ class FusedPrediction:
     def age_std(self) -> float | None:
         if not self.age_weight:
             return None
-        per_frame = self.between_frames_std ** 2 + self.age_var_sum / self.age_weight
+        per_frame = self.between_frames_std**2 + self.age_var_sum / self.age_weight
         return math.sqrt(per_frame / max(1.0, self.effective_frames))
 
     @property

@@ -19,8 +19,22 @@ import numpy as np
 from agegender.errors import UserError, VideoError
 from agegender.runtime import quiet_native_stderr
 
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".flv",
-                  ".wmv", ".3gp", ".ogv")
+VIDEO_SUFFIXES = (
+    ".mp4",
+    ".m4v",
+    ".mov",
+    ".avi",
+    ".mkv",
+    ".webm",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".m2ts",
+    ".flv",
+    ".wmv",
+    ".3gp",
+    ".ogv",
+)
 """Names that folders are searched for (beside images); each file is then checked by its signature."""
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 MAX_FRAME_PIXELS = 8192 * 4352
@@ -100,8 +114,9 @@ class VideoReader:
     stopped sending before treating it as ended (0: end at once).
     """
 
-    def __init__(self, source: str | Path | int, stride: int = 1, reconnect_s: float = 10.0,
-                 max_pixels: int = MAX_FRAME_PIXELS):
+    def __init__(
+        self, source: str | Path | int, stride: int = 1, reconnect_s: float = 10.0, max_pixels: int = MAX_FRAME_PIXELS
+    ):
         if stride < 1:
             raise UserError(f"stride must be at least 1, not {stride}")
         self.source, self.stride, self.reconnect_s, self.max_pixels = source, stride, reconnect_s, max_pixels
@@ -129,8 +144,10 @@ class VideoReader:
         if not head:
             raise VideoError(f"{path}: empty file")
         if video_signature(head) is None:
-            raise VideoError(f"{path}: not a video in a container this program reads "
-                             f"(MP4/MOV, MKV/WebM, AVI, MPEG, MPEG-TS, FLV, WMV, Ogg)")
+            raise VideoError(
+                f"{path}: not a video in a container this program reads "
+                f"(MP4/MOV, MKV/WebM, AVI, MPEG, MPEG-TS, FLV, WMV, Ogg)"
+            )
 
     def _open(self) -> cv2.VideoCapture:
         target = self.source if isinstance(self.source, int) else str(self.source)
@@ -142,8 +159,9 @@ class VideoReader:
                 raise VideoError(f"camera {self.source}: cannot be opened (no such camera, or it is in use)")
             if self.live:
                 raise VideoError(f"{self.name}: the stream cannot be opened (address unreachable, or no video there)")
-            raise VideoError(f"{self.name}: the video cannot be opened (damaged file, or a codec this "
-                             f"program's FFmpeg lacks)")
+            raise VideoError(
+                f"{self.name}: the video cannot be opened (damaged file, or a codec this program's FFmpeg lacks)"
+            )
         return cap
 
     def _read_info(self) -> VideoInfo:
@@ -192,12 +210,15 @@ class VideoReader:
             if recovered:
                 self.info.notes.append(f"the stream stopped {recovered} time(s) and was reopened")
         if not self.frames_read:
-            raise VideoError(f"{self.name}: no frame could be decoded (empty, damaged, or a codec this "
-                             f"program's FFmpeg lacks)")
+            raise VideoError(
+                f"{self.name}: no frame could be decoded (empty, damaged, or a codec this program's FFmpeg lacks)"
+            )
         expected = self.info.frame_count
         if not self.live and expected and index < expected - max(2, expected // 100):
-            self.info.notes.append(f"the video ended at frame {index} of the {expected} it declares "
-                                   f"(truncated or damaged): frames up to there were analysed")
+            self.info.notes.append(
+                f"the video ended at frame {index} of the {expected} it declares "
+                f"(truncated or damaged): frames up to there were analysed"
+            )
 
     def _reconnect(self, deadline: float) -> bool:
         """Reopen a camera or stream that stopped, trying until ``deadline`` (time.monotonic())."""

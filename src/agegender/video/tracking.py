@@ -94,8 +94,14 @@ class FaceTracker:
     before a new track counts (its first detection included).
     """
 
-    def __init__(self, min_iou: float = 0.25, max_lost_s: float = 2.0, reacquire_distance: float = 0.75,
-                 size_ratio: float = 1.6, confirm_hits: int = 2):
+    def __init__(
+        self,
+        min_iou: float = 0.25,
+        max_lost_s: float = 2.0,
+        reacquire_distance: float = 0.75,
+        size_ratio: float = 1.6,
+        confirm_hits: int = 2,
+    ):
         self.min_iou, self.max_lost_s = min_iou, max_lost_s
         self.reacquire_distance, self.size_ratio, self.confirm_hits = reacquire_distance, size_ratio, confirm_hits
         self.tracks: list[TrackState] = []

@@ -58,4 +58,3 @@ class AnnotatedVideoWriter:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-
