@@ -21,9 +21,9 @@ import numpy as np
 from agegender.cli.options import models_to_load
 from agegender.data.images import read_image
 from agegender.data.manifest import read_manifest, select
-from agegender.evaluation.metrics import age_metrics, gender_metrics
 from agegender.evaluation.scenes import background, nearest_face, paste
 from agegender.inference import FaceAnalyzer
+from agegender.metrics import age_metrics, gender_metrics
 
 
 def _predictions(face):

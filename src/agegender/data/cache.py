@@ -223,15 +223,46 @@ def split_cache_list(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
 
-def sample_val_faces(cache_dirs: str, n: int) -> np.ndarray:
-    """About ``n`` val faces (all ages) drawn at random (seeded) from the caches (comma-separated), the same share
-    from each: what calibrates an int8 graph's activations."""
-    names = split_cache_list(cache_dirs)
-    rng = np.random.default_rng(0)
-    parts = []
+@dataclass(frozen=True)
+class SplitFaces:
+    """One cache's faces of one split (all ages), labels alongside: what calibration, model selection and
+    int8 quantisation read."""
+
+    dataset: str
+    size: int
+    images: np.ndarray  # (N, S, S, 3) uint8 RGB, in memory
+    ages: np.ndarray  # (N,) float years
+    female: np.ndarray  # (N,) int, 1 = female
+
+
+def split_faces(cache_dirs, split: str = "val") -> list[SplitFaces]:
+    """Every cache's ``split`` faces, in the order given (cache folders: a list or comma-separated); a cache
+    without any is an error naming it."""
+    names = split_cache_list(cache_dirs) if isinstance(cache_dirs, str) else [str(c) for c in cache_dirs]
+    found = []
     for name in names:
         cache = open_cache(name)
-        idx = cache.indices("val", AgeWindow.all())
-        take = np.sort(rng.choice(idx, min(len(idx), -(-n // len(names))), replace=False))
-        parts.append(np.ascontiguousarray(cache.images[take]))
-    return np.concatenate(parts)
+        idx = cache.indices(split, AgeWindow.all())
+        if not len(idx):
+            raise CacheError(f"{name} has no {split} faces")
+        found.append(
+            SplitFaces(
+                cache.dataset,
+                cache.size,
+                np.ascontiguousarray(cache.images[idx]),
+                cache.ages[idx].astype(float),
+                cache.genders[idx].astype(int),
+            )
+        )
+    return found
+
+
+def sample_val_faces(cache_dirs, n: int) -> np.ndarray:
+    """About ``n`` val faces (all ages) drawn at random (seeded) from the caches, the same share from each:
+    what calibrates an int8 graph's activations."""
+    parts = split_faces(cache_dirs)
+    rng = np.random.default_rng(0)
+    take = -(-n // len(parts))
+    return np.concatenate(
+        [p.images[np.sort(rng.choice(len(p.images), min(len(p.images), take), replace=False))] for p in parts]
+    )

@@ -18,9 +18,9 @@ import dataclasses
 
 import numpy as np
 
-from agegender.data.cache import open_cache, split_cache_list
+from agegender.data.cache import split_faces
 from agegender.data.manifest import AgeWindow
-from agegender.evaluation.metrics import expected_calibration_error
+from agegender.metrics import expected_calibration_error
 from agegender.models.engines import predict_faces
 from agegender.models.networks import AgeGenderNet
 from agegender.models.readout import ReadOut, softmax
@@ -46,19 +46,10 @@ def calibrate(
     weight (:func:`estimate_log_prior`), before the bias map is fitted; ``age_bias=False``: no bias map.
     Both are chosen on the selection score (agegender select), not here.
     """
-    if isinstance(cache_dirs, (str, bytes)) or not hasattr(cache_dirs, "__iter__"):
-        cache_dirs = split_cache_list(str(cache_dirs))
-    parts, counts = [], {}
-    for cache_dir in cache_dirs:
-        cache = open_cache(cache_dir)
-        idx = cache.indices(split, AgeWindow.all())
-        parts.append((np.ascontiguousarray(cache.images[idx]), cache.ages[idx], cache.genders[idx]))
-        counts[cache.dataset] = int(len(idx))
-    faces = np.concatenate([p[0] for p in parts])
-    ages, female = (
-        np.concatenate([p[1] for p in parts]).astype(float),
-        np.concatenate([p[2] for p in parts]).astype(int),
-    )
+    parts = split_faces(cache_dirs if isinstance(cache_dirs, (str, list, tuple)) else str(cache_dirs), split)
+    counts = {p.dataset: len(p.ages) for p in parts}
+    faces = np.concatenate([p.images for p in parts])
+    ages, female = np.concatenate([p.ages for p in parts]), np.concatenate([p.female for p in parts])
     readout = model.readout.uncalibrated()
     fitted: dict = {}
     # One pass, uncalibrated: temperatures are tried on the views' logits, the spread scales linearly.

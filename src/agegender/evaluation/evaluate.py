@@ -11,7 +11,8 @@ from agegender.data.cache import open_cache
 from agegender.data.manifest import AgeWindow
 from agegender.data.records import RACES
 from agegender.errors import EmptyDatasetError
-from agegender.evaluation.metrics import (
+from agegender.evaluation.plots import plot_age, plot_confusion
+from agegender.metrics import (
     accuracy_gap,
     age_bucket_labels,
     age_metrics,
@@ -19,7 +20,6 @@ from agegender.evaluation.metrics import (
     cell_metrics,
     gender_metrics,
 )
-from agegender.evaluation.plots import plot_age, plot_confusion
 from agegender.models.engines import open_engine, predict_faces
 from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from agegender.data.images import read_image
 from agegender.data.manifest import AgeWindow, read_manifest, select
-from agegender.evaluation.metrics import age_metrics, gender_metrics
 from agegender.evaluation.scenes import background, nearest_face, paste
+from agegender.metrics import age_metrics, gender_metrics
 
 
 def evaluate_in_photos(

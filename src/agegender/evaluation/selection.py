@@ -23,16 +23,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from agegender.data.cache import open_cache, split_cache_list
-from agegender.data.manifest import AgeWindow
+from agegender.data.cache import SplitFaces, split_faces
 from agegender.errors import UserError
 from agegender.evaluation.calibrate import estimate_log_prior
-from agegender.evaluation.metrics import (
+from agegender.evaluation.shifts import SHIFTS, render
+from agegender.metrics import (
     AGE_BUCKETS,
     age_bucket_labels,
     age_metrics,
@@ -40,7 +39,6 @@ from agegender.evaluation.metrics import (
     by_group,
     cell_metrics,
 )
-from agegender.evaluation.shifts import SHIFTS, render
 from agegender.models.readout import ReadOut
 
 GENDER_WEIGHT = 10.0  # years per unit of gender error rate, as in the training loop's val score
@@ -76,35 +74,9 @@ def score_cell(ages: np.ndarray, female: np.ndarray, age: np.ndarray | None, p_f
     return m
 
 
-@dataclass(frozen=True)
-class ValFaces:
-    """One collection's val faces at one crop size, labels alongside."""
-
-    dataset: str
-    size: int
-    images: np.ndarray
-    ages: np.ndarray
-    female: np.ndarray
-
-
-def load_val(cache_dirs) -> dict[tuple[str, int], ValFaces]:
+def load_val(cache_dirs) -> dict[tuple[str, int], SplitFaces]:
     """(dataset, crop size) -> its val faces (all ages), from cache folders (a list or comma-separated)."""
-    if isinstance(cache_dirs, str):
-        cache_dirs = split_cache_list(cache_dirs)
-    found = {}
-    for cache_dir in cache_dirs:
-        cache = open_cache(cache_dir)
-        idx = cache.indices("val", AgeWindow.all())
-        if not len(idx):
-            raise UserError(f"{cache_dir} has no val faces")
-        found[(cache.dataset, cache.size)] = ValFaces(
-            cache.dataset,
-            cache.size,
-            np.ascontiguousarray(cache.images[idx]),
-            cache.ages[idx].astype(float),
-            cache.genders[idx].astype(int),
-        )
-    return found
+    return {(faces.dataset, faces.size): faces for faces in split_faces(cache_dirs, "val")}
 
 
 def readout_variants(readout: ReadOut, log_prior: np.ndarray | None, prior_weights=(0.0,), bias_map=(True,)) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agegender.evaluation.metrics import age_metrics, gender_metrics
+from agegender.metrics import age_metrics, gender_metrics
 from agegender.models.engines import predict_faces
 from agegender.models.networks import AgeGenderNet
 from agegender.training.data import ValidationSet

@@ -1,5 +1,7 @@
 """Metrics for age (years) and gender (1 = female), as plain floats and lists for JSON.
 
+One set, on the ground floor, for training's validation, evaluation, calibration and model selection alike.
+
 >>> round(age_metrics([20, 30], [22, 30])["mae"], 2)
 1.0
 """

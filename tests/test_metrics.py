@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from agegender.evaluation.metrics import (
+from agegender.metrics import (
     age_bucket_labels,
     age_metrics,
     expected_calibration_error,
@@ -40,7 +40,7 @@ def test_buckets():
 
 
 def test_cells_carry_signed_error_and_the_gap_needs_two_known_groups():
-    from agegender.evaluation.metrics import accuracy_gap, cell_metrics
+    from agegender.metrics import accuracy_gap, cell_metrics
 
     cells = cell_metrics([30, 30, 40, 8], [1, 1, 0, 1], pred_age=[25, 27, 44, 8], p_female=[0.9, 0.2, 0.1, 0.6])
     assert cells["female 25-34"] == {"n": 2, "age_mae": 4.0, "mean_signed_error": -4.0, "gender_acc": 0.5}
