@@ -208,3 +208,20 @@ def test_a_huge_non_image_is_refused_without_reading_it_whole(tmp_path):
     with pytest.raises(ImageError, match="clip.mp4: not an image in a format"):
         read_image(video)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB: far below 2 GB
+
+
+def test_split_faces_per_cache_and_int8_samples_take_each_cache_alike(tmp_path):
+    from agegender.data.cache import sample_val_faces, split_faces
+    from agegender.errors import CacheError
+    from tests.support import make_cache
+
+    a = make_cache(tmp_path / "a", n=40, dataset="utkface")
+    b = make_cache(tmp_path / "b", n=80, seed=1, dataset="aaf")
+    parts = split_faces(f"{a}, {b}")
+    assert [(p.dataset, len(p.ages)) for p in parts] == [("utkface", 10), ("aaf", 20)]
+    assert parts[0].images.shape == (10, 32, 32, 3) and set(parts[1].female) <= {0, 1}
+    sample = sample_val_faces([a, b], 12)
+    assert sample.shape == (12, 32, 32, 3)  # 6 of each, though b holds twice as many
+    assert sum((parts[0].images == s).all(axis=(1, 2, 3)).any() for s in sample) == 6
+    with pytest.raises(CacheError, match="no test faces"):
+        split_faces([a], "test")
