@@ -3,7 +3,7 @@
 import numpy as np
 
 from agegender.annotate import draw_faces, label_blocks
-from agegender.inference import Face, Prediction
+from agegender.results import Face, Prediction
 
 
 def _face(x1, y1, x2, y2):

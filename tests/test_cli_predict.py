@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from agegender.cli import main
-from agegender.inference import CSV_COLUMNS
+from agegender.results import CSV_COLUMNS
 
 
 def _weights_args(random_weights):
@@ -191,8 +191,7 @@ def test_annotate_never_overwrites_an_image_of_the_same_run(random_weights, tmp_
 
 
 def test_faces_are_numbered_in_reading_order():
-    from agegender.faces.detect import Detection
-    from agegender.inference import reading_order
+    from agegender.faces.detect import Detection, reading_order
 
     def at(x, y, score):
         return Detection((x, y, x + 60, y + 70), score, np.zeros((5, 2)))

@@ -9,7 +9,8 @@ from PIL import Image
 
 from agegender.data.images import read_image
 from agegender.errors import ImageError
-from agegender.inference import Face, FaceAnalyzer, Result
+from agegender.inference import FaceAnalyzer
+from agegender.results import Face, Result
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,12 @@ __all__ = ["FaceAnalyzer", "Face", "__version__"]
 
 
 def __getattr__(name):
-    if name in ("FaceAnalyzer", "Face"):
-        from agegender import inference
+    if name == "FaceAnalyzer":
+        from agegender.inference import FaceAnalyzer
 
-        return getattr(inference, name)
+        return FaceAnalyzer
+    if name == "Face":
+        from agegender.results import Face
+
+        return Face
     raise AttributeError(f"module 'agegender' has no attribute {name!r}")

@@ -5,172 +5,28 @@
     >>> result = analyzer.analyze("photo.jpg")                      # doctest: +SKIP
     >>> [(f.box, f.predictions["resnet50"].age) for f in result.faces]  # doctest: +SKIP
 
-Units: ``box`` and ``landmarks`` in pixels of the (EXIF-rotated) input image, ``det_score``
-and ``p_female`` in [0, 1], ``age`` and ``age_std`` in years, ``speed`` in milliseconds.
+The answers are :mod:`agegender.results` objects (their units are stated there).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from agegender.data.images import decode_image, read_image, to_rgb_array
+from agegender.data.images import bgr_to_rgb, load_image
 from agegender.errors import ImageError, UserError
 from agegender.faces.align import AlignmentTemplate, align_face, default_template
-from agegender.faces.detect import FaceDetector
+from agegender.faces.detect import FaceDetector, reading_order
 from agegender.models.engines import open_engine, predict_faces
 from agegender.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS, model_names, shipped_weights_path
 from agegender.models.weight_files import read_metadata
 from agegender.preprocess import resize_face
+from agegender.results import Face, Prediction, Result
 
-CSV_COLUMNS = ["path", "face", "x1", "y1", "x2", "y2", "det_score", "model", "age", "gender", "p_female"]
 MIN_CROP_PX = 16  # the detector's smallest face (--min-face default): a smaller "crop" holds no readable face
-
-
-@dataclass
-class Prediction:
-    """One model's answer for one face."""
-
-    age: float | None = None
-    age_std: float | None = None
-    gender: str | None = None
-    p_female: float | None = None
-
-    def to_dict(self) -> dict:
-        return {"age": self.age, "age_std": self.age_std, "gender": self.gender, "p_female": self.p_female}
-
-
-@dataclass
-class Face:
-    """A face: where it is and what each model says about it."""
-
-    box: tuple[float, float, float, float]
-    det_score: float | None = None
-    landmarks: list[list[float]] | None = None
-    predictions: dict[str, Prediction] = field(default_factory=dict)
-    track_id: int | None = None  # in a video: the person this face belongs to
-
-    def to_dict(self) -> dict:
-        out = {
-            "box": [round(v, 1) for v in self.box],
-            "det_score": None if self.det_score is None else round(self.det_score, 4),
-            "landmarks": self.landmarks,
-            "predictions": {k: v.to_dict() for k, v in self.predictions.items()},
-        }
-        if self.track_id is not None:
-            out["track"] = self.track_id
-        return out
-
-
-@dataclass
-class Result:
-    """Everything found in one image; ``speed`` holds milliseconds per stage."""
-
-    source: str
-    width: int
-    height: int
-    faces: list[Face]
-    speed: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # remarks on the input, e.g. "only the first frame is analysed"
-    image: np.ndarray | None = field(default=None, repr=False)
-    # crops waiting for the networks, per model (models with one alignment template share a list)
-    _aligned: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def message(self) -> str:
-        return f"{len(self.faces)} face(s) found" if self.faces else "no face found"
-
-    def to_dict(self) -> dict:
-        return {
-            "source": self.source,
-            "width": self.width,
-            "height": self.height,
-            "message": self.message,
-            "notes": list(self.notes),
-            "faces": [f.to_dict() for f in self.faces],
-            "speed_ms": {k: round(v, 2) for k, v in self.speed.items()},
-        }
-
-    def rows(self, path: str, names) -> list[dict]:
-        """CSV/table rows (:data:`CSV_COLUMNS`): one per face and model in ``names``; one row with only the
-        path for an image without faces."""
-        if not self.faces:
-            return [{**dict.fromkeys(CSV_COLUMNS, ""), "path": path}]
-        rows = []
-        for i, face in enumerate(self.faces):
-            for name in names:
-                p = face.predictions.get(name)
-                rows.append(
-                    {
-                        "path": path,
-                        "face": i,
-                        "x1": face.box[0],
-                        "y1": face.box[1],
-                        "x2": face.box[2],
-                        "y2": face.box[3],
-                        "det_score": "" if face.det_score is None else round(face.det_score, 4),
-                        "model": name,
-                        "age": "" if p is None or p.age is None else round(p.age, 1),
-                        "gender": "" if p is None or p.gender is None else p.gender,
-                        "p_female": "" if p is None or p.p_female is None else round(p.p_female, 4),
-                    }
-                )
-        return rows
-
-    def plot(self) -> np.ndarray:
-        """The image (RGB) with a box and a label per face."""
-        from agegender.annotate import draw_faces
-
-        if self.image is None:
-            raise ValueError("this result keeps no image to draw on: analyze(..., keep_image=True) keeps it")
-        return draw_faces(self.image, self.faces)
-
-
-def reading_order(detections: list) -> list:
-    """Faces as a reader numbers them: rows from top to bottom, each from left to right. A face joins
-    the row above it when their centres are less than half a face height apart vertically."""
-    rows: list[tuple[float, float, list]] = []
-    for d in sorted(detections, key=lambda d: (d.box[1] + d.box[3]) / 2):
-        centre, height = (d.box[1] + d.box[3]) / 2, d.box[3] - d.box[1]
-        if rows and abs(centre - rows[-1][0]) < 0.5 * max(height, rows[-1][1]):
-            rows[-1][2].append(d)
-        else:
-            rows.append((centre, height, [d]))
-    return [d for _, _, row in rows for d in sorted(row, key=lambda d: d.box[0])]
-
-
-def load_image(source, notes: list[str] | None = None) -> tuple[np.ndarray, str]:
-    """Accept a path, encoded bytes, a PIL image or a numpy array; return (RGB uint8 array, name).
-
-    ``notes``, if given, receives remarks on the input (e.g. only an animation's first frame is used).
-    """
-    if isinstance(source, (str, Path)):
-        return read_image(source, notes=notes), str(source)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return decode_image(bytes(source), notes=notes), "<bytes>"
-    if isinstance(source, np.ndarray):
-        arr = source
-        if arr.ndim == 2:
-            arr = np.repeat(arr[:, :, None], 3, axis=2)
-        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-            raise ImageError(f"array of shape {source.shape} is not an (H, W, 3) RGB image")
-        if arr.shape[0] == 0 or arr.shape[1] == 0:
-            raise ImageError(f"array of shape {source.shape} holds no pixels")
-        if arr.dtype != np.uint8:
-            raise ImageError(f"array of dtype {arr.dtype} is not uint8")
-        return np.ascontiguousarray(arr[:, :, :3]), "<array>"
-    try:
-        from PIL import Image
-
-        if isinstance(source, Image.Image):
-            return to_rgb_array(source), "<PIL.Image>"
-    except ImportError:  # pragma: no cover
-        pass
-    raise ImageError(f"cannot read an image from a {type(source).__name__}")
 
 
 class FaceAnalyzer:
@@ -256,7 +112,7 @@ class FaceAnalyzer:
         Raises :class:`agegender.errors.ImageError` for unreadable input.
         """
         names = self._model_names(models)
-        located = self._locate(_as_rgb(source, bgr), crops, keep_image)
+        located = self._locate(bgr_to_rgb(source) if bgr else source, crops, keep_image)
         self._predict([located], names)
         return located
 
@@ -285,7 +141,7 @@ class FaceAnalyzer:
 
         def locate(source):
             try:
-                return self._locate(_as_rgb(source, bgr), crops, keep_image)
+                return self._locate(bgr_to_rgb(source) if bgr else source, crops, keep_image)
             except ImageError as exc:
                 return exc
 
@@ -439,10 +295,3 @@ def _template(meta: dict) -> AlignmentTemplate:
 
 
 _END = object()
-
-
-def _as_rgb(source, bgr: bool):
-    """An OpenCV (BGR or BGRA) array turned to RGB; anything else as it is."""
-    if bgr and isinstance(source, np.ndarray) and source.ndim == 3 and source.shape[2] in (3, 4):
-        return source[:, :, 2::-1]
-    return source

@@ -48,7 +48,7 @@ class AnalyzerBatches:
 
     def __call__(self, batch: dict) -> dict:
         from agegender.errors import ImageError
-        from agegender.inference import CSV_COLUMNS
+        from agegender.results import CSV_COLUMNS
 
         paths, shown = [str(p) for p in batch["path"]], [str(s) for s in batch["shown"]]
         rows = []

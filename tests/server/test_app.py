@@ -170,7 +170,7 @@ def test_serve_says_a_busy_port_in_one_line_and_warns_when_it_listens_beyond_thi
 
 def test_the_documented_schema_is_what_the_answers_hold():
     """The API's documented shapes (server/schema.py) and the objects' to_dict() stay alike."""
-    from agegender.inference import Face, Prediction
+    from agegender.results import Face, Prediction
     from agegender.server import schema
 
     p = Prediction(age=30.0, age_std=3.0, gender="female", p_female=0.9)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from agegender.inference import Prediction
+from agegender.results import Prediction
 from agegender.video.fusion import FusedPrediction, frame_weight
 from agegender.video.tracking import FaceTracker, greedy_pairs, iou_matrix
 

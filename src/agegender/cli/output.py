@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from agegender.errors import UserError
-from agegender.inference import CSV_COLUMNS
+from agegender.results import CSV_COLUMNS
 from agegender.video.rows import VIDEO_CSV_COLUMNS, VIDEO_TABLE_COLUMNS
 
 TABLE_COLUMNS = ["path", "face", "model", "age", "gender", "p_female", "det_score", "x1", "y1", "x2", "y2"]

@@ -160,3 +160,40 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS, notes: list[str] 
             raise ImageError(f"{path}: empty file")
         stream.seek(0)
         return _decode(stream, str(path), max_pixels, notes)
+
+
+def load_image(source, notes: list[str] | None = None) -> tuple[np.ndarray, str]:
+    """Accept a path, encoded bytes, a PIL image or a numpy array; return (RGB uint8 array, name).
+
+    ``notes``, if given, receives remarks on the input (e.g. only an animation's first frame is used).
+    """
+    if isinstance(source, (str, Path)):
+        return read_image(source, notes=notes), str(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return decode_image(bytes(source), notes=notes), "<bytes>"
+    if isinstance(source, np.ndarray):
+        arr = source
+        if arr.ndim == 2:
+            arr = np.repeat(arr[:, :, None], 3, axis=2)
+        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+            raise ImageError(f"array of shape {source.shape} is not an (H, W, 3) RGB image")
+        if arr.shape[0] == 0 or arr.shape[1] == 0:
+            raise ImageError(f"array of shape {source.shape} holds no pixels")
+        if arr.dtype != np.uint8:
+            raise ImageError(f"array of dtype {arr.dtype} is not uint8")
+        return np.ascontiguousarray(arr[:, :, :3]), "<array>"
+    try:
+        from PIL import Image
+
+        if isinstance(source, Image.Image):
+            return to_rgb_array(source), "<PIL.Image>"
+    except ImportError:  # pragma: no cover
+        pass
+    raise ImageError(f"cannot read an image from a {type(source).__name__}")
+
+
+def bgr_to_rgb(source):
+    """An OpenCV (BGR or BGRA) array turned to RGB; anything else as it is."""
+    if isinstance(source, np.ndarray) and source.ndim == 3 and source.shape[2] in (3, 4):
+        return source[:, :, 2::-1]
+    return source

@@ -264,3 +264,16 @@ class FaceDetector:
             score=float(f[14]),
             landmarks=marks.astype(np.float32),
         )
+
+
+def reading_order(detections: list) -> list:
+    """Faces as a reader numbers them: rows from top to bottom, each from left to right. A face joins
+    the row above it when their centres are less than half a face height apart vertically."""
+    rows: list[tuple[float, float, list]] = []
+    for d in sorted(detections, key=lambda d: (d.box[1] + d.box[3]) / 2):
+        centre, height = (d.box[1] + d.box[3]) / 2, d.box[3] - d.box[1]
+        if rows and abs(centre - rows[-1][0]) < 0.5 * max(height, rows[-1][1]):
+            rows[-1][2].append(d)
+        else:
+            rows.append((centre, height, [d]))
+    return [d for _, _, row in rows for d in sorted(row, key=lambda d: d.box[0])]

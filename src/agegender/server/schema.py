@@ -16,7 +16,7 @@ class Error(BaseModel):
 
 
 class Prediction(BaseModel):
-    """The JSON of :class:`agegender.inference.Prediction` (its ``to_dict``); a test keeps the two alike."""
+    """The JSON of :class:`agegender.results.Prediction` (its ``to_dict``); a test keeps the two alike."""
 
     age: float | None = Field(None, description="years")
     age_std: float | None = Field(None, description="spread of the age estimate, years")
@@ -25,7 +25,7 @@ class Prediction(BaseModel):
 
 
 class Face(BaseModel):
-    """The JSON of :class:`agegender.inference.Face` in an analysis (its ``to_dict``); a test keeps the two alike."""
+    """The JSON of :class:`agegender.results.Face` in an analysis (its ``to_dict``); a test keeps the two alike."""
 
     box: list[float] = Field(description="x1, y1, x2, y2 in pixels of the (EXIF-rotated) image")
     det_score: float | None = Field(None, description="detector confidence, 0-1 (null for crops)")

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from agegender.inference import Face, Prediction, reading_order
+from agegender.faces.detect import reading_order
+from agegender.results import Face, Prediction
 from agegender.video.fusion import FusedPrediction, frame_weight
 from agegender.video.source import VideoReader
 from agegender.video.tracking import FaceTracker

@@ -38,7 +38,7 @@ class FusedPrediction:
     gender_weight: float = 0.0
 
     def add(self, prediction, weight: float) -> None:
-        """Take one frame's :class:`agegender.inference.Prediction` with its ``weight``."""
+        """Take one frame's :class:`agegender.results.Prediction` with its ``weight``."""
         if weight <= 0:
             return
         self.n += 1
@@ -91,8 +91,8 @@ class FusedPrediction:
         return self.between_frames_std / math.sqrt(max(1.0, self.effective_frames)) <= max_std
 
     def prediction(self):
-        """The fused answer as a :class:`agegender.inference.Prediction` (``age_std``: the fused spread)."""
-        from agegender.inference import Prediction
+        """The fused answer as a :class:`agegender.results.Prediction` (``age_std``: the fused spread)."""
+        from agegender.results import Prediction
 
         p = Prediction()
         if self.age is not None:

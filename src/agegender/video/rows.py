@@ -2,7 +2,7 @@
 
 ``track`` rows: one per person and model (when they were seen, their best frame's box, the fused
 answer); ``frame`` rows: every analysed frame's faces with their track's answer so far; ``photo``
-rows: a photo's rows (:meth:`agegender.inference.Result.rows`) in this layout, for a run that mixes
+rows: a photo's rows (:meth:`agegender.results.Result.rows`) in this layout, for a run that mixes
 photos and videos (``track`` is then the face's number in the photo).
 """
 
