@@ -12,10 +12,12 @@ import sys
 from agegender.cli.data import add_data, run_data
 from agegender.cli.evaluate import (
     add_card,
+    add_compare,
     add_evaluate,
     add_evaluate_photos,
     add_report,
     run_card,
+    run_compare,
     run_evaluate,
     run_evaluate_photos,
     run_report,
@@ -61,6 +63,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         (add_export, run_export),
         (add_calibrate, run_calibrate),
         (add_card, run_card),
+        (add_compare, run_compare),
     ):
         add(sub).set_defaults(handler=handler)
     add_predict(sub)  # these three set their own handler
@@ -77,7 +80,8 @@ DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # a full disk or quota,
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit codes: 0 done, 1 a bug (traceback), 2 a problem with the input (one line;
-    -v adds the traceback), 3 a missing optional package, 130 interrupted."""
+    -v adds the traceback), 3 a missing optional package, 4 ``compare``: new weights lose beyond noise,
+    130 interrupted."""
     try:
         parser = build_parser(argv)
     except UserError as exc:  # an unknown --recipe, found while building the options

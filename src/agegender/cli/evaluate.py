@@ -1,4 +1,5 @@
-"""``agegender evaluate``, ``evaluate-photos``, ``report`` and ``card``: scores, reports and the model card."""
+"""``agegender evaluate``, ``evaluate-photos``, ``report``, ``compare`` and ``card``: scores, reports, the
+shipping rule's test-split check and the model card."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from agegender.cli.export import weight_file
 from agegender.cli.options import models_to_load
+from agegender.errors import UserError
 
 
 def add_evaluate(sub):
@@ -118,6 +120,33 @@ def run_report(args) -> int:
     rows = write_report(args.evals, args.out)
     print(f"wrote {args.out}/results.json ({len(rows)} rows) and {args.out}/README.md")
     return 0
+
+
+def add_compare(sub):
+    p = sub.add_parser(
+        "compare",
+        help="compare new weights' test evaluations with the shipped ones': a loss beyond one standard "
+        "error on any test split (age MAE or gender accuracy) fails the shipping rule (exit 4)",
+    )
+    p.add_argument("--old", action="append", required=True, help="evaluation JSON of the shipped weights (repeatable)")
+    p.add_argument("--new", action="append", required=True, help="evaluation JSON of the new weights (repeatable)")
+    return p
+
+
+def run_compare(args) -> int:
+    from agegender.evaluation.shipping import changes_table, compare_test_splits
+
+    def read(files):
+        return [json.loads(Path(f).read_text()) for f in files]
+
+    try:
+        rows = compare_test_splits(read(args.old), read(args.new))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    print(changes_table(rows))
+    losing = [f"{r['dataset']} {r['window']}" for r in rows if r["loses"]]
+    print(f"loses beyond noise on: {', '.join(losing)}" if losing else "holds on every test split")
+    return 4 if losing else 0
 
 
 def add_card(sub):
