@@ -36,7 +36,7 @@ def tiny_weights(tiny_arch, tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = create_model(tiny_arch, task="both", age_head="distribution", input_size=32, age_min=1, age_max=100).eval()
     path = tmp_path_factory.mktemp("tiny") / "tiny.safetensors"
-    save_weights(model, path, {"recipe": "untrained"})
+    save_weights(model, path, {"recipe": "untrained", "datasets": ["utkface"]})
     return path
 
 

@@ -3,7 +3,8 @@ content) are UserError, and the kinds below it say which; a missing optional pac
 
 The CLI prints a UserError as one line and exits with code 2, a MissingExtraError with code 3; any other
 exception is a bug and keeps its traceback (exit code 1). UserError subclasses ValueError, so library
-callers can catch either.
+callers can catch either. The web server answers a RequestError or Busy with its HTTP status and the
+message as JSON.
 """
 
 
@@ -41,3 +42,19 @@ class StaleGraphError(UserError):
 
 class MissingExtraError(ImportError):
     """A feature needs a package that this installation lacks; the message says which extra brings it."""
+
+
+class RequestError(Exception):
+    """A web request the server refuses: ``status`` (4xx) and a ``message`` for the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class Busy(Exception):
+    """The server is at its limits (503), or a client at its own (429); ``retry_after_s`` says when to try again."""
+
+    def __init__(self, message: str, retry_after_s: int, status: int = 503):
+        super().__init__(message)
+        self.message, self.retry_after_s, self.status = message, retry_after_s, status

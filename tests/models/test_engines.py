@@ -14,8 +14,9 @@ from agegender.errors import MissingExtraError, StaleGraphError
 from agegender.faces.align import align_face, default_template
 from agegender.faces.detect import FaceDetector
 from agegender.models.engines import OnnxEngine, TorchEngine, open_engine, predict_faces
-from agegender.models.onnx_graph import file_sha256, graph_path, read_graph_metadata
+from agegender.models.onnx_graph import graph_path, read_graph_metadata
 from agegender.models.shipped import SHIPPED_MODELS, shipped_weights_path
+from agegender.models.weight_files import weights_sha256
 from agegender.preprocess import prepare_face
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "agegender" / "assets" / "astronaut.jpg"
@@ -52,7 +53,9 @@ def test_shipped_weights_carry_an_up_to_date_onnx_graph(name):
     weights = shipped_weights_path(name)
     meta = read_graph_metadata(graph_path(weights))
     assert meta["weights_file"] == weights.name
-    assert meta["weights_sha256"] == file_sha256(weights), "re-export: agegender export --format onnx " + str(weights)
+    assert meta["weights_sha256"] == weights_sha256(weights), "re-export: agegender export --format onnx " + str(
+        weights
+    )
     assert graph_path(weights).stat().st_size < 500_000  # the tensors stay in the weight file
 
 

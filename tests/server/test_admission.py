@@ -4,7 +4,8 @@ import asyncio
 
 import pytest
 
-from agegender.server.admission import Admission, Busy, Limits
+from agegender.errors import Busy
+from agegender.server.admission import Admission, Limits
 
 
 def _admission(**kw) -> Admission:

@@ -21,14 +21,7 @@ from agegender.metrics import (
     gender_metrics,
 )
 from agegender.models.engines import open_engine, predict_faces
-from agegender.models.weight_files import read_metadata, read_weight_bytes, trained_on
-
-
-def weights_sha256(path) -> str:
-    """Content hash of a weight file (parts joined): pairs evaluations of one model on several datasets."""
-    import hashlib
-
-    return hashlib.sha256(read_weight_bytes(path)).hexdigest()
+from agegender.models.weight_files import read_metadata, trained_on, weights_sha256
 
 
 def constant_baselines(cache, window: AgeWindow, split: str) -> dict | None:

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from agegender.errors import MissingExtraError, StaleGraphError, UserError
-from agegender.models.onnx_graph import file_sha256, graph_path, int8_graph_path, read_graph_metadata
+from agegender.models.onnx_graph import graph_path, int8_graph_path, read_graph_metadata
 from agegender.models.readout import ReadOut
-from agegender.models.weight_files import read_metadata
+from agegender.models.weight_files import read_metadata, weights_sha256
 from agegender.preprocess import to_float_batch
 from agegender.runtime import onnx_providers, require, session_options
 
@@ -89,7 +89,7 @@ class OnnxEngine(Engine):
             weights = graph.parent / linked
             if not weights.is_file():
                 raise FileNotFoundError(f"{graph} reads its tensors from {weights}, which is missing")
-            if file_sha256(weights) != meta.get("weights_sha256"):
+            if weights_sha256(weights) != meta.get("weights_sha256"):
                 raise StaleGraphError(
                     f"{graph} was exported from another version of {weights.name}; export it "
                     f"again: agegender export --format onnx {weights}"
@@ -134,7 +134,7 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
                 f"no int8 graph for {weights} (looked for {int8}); write one with: "
                 f"agegender export --format onnx-int8 {weights} --cache CACHE[,CACHE]"
             )
-        if read_graph_metadata(int8).get("source_weights_sha256") == file_sha256(weights):
+        if read_graph_metadata(int8).get("source_weights_sha256") == weights_sha256(weights):
             return OnnxEngine(int8, threads=threads)
         if engine == "onnx-int8":
             raise StaleGraphError(

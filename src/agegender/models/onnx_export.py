@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from agegender.errors import UserError
-from agegender.models.onnx_graph import file_sha256, graph_path
-from agegender.models.weight_files import read_header
+from agegender.models.onnx_graph import graph_path
+from agegender.models.weight_files import read_header, weights_sha256
 from agegender.runtime import require
 
 OPSET = 17
@@ -85,7 +85,7 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, standalone: 
     _replace_tensors(graph, tensors, casts)
     props = _graph_props(model, outputs, meta)
     if not standalone:
-        props.update(weights_file=weights.name, weights_sha256=file_sha256(weights))
+        props.update(weights_file=weights.name, weights_sha256=weights_sha256(weights))
     # Checked by path: linked tensors are looked up beside the graph.
     return _save_graph(graph, props, out, check=onnx.checker.check_model)
 
@@ -212,7 +212,7 @@ def quantize_int8(
         "calibration": "percentile",
         "float_layers": json.dumps(["first convolution", "heads", *float_layers]),
         "source_weights_file": weights.name,
-        "source_weights_sha256": file_sha256(weights),
+        "source_weights_sha256": weights_sha256(weights),
         "calibration_faces": str(len(faces)),
     }
     return _save_graph(graph, props, out)

@@ -7,18 +7,9 @@ tensors before they are checked).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from agegender.errors import UserError
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_graph_metadata(graph: str | Path) -> dict[str, str]:

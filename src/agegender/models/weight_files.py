@@ -15,6 +15,7 @@ The metadata's layout has a version, stored under ``agegender_format``:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -32,10 +33,27 @@ def read_weight_bytes(path: str | Path) -> bytes:
     path = Path(path)
     if path.is_file():
         return path.read_bytes()
+    return b"".join(p.read_bytes() for p in _parts(path))
+
+
+def weights_sha256(path: str | Path) -> str:
+    """SHA-256 of a weight file's bytes (``.partN`` files joined, as :func:`read_weight_bytes` reads them),
+    read in chunks: what graphs and evaluations record to name the exact file they came from."""
+    path = Path(path)
+    files = [path] if path.is_file() else _parts(path)
+    h = hashlib.sha256()
+    for file in files:
+        with open(file, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _parts(path: Path) -> list[Path]:
     parts = sorted(path.parent.glob(path.name + ".part*"), key=lambda p: int(p.name.rsplit("part", 1)[1]))
     if not parts:
         raise FileNotFoundError(f"weights not found: {path} (nor {path.name}.part0, ...)")
-    return b"".join(p.read_bytes() for p in parts)
+    return parts
 
 
 def read_header(path: str | Path) -> tuple[dict, int]:

@@ -18,13 +18,7 @@ from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-
-class Busy(Exception):
-    """The server is at its limits (503), or a client at its own (429); ``retry_after_s`` says when to try again."""
-
-    def __init__(self, message: str, retry_after_s: int, status: int = 503):
-        super().__init__(message)
-        self.message, self.retry_after_s, self.status = message, retry_after_s, status
+from agegender.errors import Busy
 
 
 @dataclass

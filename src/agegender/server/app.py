@@ -27,21 +27,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agegender import __version__
 from agegender.data.images import decode_image, image_size
-from agegender.errors import ImageError
+from agegender.errors import Busy, ImageError, RequestError
 from agegender.models.shipped import BOTH
 from agegender.server import schema
-from agegender.server.admission import Admission, Busy, prefer_mmap_for_large_blocks, release_memory_to_os
+from agegender.server.admission import Admission, prefer_mmap_for_large_blocks, release_memory_to_os
 from agegender.server.config import ServerConfig
 from agegender.server.live import LiveConnections, serve_live
 
 PREVIEW_SIDE = 1024  # longest side of the preview JPEG sent back for formats a browser cannot show
 TRIM_AFTER_PIXELS = 4_000_000  # hand memory back to the OS after requests at least this large
-
-
-class RequestError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 async def _read_body(request: Request, config: ServerConfig, admission: Admission) -> tuple[bytes, int]:

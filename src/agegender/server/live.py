@@ -28,8 +28,8 @@ from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from agegender.data.images import decode_image, image_size
-from agegender.errors import ImageError
-from agegender.server.admission import Admission, Busy
+from agegender.errors import Busy, ImageError
+from agegender.server.admission import Admission
 
 CLOSE_TRY_AGAIN_LATER = 1013  # WebSocket close code: the server is overloaded
 CLOSE_POLICY = 1008  # WebSocket close code: a message broke the rules (idle too long)
