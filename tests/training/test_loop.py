@@ -19,19 +19,14 @@ from agegender.training.loop import train
 from tests.support import make_cache
 
 
+def tiny_run(cache, out, arch: str, **options) -> TrainConfig:
+    """A run of the tiny network on a synthetic cache: batches of 16, one thread, no progress bar."""
+    return TrainConfig(cache=str(cache), out=str(out), arch=arch, batch_size=16, progress=False, threads=1, **options)
+
+
 def test_trains_checkpoints_and_resumes(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(
-        cache=str(cache),
-        out=str(tmp_path / "run"),
-        arch=tiny_arch,
-        task="both",
-        epochs=2,
-        batch_size=16,
-        lr=1e-3,
-        progress=False,
-        threads=1,
-    )
+    cfg = tiny_run(cache, tmp_path / "run", tiny_arch, task="both", epochs=2, lr=1e-3)
     best = train(cfg)
     run = tmp_path / "run"
     assert {"last.pt", "best.safetensors", "summary.csv", "curves.png", "config.json"} <= {
@@ -101,18 +96,8 @@ def test_an_epoch_draws_epoch_size_faces():
 
 def test_gender_is_learnt_with_the_reference_mse_loss(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache", n=128)
-    cfg = TrainConfig(
-        cache=str(cache),
-        out=str(tmp_path / "run"),
-        arch=tiny_arch,
-        task="gender",
-        gender_loss="mse",
-        epochs=3,
-        batch_size=16,
-        lr=1e-3,
-        augment=0.0,
-        progress=False,
-        threads=1,
+    cfg = tiny_run(
+        cache, str(tmp_path / "run"), tiny_arch, task="gender", gender_loss="mse", epochs=3, lr=1e-3, augment=0.0
     )
     assert train(cfg)["gender_acc"] >= 0.9
 
@@ -164,17 +149,7 @@ def test_ddp_two_processes_with_gloo(tiny_arch, tmp_path):
 
 def test_time_budget_shortens_the_run_after_its_first_epoch(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(
-        cache=str(cache),
-        out=str(tmp_path / "run"),
-        arch=tiny_arch,
-        task="gender",
-        epochs=50,
-        batch_size=16,
-        progress=False,
-        threads=1,
-        time_budget_s=0.001,
-    )
+    cfg = tiny_run(cache, tmp_path / "run", tiny_arch, task="gender", epochs=50, time_budget_s=0.001)
     train(cfg)
     rows = list(csv.DictReader((tmp_path / "run" / "summary.csv").open()))
     assert len(rows) == 1 and cfg.epochs == 50  # the schedule owns the run's length; the config is not touched
@@ -183,17 +158,7 @@ def test_time_budget_shortens_the_run_after_its_first_epoch(tiny_arch, tmp_path)
 
 def test_resumed_run_keeps_the_length_its_budget_gave_it(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(
-        cache=str(cache),
-        out=str(tmp_path / "run"),
-        arch=tiny_arch,
-        task="gender",
-        epochs=3,
-        batch_size=16,
-        progress=False,
-        threads=1,
-        time_budget_s=1e6,
-    )
+    cfg = tiny_run(cache, tmp_path / "run", tiny_arch, task="gender", epochs=3, time_budget_s=1e6)
     cfg.max_steps = 1
     train(cfg)  # the budget does not bind: 3 epochs, and the checkpoint records that length
     cfg2 = TrainConfig(**{**cfg.to_dict(), "epochs": 50, "resume": True})
@@ -256,16 +221,7 @@ def test_fine_tuning_starts_from_given_weights_and_refuses_ones_that_do_not_fit(
     from agegender.models.weights import load_model
 
     cache = make_cache(tmp_path / "cache", n=64)
-    base = TrainConfig(
-        cache=str(cache),
-        out=str(tmp_path / "first"),
-        arch=tiny_arch,
-        task="both",
-        epochs=1,
-        batch_size=16,
-        progress=False,
-        threads=1,
-    )
+    base = tiny_run(cache, tmp_path / "first", tiny_arch, task="both", epochs=1)
     train(base)
     first, _ = load_model(tmp_path / "first" / "best.safetensors")
     tuned = TrainConfig(
@@ -309,18 +265,15 @@ def test_gender_child_weight_weights_the_gender_loss_of_children_only(tiny_arch,
 
     real = loop.gender_loss
     monkeypatch.setattr(loop, "gender_loss", spy)
-    cfg = TrainConfig(
-        cache=str(cache),
-        out=str(tmp_path / "run"),
-        arch=tiny_arch,
+    cfg = tiny_run(
+        cache,
+        str(tmp_path / "run"),
+        tiny_arch,
         task="both",
         all_ages=True,
         epochs=1,
         max_steps=2,
-        batch_size=16,
         gender_child_weight=3.0,
-        progress=False,
-        threads=1,
     )
     train(cfg)
     weights = torch.cat(seen)
@@ -373,18 +326,7 @@ def test_a_killed_and_resumed_run_gives_the_weights_of_an_uninterrupted_one(tiny
     cache = make_cache(tmp_path / "cache")
 
     def config(out):
-        return TrainConfig(
-            cache=str(cache),
-            out=str(tmp_path / out),
-            arch=tiny_arch,
-            task="both",
-            epochs=3,
-            batch_size=16,
-            lr=1e-3,
-            progress=False,
-            threads=1,
-            resume=True,
-        )
+        return tiny_run(cache, tmp_path / out, tiny_arch, task="both", epochs=3, lr=1e-3, resume=True)
 
     train(config("whole"))
     real_epoch = loop.train_one_epoch
@@ -412,16 +354,7 @@ def test_silent_corruption_and_a_full_disk_are_one_line_each(tiny_arch, tmp_path
     from agegender.models.weights import load_model
 
     cache = make_cache(tmp_path / "cache")
-    cfg = TrainConfig(
-        cache=str(cache),
-        out=str(tmp_path / "run"),
-        arch=tiny_arch,
-        task="both",
-        epochs=1,
-        batch_size=16,
-        progress=False,
-        threads=1,
-    )
+    cfg = tiny_run(cache, tmp_path / "run", tiny_arch, task="both", epochs=1)
     train(cfg)
     weights = tmp_path / "run" / "best.safetensors"
     data = bytearray(weights.read_bytes())
@@ -476,34 +409,13 @@ def test_damaged_caches_are_one_line_each(tmp_path):
 
 def test_smoke_runs_and_a_budget_shorter_than_one_epoch_are_honoured(tiny_arch, tmp_path):
     cache = make_cache(tmp_path / "cache", n=400)
-    best = train(
-        TrainConfig(
-            cache=str(cache),
-            out=str(tmp_path / "smoke"),
-            arch=tiny_arch,
-            task="both",
-            epochs=30,
-            batch_size=16,
-            progress=False,
-            threads=1,
-            smoke=True,
-        )
-    )
+    best = train(tiny_run(cache, tmp_path / "smoke", tiny_arch, task="both", epochs=30, smoke=True))
     rows = list(csv.DictReader((tmp_path / "smoke" / "summary.csv").open()))
     assert len(rows) == 1 and rows[0]["steps"] == "3" and best["epoch"] == 1
     # a first epoch of 400 draws x 50 would take far longer than the budget: it is cut short
     train(
-        TrainConfig(
-            cache=str(cache),
-            out=str(tmp_path / "budget"),
-            arch=tiny_arch,
-            task="both",
-            epochs=5,
-            batch_size=16,
-            progress=False,
-            threads=1,
-            epoch_size=400 * 50,
-            time_budget_s=1.0,
+        tiny_run(
+            cache, str(tmp_path / "budget"), tiny_arch, task="both", epochs=5, epoch_size=400 * 50, time_budget_s=1.0
         )
     )
     rows = list(csv.DictReader((tmp_path / "budget" / "summary.csv").open()))
