@@ -5,6 +5,7 @@ as cached: plain and band-balanced age MAE, gender accuracy, children's gender, 
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def main(files: list[str]) -> None:
         balanced = np.mean([np.abs(pred - ages)[bands == b].mean() for b in names])
         signed = ", ".join(f"{b}: {(pred - ages)[bands == b].mean():+.1f}" for b in names)
         print(
-            f"| {f} | {len(ages)} | {np.abs(pred - ages).mean():.2f} | {balanced:.2f} | {100 * correct.mean():.1f}% "
+            f"| {Path(f).stem} | {len(ages)} | {np.abs(pred - ages).mean():.2f} | {balanced:.2f} | {100 * correct.mean():.1f}% "
             f"| {100 * correct[ages <= 12].mean():.1f}% | {signed} |"
         )
 
