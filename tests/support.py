@@ -3,6 +3,7 @@ small stand-in images and face caches, a tiny backbone for training tests, the s
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,23 @@ def write_face(path: Path, seed: int = 0, size: int = 48) -> Path:
 
 
 TINY_ARCH = "tiny-test"
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+"""A headless Chromium that works in a container and reaches nothing but the server under test."""
+
+
+def launch_chromium(playwright, *args: str):
+    """Chromium through Playwright, with CHROMIUM_ARGS and any more ``args``."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args])
 
 
 def register_tiny_backbone() -> str:

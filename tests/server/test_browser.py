@@ -1,13 +1,11 @@
 """The web page in a real browser: headless Chromium uploads a photo to `agegender serve` and sees face cards."""
 
 import os
-import shutil
 
 import pytest
 
 from agegender.server.process import serve_in_background
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.support import CHROMIUM, launch_chromium
 
 pytestmark = pytest.mark.integration
 
@@ -28,18 +26,7 @@ def browser():
         pytest.skip("Chromium is not installed (make test installs Debian's chromium where apt-get works)")
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        b = launch_chromium(p)
         yield b
         b.close()
 

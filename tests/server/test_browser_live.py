@@ -4,15 +4,13 @@ into the page, which streams it to `agegender serve` and shows each person with 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 
 import pytest
 
 from agegender.evaluation.clips import write_y4m
 from agegender.server.process import serve_in_background
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.support import CHROMIUM, launch_chromium
 
 pytestmark = pytest.mark.integration
 
@@ -34,18 +32,11 @@ def live_page(walking_clip, tmp_path_factory):
         serve_in_background(["--model", "resnet50"], log=folder / "server.log") as server,
         playwright.sync_playwright() as p,
     ):
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}",
-            ],
+        browser = launch_chromium(
+            p,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}",
         )
         context = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera"])
         page = context.new_page()
