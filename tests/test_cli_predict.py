@@ -119,10 +119,10 @@ def test_an_interrupted_run_keeps_the_rows_of_finished_images(random_weights, tm
     folder = _folder_of_copies(tmp_path, 6)
     real_locate = inference.FaceAnalyzer._locate
 
-    def locate(self, source, crops, keep_image):
+    def locate(self, source, *options):
         if str(source).endswith("p04.jpg"):
             raise KeyboardInterrupt
-        return real_locate(self, source, crops, keep_image)
+        return real_locate(self, source, *options)
 
     monkeypatch.setattr(inference.FaceAnalyzer, "_locate", locate)
     out = tmp_path / "out.csv"

@@ -124,5 +124,6 @@ def test_each_model_reads_faces_aligned_with_its_own_template(random_weights, fa
     assert aligned["vgg16"] is aligned["resnet50"] and len(aligned["vgg16"]) == 2
     assert aligned["vgg16"][0].shape == (tpl.crop_size,) * 2 + (3,) and aligned["wide"][0].shape == (160, 160, 3)
     assert np.array_equal(analyzer.align(image, landmarks[0], "wide"), aligned["wide"][0])
+    assert set(analyzer.align_all(image, landmarks, ["wide"])) == {"wide"}  # only the models asked for
     faces = analyzer.analyze(face_photo).faces
     assert all(set(f.predictions) == {"vgg16", "resnet50", "wide"} for f in faces)

@@ -112,7 +112,7 @@ class FaceAnalyzer:
         Raises :class:`agegender.errors.ImageError` for unreadable input.
         """
         names = self._model_names(models)
-        located = self._locate(bgr_to_rgb(source) if bgr else source, crops, keep_image)
+        located = self._locate(bgr_to_rgb(source) if bgr else source, crops, keep_image, names)
         self._predict([located], names)
         return located
 
@@ -141,7 +141,7 @@ class FaceAnalyzer:
 
         def locate(source):
             try:
-                return self._locate(bgr_to_rgb(source) if bgr else source, crops, keep_image)
+                return self._locate(bgr_to_rgb(source) if bgr else source, crops, keep_image, names)
             except ImageError as exc:
                 return exc
 
@@ -201,8 +201,9 @@ class FaceAnalyzer:
             raise UserError(f"model(s) {unknown} not loaded; loaded: {self.model_names}")
         return names
 
-    def _locate(self, source, crops: bool, keep_image: bool) -> Result:
-        """Decode, detect and align: a Result whose faces have no predictions yet (aligned crops kept aside)."""
+    def _locate(self, source, crops: bool, keep_image: bool, names: list[str]) -> Result:
+        """Decode, detect and align for the models ``names``: a Result whose faces have no predictions yet
+        (aligned crops kept aside)."""
         t0 = time.perf_counter()
         notes: list[str] = []
         image, name = load_image(source, notes)
@@ -214,7 +215,7 @@ class FaceAnalyzer:
                     f"{name}: a {w}x{h} image is too small to be a face crop (at least {MIN_CROP_PX} px a side)"
                 )
             faces = [Face(box=(0.0, 0.0, float(w), float(h)))]
-            aligned = {name: [image] for name in self.models}
+            aligned = {model: [image] for model in names}
             speed["detect"] = 0.0
         else:
             t = time.perf_counter()
@@ -229,7 +230,7 @@ class FaceAnalyzer:
                 )
                 for d in detections
             ]
-            aligned = self.align_all(image, [d.landmarks for d in detections])
+            aligned = self.align_all(image, [d.landmarks for d in detections], names)
             speed["align"] = (time.perf_counter() - t) * 1000
         result = Result(
             source=name, width=w, height=h, faces=faces, speed=speed, notes=notes, image=image if keep_image else None
@@ -243,15 +244,19 @@ class FaceAnalyzer:
         template = self.templates[model or self.default_model]
         return align_face(image, np.asarray(landmarks, np.float32), template, template.crop_size)
 
-    def align_all(self, image: np.ndarray, landmarks: list) -> dict[str, list[np.ndarray]]:
-        """{model: its aligned faces} for every loaded model, each template's warp done once."""
+    def align_all(self, image: np.ndarray, landmarks: list, names=None) -> dict[str, list[np.ndarray]]:
+        """{model: its aligned faces} for the models ``names`` (default: every loaded one), each template's
+        warp done once."""
         by_template: dict[AlignmentTemplate, list[np.ndarray]] = {}
-        for tpl in self.templates.values():
+        out = {}
+        for name in names if names is not None else self.model_names:
+            tpl = self.templates[name]
             if tpl not in by_template:
                 by_template[tpl] = [
                     align_face(image, np.asarray(lm, np.float32), tpl, tpl.crop_size) for lm in landmarks
                 ]
-        return {name: by_template[tpl] for name, tpl in self.templates.items()}
+            out[name] = by_template[tpl]
+        return out
 
     def predict_aligned(self, aligned: list[np.ndarray], model: str) -> list[Prediction]:
         """One model's answers for faces aligned with its template (see :meth:`align`), in one batched call."""

@@ -236,9 +236,12 @@ class SplitFaces:
 
 
 def split_faces(cache_dirs, split: str = "val") -> list[SplitFaces]:
-    """Every cache's ``split`` faces, in the order given (cache folders: a list or comma-separated); a cache
-    without any is an error naming it."""
-    names = split_cache_list(cache_dirs) if isinstance(cache_dirs, str) else [str(c) for c in cache_dirs]
+    """Every cache's ``split`` faces, in the order given (cache folders: a list, or one path or string of
+    folders separated by commas); a cache without any is an error naming it."""
+    if isinstance(cache_dirs, (str, Path)):
+        names = split_cache_list(str(cache_dirs))
+    else:
+        names = [str(c) for c in cache_dirs]
     found = []
     for name in names:
         cache = open_cache(name)

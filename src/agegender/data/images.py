@@ -182,13 +182,8 @@ def load_image(source, notes: list[str] | None = None) -> tuple[np.ndarray, str]
         if arr.dtype != np.uint8:
             raise ImageError(f"array of dtype {arr.dtype} is not uint8")
         return np.ascontiguousarray(arr[:, :, :3]), "<array>"
-    try:
-        from PIL import Image
-
-        if isinstance(source, Image.Image):
-            return to_rgb_array(source), "<PIL.Image>"
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(source, Image.Image):
+        return to_rgb_array(source), "<PIL.Image>"
     raise ImageError(f"cannot read an image from a {type(source).__name__}")
 
 

@@ -46,7 +46,7 @@ def calibrate(
     weight (:func:`estimate_log_prior`), before the bias map is fitted; ``age_bias=False``: no bias map.
     Both are chosen on the selection score (agegender select), not here.
     """
-    parts = split_faces(cache_dirs if isinstance(cache_dirs, (str, list, tuple)) else str(cache_dirs), split)
+    parts = split_faces(cache_dirs, split)
     counts = {p.dataset: len(p.ages) for p in parts}
     faces = np.concatenate([p.images for p in parts])
     ages, female = np.concatenate([p.ages for p in parts]), np.concatenate([p.female for p in parts])

@@ -159,7 +159,7 @@ class TrackedFaces:
                 todo.append((person, det, weight))
         sampled: dict[int, dict[str, Prediction]] = {}
         if todo:
-            aligned = self.analyzer.align_all(image, [det.landmarks for _, det, _ in todo])
+            aligned = self.analyzer.align_all(image, [det.landmarks for _, det, _ in todo], self.names)
             for name in self.names:
                 for (person, _, weight), p in zip(todo, self.analyzer.predict_aligned(aligned[name], name)):
                     person.fused[name].add(p, weight)
