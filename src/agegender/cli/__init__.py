@@ -22,7 +22,7 @@ from agegender.cli.evaluate import (
     run_evaluate_photos,
     run_report,
 )
-from agegender.cli.export import add_calibrate, add_export, run_calibrate, run_export
+from agegender.cli.export import add_average, add_calibrate, add_export, run_average, run_calibrate, run_export
 from agegender.cli.predict import add_predict
 from agegender.cli.select import add_select
 from agegender.cli.serve import add_serve
@@ -62,6 +62,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         (add_report, run_report),
         (add_export, run_export),
         (add_calibrate, run_calibrate),
+        (add_average, run_average),
         (add_card, run_card),
         (add_compare, run_compare),
     ):

@@ -1,4 +1,4 @@
-"""``agegender export`` and ``agegender calibrate``: weight files rewritten for release."""
+"""``agegender export``, ``calibrate`` and ``average``: weight files rewritten for release."""
 
 from __future__ import annotations
 
@@ -144,4 +144,29 @@ def run_calibrate(args) -> int:
     )
     save_weights(model, args.out or weights, meta)
     print(json.dumps(meta["calibration"], indent=1))
+    return 0
+
+
+def add_average(sub):
+    p = sub.add_parser(
+        "average",
+        help="average the weights of runs fine-tuned from the same weights (a model soup); calibrate it after",
+        description="The uniform mean of the weights of two or more runs fine-tuned from one set of weights "
+        "(other seeds, loss weights or augmentation), saved uncalibrated: run agegender calibrate on it, "
+        "then compare it with agegender select.",
+    )
+    p.add_argument("weights", nargs="+", help="weight files (or run folders holding best.safetensors)")
+    p.add_argument("-o", "--out", required=True, help="the averaged weight file (.safetensors)")
+    return p
+
+
+def run_average(args) -> int:
+    from agegender.models.weights import save_weights
+    from agegender.training.soup import average_weights
+
+    soup, meta = average_weights([weight_file(w) for w in args.weights])
+    save_weights(soup, args.out, meta)
+    print(
+        f"{args.out}: the mean of {len(args.weights)} networks, uncalibrated: agegender calibrate {args.out} --cache ..."
+    )
     return 0

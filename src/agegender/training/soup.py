@@ -1,0 +1,56 @@
+"""Weight averaging of fine-tuned runs: a uniform "model soup" (Wortsman et al., 2022).
+
+Networks fine-tuned from one set of weights (other seeds, other loss weights, other
+augmentation) stay in one basin of the loss, so the mean of their weights is itself a
+network, often better than each and at the cost of one. Networks trained from different
+starting points do not share a basin; their mean is noise, so :func:`average_weights`
+refuses files whose recorded lineage (``fine_tuned_from``: recipes, epochs, datasets) differs. Batch-norm statistics are averaged like the weights, and the calibration of
+the inputs (temperature, bias map, spread) no longer fits the mean: the soup is saved
+uncalibrated, to be calibrated on val like any run (``agegender calibrate``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from agegender.errors import UserError
+
+if TYPE_CHECKING:
+    from agegender.models.networks import AgeGenderNet
+
+
+def average_weights(paths: list[str | Path]) -> tuple[AgeGenderNet, dict]:
+    """(the mean network, its metadata) of weight files of one architecture fine-tuned from one ancestor."""
+    from agegender.models.weight_files import weights_sha256
+    from agegender.models.weights import load_model
+
+    if len(paths) < 2:
+        raise UserError("averaging needs at least two weight files")
+    models, metas = zip(*(load_model(p) for p in paths))
+    first_config, first_meta = models[0].config.to_dict(), metas[0]
+    for path, model, meta in zip(paths[1:], models[1:], metas[1:]):
+        if model.config.to_dict() != first_config:
+            raise UserError(f"{path}: another architecture, head or input size than {paths[0]}; cannot average them")
+        if meta.get("fine_tuned_from") != first_meta.get("fine_tuned_from") or not meta.get("fine_tuned_from"):
+            raise UserError(
+                f"{path} and {paths[0]} were not fine-tuned from the same weights (their 'fine_tuned_from' "
+                "records differ or are missing): networks from different starting points do not average "
+                "into a working network"
+            )
+    states = [m.state_dict() for m in models]
+    mean_state = {
+        name: torch.stack([s[name] for s in states]).mean(0) if tensor.is_floating_point() else tensor
+        for name, tensor in states[0].items()
+    }
+    soup = models[0]
+    soup.load_state_dict(mean_state)
+    soup.readout = soup.readout.uncalibrated()
+    meta = {k: v for k, v in first_meta.items() if k not in ("val", "calibration", "tensors_sha256", "train")}
+    meta["soup_of"] = [
+        {"file": Path(p).name, "sha256": weights_sha256(p), "recipe": m.get("recipe"), "train": m.get("train")}
+        for p, m in zip(paths, metas)
+    ]
+    return soup, meta
