@@ -41,6 +41,29 @@ def test_average_is_the_mean_of_the_weights_saved_uncalibrated(tiny_arch, tmp_pa
     assert all(len(s["sha256"]) == 64 for s in meta["soup_of"])
 
 
+def test_average_takes_the_starting_weights_among_their_fine_tunes(tiny_arch, tmp_path):
+    """WiSE-FT: the weights a run started from average with the run; the mean records the start as its lineage."""
+    from agegender.models.weights import load_model, save_weights
+
+    _fine_tune(tiny_arch, tmp_path / "start.safetensors", seed=0, lineage=None)
+    start, _ = load_model(tmp_path / "start.safetensors")  # a network trained 20 epochs from scratch
+    start_meta = {"recipe": "multitask-dldl-64-cpu-mix", "val": {"epoch": 20}, "datasets": ["utkface"]}
+    save_weights(start, tmp_path / "start.safetensors", start_meta, fp16=False)
+    lineage = {"recipe": "multitask-dldl-64-cpu-mix", "epochs": 20, "datasets": ["utkface"]}
+    _fine_tune(tiny_arch, tmp_path / "tuned.safetensors", seed=1, lineage=lineage)
+    _fine_tune(tiny_arch, tmp_path / "stranger.safetensors", seed=2, lineage={**lineage, "epochs": 21})
+    out = tmp_path / "wise.safetensors"
+    assert (
+        main(["average", str(tmp_path / "start.safetensors"), str(tmp_path / "tuned.safetensors"), "-o", str(out)]) == 0
+    )
+    _, meta = load_model(out)
+    assert meta["fine_tuned_from"] == lineage
+    assert (
+        main(["average", str(tmp_path / "start.safetensors"), str(tmp_path / "stranger.safetensors"), "-o", str(out)])
+        == 2
+    )
+
+
 def test_average_refuses_other_lineages_and_architectures(tiny_arch, tmp_path, capsys):
     _fine_tune(tiny_arch, tmp_path / "a.safetensors", seed=0)
     _fine_tune(tiny_arch, tmp_path / "other.safetensors", seed=1, lineage={**LINEAGE, "epochs": 35})
