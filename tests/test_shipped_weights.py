@@ -48,7 +48,7 @@ def test_example_photo_one_adult_woman(shipped):
 
 # Measured on this fixed sample (every 10th test face of 18-50, the first 120) when the weights shipped.
 # A change of preprocessing, engine or read-out that moves them is caught here.
-SAMPLE_FIGURES = {"vgg16": (4.26, 0.992), "resnet50": (4.29, 0.958)}
+SAMPLE_FIGURES = {"vgg16": (4.31, 0.983), "resnet50": (4.37, 0.975)}
 
 
 @pytest.mark.integration

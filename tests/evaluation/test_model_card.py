@@ -1,6 +1,6 @@
 """The model card names every run that made a fine-tuned weight file."""
 
-from agegender.evaluation.model_card import recipe_and_epochs
+from agegender.evaluation.model_card import describe_average, recipe_and_epochs
 
 
 def test_a_model_trained_once_shows_its_recipe_and_epochs():
@@ -45,6 +45,21 @@ def _evaluation(arch, dataset, mae, acc, child_acc, cell_error):
         "rows": rows,
         "details": {"18-50": detail, "all": detail},
     }
+
+
+def test_a_weight_average_names_its_start_and_each_run_with_what_set_it_apart():
+    run = {"recipe": "mix", "sha256": "b" * 64, "train": {"epochs": 3, "augment_photo": 0.2, "seed": 1, "lr": 2e-4}}
+    teacher_run = {**run, "train": {"epochs": 3, "teacher": "runs/photo/vgg16.cal.safetensors", "seed": 0}}
+    members = [
+        {"file": "vgg16.safetensors", "sha256": "a" * 64, "recipe": "mix", "role": "start", "train": {"epochs": 8}},
+        {"file": "soup.safetensors", "sha256": "c" * 64, "recipe": "mix", "soup_of": [run, teacher_run]},
+    ]
+    e = {"recipe": "mix", "soup_of": members, "fine_tuned_from": {"recipe": "long + ft", "epochs": 35}}
+    assert recipe_and_epochs(e) == ("`long` + `ft` + weight average", "35 + see below")
+    text = describe_average(members)
+    assert text.startswith("the weights the runs started from (`vgg16.safetensors`, sha256 aaaaaaaaaaaa)")
+    assert "the mean of (`mix` 3 epochs (augment_photo 0.2, seed 1, lr 0.0002; sha256 bbbbbbbbbbbb)" in text
+    assert "teacher vgg16.cal.safetensors" in text and "8 epochs" not in text
 
 
 def test_card_judges_every_test_set_and_names_both_datasets_and_licences(tmp_path):

@@ -58,6 +58,7 @@ def test_average_takes_the_starting_weights_among_their_fine_tunes(tiny_arch, tm
     )
     _, meta = load_model(out)
     assert meta["fine_tuned_from"] == lineage
+    assert [m.get("role") for m in meta["soup_of"]] == ["start", None]
     assert (
         main(["average", str(tmp_path / "start.safetensors"), str(tmp_path / "stranger.safetensors"), "-o", str(out)])
         == 2

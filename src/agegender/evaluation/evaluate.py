@@ -153,6 +153,7 @@ def evaluate_weights(
         "details": details,
         "val_at_training": meta.get("val"),
         "fine_tuned_from": meta.get("fine_tuned_from"),
+        "soup_of": meta.get("soup_of"),
     }
     tmp = out_dir / f"{name}.json.tmp"
     tmp.write_text(json.dumps(result, indent=1, default=float))

@@ -215,14 +215,42 @@ def _num3(v):
 
 
 def recipe_and_epochs(e: dict) -> tuple[str, str]:
-    """The card's recipe and epochs cells: for a fine-tuned model, the runs it started from come first."""
+    """The card's recipe and epochs cells: for a fine-tuned model, the runs it started from come first;
+    a weight average (``agegender average``) names its members instead of one run's recipe and epochs."""
     val = e.get("val_at_training") or {}
     recipe, epochs = f"`{e['recipe']}`", str(val.get("epoch", "—"))
+    if e.get("soup_of"):
+        recipe, epochs = "weight average", "see below"
     base = e.get("fine_tuned_from")
     if base:
         earlier = " + ".join(f"`{r}`" for r in base["recipe"].split(" + "))  # lineage joins recipes with " + "
         recipe, epochs = f"{earlier} + {recipe}", f"{base['epochs']} + {epochs}"
     return recipe, epochs
+
+
+def describe_average(members: list[dict]) -> str:
+    """One line for the members of a weight average: each run's recipe, epochs and the options that set it
+    apart, a nested average in brackets, a member without a training record by its file and hash."""
+    parts = []
+    for m in members:
+        if m.get("soup_of"):
+            parts.append(f"the mean of ({describe_average(m['soup_of'])})")
+            continue
+        train = m.get("train") or {}
+        if m.get("role") == "start":
+            parts.append(f"the weights the runs started from (`{m['file']}`, sha256 {m['sha256'][:12]})")
+            continue
+        if not train:
+            parts.append(f"`{m['file']}` (sha256 {m['sha256'][:12]})")
+            continue
+        notable = {
+            k: train[k]
+            for k in ("augment_photo", "gender_child_weight", "teacher", "seed", "lr")
+            if train.get(k) not in (None, "", 0, 0.0)
+        }
+        options = ", ".join(f"{k} {Path(v).name if k == 'teacher' else v}" for k, v in notable.items())
+        parts.append(f"`{m['recipe']}` {train.get('epochs', '?')} epochs ({options}; sha256 {m['sha256'][:12]})")
+    return "; ".join(parts)
 
 
 def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file: str | Path | None = None) -> Path:
@@ -265,6 +293,13 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
             f"{recipe} | {epochs} | {' + '.join(dataset_name(d) for d in e.get('trained_on', ['utkface']))} | "
             f"{_num(val.get('score'))} |"
         )
+    for arch, by_dataset in models.items():
+        e = next(iter(by_dataset.values()))
+        if e.get("soup_of"):
+            lines += [
+                "",
+                f"`{arch}.safetensors` is the uniform mean of the weights of: {describe_average(e['soup_of'])}.",
+            ]
     lines += ["", "Training data (train splits of the committed manifests; no image is in the repository):", ""]
     lines += [f"- {dataset_name(d)}: {DATASETS.get(d, (d, 'see its README'))[1]}." for d in trained]
     lines += [

@@ -66,7 +66,13 @@ def average_weights(paths: list[str | Path]) -> tuple[AgeGenderNet, dict]:
     base = next(m for m in metas if m.get("fine_tuned_from") == start)  # a fine-tuned member, not the start
     meta = {k: v for k, v in base.items() if k not in ("val", "calibration", "tensors_sha256", "train")}
     meta["soup_of"] = [
-        {"file": Path(p).name, "sha256": weights_sha256(p), "recipe": m.get("recipe"), "train": m.get("train")}
+        {
+            "file": Path(p).name,
+            "sha256": weights_sha256(p),
+            "recipe": m.get("recipe"),
+            **({"role": "start"} if m.get("fine_tuned_from") != start else {}),  # the weights the others began from
+            **({"soup_of": m["soup_of"]} if m.get("soup_of") else {"train": m.get("train")}),  # a mean of means
+        }
         for p, m in zip(paths, metas)
     ]
     return soup, meta
