@@ -15,7 +15,12 @@ def analyzer():
 
 
 def test_each_person_is_one_track_with_a_fused_answer(analyzer, walking_clip):
+    import cv2
+
     path, walkers = walking_clip
+    capture = cv2.VideoCapture(str(path))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 10)
+    one_frame = analyzer.analyze(capture.read()[1], bgr=True).faces[0].predictions["resnet50"].age_std
     tracks = list(analyzer.analyze_video(path, thumbnails=True))
     assert len(tracks) == len(walkers) == 4
     for track, walker in zip(
@@ -23,7 +28,8 @@ def test_each_person_is_one_track_with_a_fused_answer(analyzer, walking_clip):
     ):
         assert abs(track.start_s - walker.start_s) < 0.1 and abs(track.end_s - walker.end_s) < 0.1
         p = track.predictions["resnet50"]
-        assert p.gender == "female" and 18 < p.age < 45 and 0 < p.age_std < 3
+        # the fused spread shrinks as frames add up: well under that of one frame's answer
+        assert p.gender == "female" and 18 < p.age < 45 and 0 < p.age_std < one_frame / 1.8
         # the networks ran on a sample of the frames, not on all of them
         assert 5 <= track.predicted_frames < track.frames
         assert track.thumbnail is not None and max(track.thumbnail.shape[:2]) <= 112
