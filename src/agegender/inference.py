@@ -244,11 +244,13 @@ class FaceAnalyzer:
         template = self.templates[model or self.default_model]
         return align_face(image, np.asarray(landmarks, np.float32), template, template.crop_size)
 
-    def align_all(self, image: np.ndarray, landmarks: list, names=None) -> dict[str, list[np.ndarray]]:
+    def align_all(
+        self, image: np.ndarray, landmarks: list, names: list[str] | None = None
+    ) -> dict[str, list[np.ndarray]]:
         """{model: its aligned faces} for the models ``names`` (default: every loaded one), each template's
         warp done once."""
         by_template: dict[AlignmentTemplate, list[np.ndarray]] = {}
-        out = {}
+        out: dict[str, list[np.ndarray]] = {}
         for name in names if names is not None else self.model_names:
             tpl = self.templates[name]
             if tpl not in by_template:

@@ -20,7 +20,9 @@ def test_each_person_is_one_track_with_a_fused_answer(analyzer, walking_clip):
     path, walkers = walking_clip
     capture = cv2.VideoCapture(str(path))
     capture.set(cv2.CAP_PROP_POS_FRAMES, 10)
-    one_frame = analyzer.analyze(capture.read()[1], bgr=True).faces[0].predictions["resnet50"].age_std
+    frame = capture.read()[1]
+    capture.release()
+    one_frame = analyzer.analyze(frame, bgr=True).faces[0].predictions["resnet50"].age_std
     tracks = list(analyzer.analyze_video(path, thumbnails=True))
     assert len(tracks) == len(walkers) == 4
     for track, walker in zip(

@@ -236,10 +236,10 @@ def describe_average(members: list[dict]) -> str:
         if m.get("soup_of"):
             parts.append(f"the mean of ({describe_average(m['soup_of'])})")
             continue
-        train = m.get("train") or {}
         if m.get("role") == "start":
             parts.append(f"the weights the runs started from (`{m['file']}`, sha256 {m['sha256'][:12]})")
             continue
+        train = m.get("train") or {}
         if not train:
             parts.append(f"`{m['file']}` (sha256 {m['sha256'][:12]})")
             continue
@@ -281,6 +281,7 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
         "| file | architecture | heads | input | training recipe | epochs | trained on | val score at export |",
         "| --- | --- | --- | --- | --- | ---: | --- | ---: |",
     ]
+    averages = []  # a line under the table per weight average, naming its members
     for arch, by_dataset in models.items():
         e = next(iter(by_dataset.values()))
         m, val = e["model"], e.get("val_at_training") or {}
@@ -293,13 +294,12 @@ def write_model_card(eval_files: list[str | Path], out: str | Path, photos_file:
             f"{recipe} | {epochs} | {' + '.join(dataset_name(d) for d in e.get('trained_on', ['utkface']))} | "
             f"{_num(val.get('score'))} |"
         )
-    for arch, by_dataset in models.items():
-        e = next(iter(by_dataset.values()))
         if e.get("soup_of"):
-            lines += [
+            averages += [
                 "",
                 f"`{arch}.safetensors` is the uniform mean of the weights of: {describe_average(e['soup_of'])}.",
             ]
+    lines += averages
     lines += ["", "Training data (train splits of the committed manifests; no image is in the repository):", ""]
     lines += [f"- {dataset_name(d)}: {DATASETS.get(d, (d, 'see its README'))[1]}." for d in trained]
     lines += [
