@@ -66,10 +66,50 @@ def onnx_providers(device: str = "cpu") -> list:
     return ["CPUExecutionProvider"]
 
 
+def onnx_session(path, threads: int | None = None, device: str = "cpu"):
+    """An ONNX Runtime session for the graph at ``path`` on ``device``, with :func:`session_options`.
+
+    On ``cuda`` the CUDA and cuDNN libraries that pip's nvidia packages hold are loaded first
+    (onnxruntime-gpu's ``preload_dlls``: without it the CUDA provider finds them only on the
+    system's library path), and a session that comes up without the CUDA provider, because those
+    libraries are missing, says so in one line (once per process): the CPU runs it.
+    """
+    ort = require("onnxruntime", None, "ONNX Runtime")
+    providers = onnx_providers(device)
+    on_cuda = providers[0] != "CPUExecutionProvider"
+    preload_said = _preload_cuda_libraries() if on_cuda else ""
+    session = ort.InferenceSession(str(path), session_options(threads), providers=providers)
+    if on_cuda and "CUDAExecutionProvider" not in session.get_providers():
+        first = preload_said.strip().splitlines()[0] if preload_said.strip() else "its libraries were not found"
+        _say_once(
+            f"--device {device}: ONNX Runtime's CUDA provider could not start ({first}), so the CPU is used; "
+            f"it needs CUDA 12 or 13 and cuDNN 9 matching onnxruntime-gpu: pip install 'onnxruntime-gpu[cuda,cudnn]'"
+        )
+    return session
+
+
+@functools.cache
+def _preload_cuda_libraries() -> str:
+    """Load the CUDA/cuDNN libraries of pip's nvidia packages (onnxruntime-gpu 1.21 and later); returns
+    what ONNX Runtime printed while trying (on stdout, where it would mix with a CSV), for the note."""
+    import io
+
+    import onnxruntime as ort
+
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return ""
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        try:
+            preload()
+        except Exception as e:  # a broken install: the session below then says what it means
+            print(e)
+    return said.getvalue()
+
+
 @functools.cache
 def _say_once(message: str) -> None:
-    import sys
-
     print(f"note: {message}", file=sys.stderr)
 
 

@@ -226,6 +226,34 @@ def test_cuda_uses_onnx_runtimes_cuda_provider_where_there_is_one_and_says_so_wh
             runtime.onnx_providers(bad)
 
 
+def test_a_cuda_session_that_starts_without_its_provider_says_so_once_and_keeps_stdout_clean(monkeypatch, capsys):
+    """onnxruntime-gpu installed but its CUDA libraries missing: preload_dlls prints its failures on stdout
+    (where a CSV may go) and the session falls back to the CPU; one note on stderr says why, stdout stays empty."""
+    import onnxruntime as ort
+
+    from agegender import runtime
+    from agegender.faces.detect import default_model_path
+
+    def preload_dlls():
+        print("Failed to load libcublasLt.so.13: cannot open shared object file")
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(ort, "preload_dlls", preload_dlls, raising=False)
+    real_session = ort.InferenceSession
+    monkeypatch.setattr(
+        ort, "InferenceSession", lambda path, options, providers: real_session(path, options, ["CPUExecutionProvider"])
+    )
+    runtime._say_once.cache_clear()
+    runtime._preload_cuda_libraries.cache_clear()
+    for _ in range(2):
+        session = runtime.onnx_session(default_model_path(), device="cuda")
+        assert session.get_providers() == ["CPUExecutionProvider"]
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("CUDA provider could not start") == 1 and "libcublasLt.so.13" in err
+    runtime._preload_cuda_libraries.cache_clear()
+
+
 def test_the_analyzer_on_cuda_runs_the_shipped_graphs_on_onnx_runtime(capsys):
     """Without a GPU the same ONNX graphs run on the CPU behind a one-line note (checked on a GPU where one is lent)."""
     from agegender import runtime

@@ -141,7 +141,7 @@ class FaceDetector:
         threads: int | None = None,
         device: str = "cpu",
     ):
-        from agegender.runtime import onnx_providers, require, session_options
+        from agegender.runtime import onnx_session, require
 
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
@@ -157,9 +157,9 @@ class FaceDetector:
         self.score_threshold, self.nms_threshold, self.min_face = score_threshold, nms_threshold, min_face
         self.tile_side, self.tile_overlap = tile_side, tile_overlap
         self.top_k = top_k
-        ort = require("onnxruntime", None, "face detection")
+        require("onnxruntime", None, "face detection")
         try:
-            self._session = ort.InferenceSession(str(path), session_options(threads), providers=onnx_providers(device))
+            self._session = onnx_session(path, threads, device)
         except Exception as e:  # ONNX Runtime raises its own exception types for a damaged file
             raise UserError(f"face detector model {path} could not be loaded: {e}") from e
         self._output_names = [o.name for o in self._session.get_outputs()]

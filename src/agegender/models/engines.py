@@ -20,7 +20,7 @@ from agegender.models.onnx_graph import graph_path, int8_graph_path, read_graph_
 from agegender.models.readout import ReadOut
 from agegender.models.weight_files import read_metadata, weights_sha256
 from agegender.preprocess import to_float_batch
-from agegender.runtime import onnx_providers, require, session_options
+from agegender.runtime import onnx_session, require
 
 ENGINES = ("auto", "onnx-int8", "onnx", "torch")
 RAW_OUTPUTS = ("age_logits", "age_raw", "gender_logits")
@@ -77,7 +77,7 @@ class OnnxEngine(Engine):
     name = "onnx"
 
     def __init__(self, graph: str | Path, threads: int | None = None, device: str = "cpu"):
-        ort = require("onnxruntime", None, "the ONNX Runtime engine")
+        require("onnxruntime", None, "the ONNX Runtime engine")
         graph = Path(graph)
         meta = read_graph_metadata(graph)
         if "agegender_config" not in meta:
@@ -97,7 +97,7 @@ class OnnxEngine(Engine):
             stored = read_metadata(weights)  # the weight file is the source of truth
             config, calibration = stored["config"], stored.get("readout")
         super().__init__(config, ReadOut.from_config(config, calibration))
-        self.session = ort.InferenceSession(str(graph), session_options(threads), providers=onnx_providers(device))
+        self.session = onnx_session(graph, threads, device)
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.input_name = self.session.get_inputs()[0].name
         self.graph = graph
@@ -115,7 +115,7 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
     ``auto``: on the CPU, the int8 graph beside the weights when there is an up-to-date one
     (``agegender export --format onnx-int8``; none ships, reports/ABLATIONS.md), else the fp32
     graph linked to the weights (the shipped models have one; on ``cuda`` it runs on ONNX
-    Runtime's CUDA provider: :func:`onnx_providers`), else PyTorch. ``onnx-int8``, ``onnx`` and ``torch`` insist, with an error that
+    Runtime's CUDA provider: :func:`~agegender.runtime.onnx_session`), else PyTorch. ``onnx-int8``, ``onnx`` and ``torch`` insist, with an error that
     says what is missing.
     """
     if engine not in ENGINES:
