@@ -37,6 +37,19 @@ def test_metadata_states_test_metrics_and_licence(name):
     assert meta["config"]["task"] == "both"
 
 
+def test_on_the_cpu_each_network_runs_its_shipped_int8_graph_made_from_the_shipped_weights(shipped):
+    """Each shipped network has an int8 graph (passed the int8 accuracy rule: reports/ABLATIONS.md) that
+    the CPU runs by default; a weight replacement without a new graph would silently fall back to fp32."""
+    from agegender.models.onnx_graph import int8_graph_path, read_graph_metadata
+    from agegender.models.weight_files import weights_sha256
+
+    for name in SHIPPED_MODELS:
+        weights = shipped_weights_path(name)
+        meta = read_graph_metadata(int8_graph_path(weights))
+        assert meta["source_weights_sha256"] == weights_sha256(weights), f"{name}: int8 graph out of date"
+    assert shipped.engines == {name: "onnx-int8" for name in SHIPPED_MODELS}
+
+
 def test_example_photo_one_adult_woman(shipped):
     """One face, a woman, an adult. She was in her forties; the models read her 26-28 (women of 35-64 are
     read too young: a known weakness, in the model card), so the age check is only 'an adult'."""

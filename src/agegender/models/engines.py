@@ -113,10 +113,10 @@ def open_engine(weights: str | Path, engine: str = "auto", device: str = "cpu", 
     """The engine for a weight file (``.safetensors``) or an ONNX graph (``.onnx``).
 
     ``auto``: on the CPU, the int8 graph beside the weights when there is an up-to-date one
-    (``agegender export --format onnx-int8``; none ships, reports/ABLATIONS.md), else the fp32
-    graph linked to the weights (the shipped models have one; on ``cuda`` it runs on ONNX
-    Runtime's CUDA provider: :func:`~agegender.runtime.onnx_session`), else PyTorch. ``onnx-int8``, ``onnx`` and ``torch`` insist, with an error that
-    says what is missing.
+    (``agegender export --format onnx-int8``; the shipped models have one, reports/ABLATIONS.md),
+    else the fp32 graph linked to the weights (the shipped models have one; on ``cuda`` it runs on
+    ONNX Runtime's CUDA provider: :func:`~agegender.runtime.onnx_session`), else PyTorch.
+    ``onnx-int8``, ``onnx`` and ``torch`` insist, with an error that says what is missing.
     """
     if engine not in ENGINES:
         raise UserError(f"engine must be one of {ENGINES}, not {engine!r}")
