@@ -11,7 +11,7 @@ AAF     ?= ../shared/data/aaf/images
 
 .PHONY: setup setup-base browser test test-all lint demo serve data bench clean
 
-# What predicting needs and nothing more (~430 MB, no PyTorch, no system packages): for make demo.
+# What predicting needs and nothing more (~500 MB, no PyTorch, no system packages): for make demo.
 setup-base: $(BASE_STAMP)
 
 $(BASE_STAMP): pyproject.toml
