@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from bench_inference import timed
+from timing import timed
 
 
 def main():

@@ -23,24 +23,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from timing import timed
 
 from agegender.data.images import read_image
 from agegender.evaluation.scenes import background, paste
 from agegender.inference import FaceAnalyzer
 from agegender.models.engines import open_engine, predict_faces
 from agegender.models.shipped import SHIPPED_MODELS, shipped_weights_path
-
-
-def timed(fn, repeat: int) -> float:
-    """Median seconds of ``fn()`` over ``repeat`` runs after two warm-ups (the GPU's first runs tune kernels)."""
-    fn()
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
 
 
 def machine() -> dict:
@@ -85,8 +74,9 @@ def networks(faces: list[np.ndarray], names) -> dict:
             for b in (1, 32, 128):
                 n = min(len(batch), max(b, 32 if b == 1 else 4 * b))
                 part = batch[:n]
-                seconds = timed(lambda e=engine, x=part, b=b: predict_faces(e, x, batch_size=b), repeat=5)
-                speed[f"batch_{b}_faces_per_s"] = round(n / seconds, 1)
+                # two warm-ups: the GPU's first runs pick their kernels
+                ms = timed(lambda e=engine, x=part, b=b: predict_faces(e, x, batch_size=b), repeat=5, warmups=2)
+                speed[f"batch_{b}_faces_per_s"] = round(n / ms * 1000, 1)
             per_device[device] = {"providers": engine.session.get_providers(), **speed}
         cpu, gpu = answers["cpu"], answers["cuda"]
         out[name] = {

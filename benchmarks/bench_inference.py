@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 import urllib.request
 from functools import partial
 from pathlib import Path
@@ -18,18 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from scenes_util import background, paste, test_faces
-
-
-def timed(fn, repeat: int) -> float:
-    """Median milliseconds of ``fn()`` over ``repeat`` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times) * 1000)
-
+from timing import timed
 
 ENGINES = ("onnx-int8", "onnx", "torch")
 
