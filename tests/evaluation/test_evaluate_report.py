@@ -28,3 +28,19 @@ def test_one_model_on_two_test_sets_is_reported_per_set_and_across(tmp_path, tin
     assert "| m | UTKFace |" in across  # one row for the model, named by its UTKFace evaluation
     assert "### m-aaf on All-Age-Faces" in text and "signed error" in text
     assert json.loads((tmp_path / "out" / "results.json").read_text()) == rows
+
+
+def test_a_file_that_is_not_an_evaluation_is_named_in_one_line_not_a_traceback(tmp_path):
+    import pytest
+
+    from agegender.errors import UserError
+
+    evals = tmp_path / "evals"
+    evals.mkdir()
+    (evals / "fidelity.json").write_text(json.dumps({"vgg16/utkface": {"faces": 3}}))
+    with pytest.raises(UserError, match=r"fidelity\.json is not an evaluation"):
+        write_report(evals, tmp_path / "out")
+    (evals / "fidelity.json").write_text("{broken")
+    with pytest.raises(UserError, match=r"fidelity\.json is not valid JSON"):
+        write_report(evals, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # nothing half-written

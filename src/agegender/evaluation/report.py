@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from agegender.data.datasets import MANIFESTS, dataset_name
+from agegender.errors import UserError
 from agegender.evaluation.model_card import readout_parts
 
 REFERENCE = [
@@ -36,13 +37,27 @@ def _plot(evals_dir: Path, out_dir: Path, name: str, title: str, file: str) -> l
     return [f"- ![{title}]({os.path.relpath(path, out_dir)})"]
 
 
+def _evaluation(path: Path) -> dict:
+    """One evaluation file as ``agegender evaluate`` wrote it, or a UserError naming the stray file."""
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"{path} is not valid JSON ({e}); only evaluation files belong in {path.parent}") from e
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        raise UserError(
+            f"{path} is not an evaluation (no 'rows', as agegender evaluate writes them); "
+            f"only evaluation files belong in {path.parent}"
+        )
+    return data
+
+
 def write_report(evals_dir="reports/evals", out_dir="reports") -> list[dict]:
     """Collect every ``<name>.json`` in ``evals_dir``; write results.json and README.md in ``out_dir``."""
     evals_dir, out_dir = Path(evals_dir), Path(out_dir)
     files = sorted(evals_dir.glob("*.json"))
     if not files:
         raise FileNotFoundError(f"no evaluation files in {evals_dir} (run 'agegender evaluate' first)")
-    evals = [json.loads(f.read_text()) for f in files]
+    evals = [_evaluation(f) for f in files]
     rows = [row for e in evals for row in e["rows"]]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
