@@ -46,6 +46,10 @@ def require(module: str, extra: str | None, purpose: str):
         ) from e
 
 
+DISABLED_OPTIMIZERS = ["QDQPropagationTransformer"]
+"""ONNX Runtime graph optimizers left out of every session (see :func:`session_options`)."""
+
+
 def onnx_providers(device: str = "cpu") -> list:
     """ONNX Runtime's execution providers for ``device``: ``cpu``, or ``cuda`` / ``cuda:N`` (the CUDA
     provider of the onnxruntime-gpu package, the CPU behind it for what it lacks). Asked for CUDA where
@@ -78,7 +82,9 @@ def onnx_session(path, threads: int | None = None, device: str = "cpu"):
     providers = onnx_providers(device)
     on_cuda = providers[0] != "CPUExecutionProvider"
     preload_said = _preload_cuda_libraries() if on_cuda else ""
-    session = ort.InferenceSession(str(path), session_options(threads), providers=providers)
+    session = ort.InferenceSession(
+        str(path), session_options(threads), providers=providers, disabled_optimizers=DISABLED_OPTIMIZERS
+    )
     if on_cuda and "CUDAExecutionProvider" not in session.get_providers():
         first = preload_said.strip().splitlines()[0] if preload_said.strip() else "its libraries were not found"
         _say_once(
@@ -123,6 +129,16 @@ def session_options(threads: int | None = None):
     without (medians of four alternating rounds), at the same batch-32 throughput
     (benchmarks/results/spinning.json).
 
+    Quantized products are exact on every CPU: where :func:`int8_products_saturate` (x86 without
+    VNNI: AVX2-only CPUs, AVX-512 ones before Cascade Lake) ``session.x64quantprecision`` makes
+    ONNX Runtime use its u8 x u8 kernels, which do not saturate; elsewhere it is left off, as it
+    halves the int8 networks' speed on a VNNI CPU for the same answers.
+
+    ONNX Runtime's QDQ propagation is off: it moves the quantization of ResNet50's stem before the
+    max-pooling, which then runs on uint8 in a slow generic kernel; without it the pooling runs
+    on floats, as exported, for the same answers (max-pooling commutes with a monotonic
+    quantization) and 9% less time per face.
+
     The CPU memory arena is off: it grows to the largest batch a session has run and keeps that
     memory for good, so a server that had read class photos of 40 faces idled at 1.35 GB instead
     of 0.34 GB (benchmarks/results/server_load.json), for no measurable speed (arena.json).
@@ -133,9 +149,34 @@ def session_options(threads: int | None = None):
     if threads:
         options.intra_op_num_threads = int(threads)
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if int8_products_saturate():
+        options.add_session_config_entry("session.x64quantprecision", "1")
     options.enable_cpu_mem_arena = False
     options.log_severity_level = 3
     return options
+
+
+@functools.cache
+def int8_products_saturate() -> bool:
+    """Whether ONNX Runtime's fast int8 kernels saturate on this CPU, as they do on x86 without VNNI
+    (the u8 x s8 instruction they use adds pairs of products in 16 bits). Asked of ONNX Runtime
+    itself, once per process (~3 ms): assets/u8s8_probe.onnx multiplies values whose products
+    overflow 16 bits. If the probe cannot run, the answer is yes: exact products are never wrong,
+    only slower where they are not needed."""
+    from importlib import resources
+
+    import numpy as np
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        probe = resources.files("agegender") / "assets" / "u8s8_probe.onnx"
+        session = ort.InferenceSession(probe.read_bytes(), options, providers=["CPUExecutionProvider"])
+        products = session.run(None, {"pixels": np.full((8, 64), 255, np.uint8)})[0]
+    except Exception:  # a damaged installation: the exact kernels are right on every CPU
+        return True
+    return bool(np.any(products != 255 * 127 * 64))
 
 
 @contextlib.contextmanager
