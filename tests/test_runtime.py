@@ -38,12 +38,15 @@ def test_sessions_ask_for_exact_products_only_where_the_cpu_needs_them(monkeypat
     assert asked is saturate
 
 
-def test_a_probe_that_cannot_run_means_exact_products(monkeypatch):
-    """Exact products are right on every CPU, so a broken probe must not switch them off."""
+def test_a_probe_that_cannot_run_means_exact_products_and_says_so(monkeypatch, capsys):
+    """Exact products are right on every CPU, so a broken probe must not switch them off; it costs speed, so
+    one line says why."""
     runtime.int8_products_saturate.cache_clear()
+    runtime._say_once.cache_clear()
     monkeypatch.setattr(ort, "InferenceSession", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("damaged")))
     try:
         assert runtime.int8_products_saturate() is True
+        assert "int8 kernel probe could not run (damaged)" in capsys.readouterr().err
     finally:
         monkeypatch.undo()
         runtime.int8_products_saturate.cache_clear()

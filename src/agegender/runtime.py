@@ -161,8 +161,8 @@ def int8_products_saturate() -> bool:
     """Whether ONNX Runtime's fast int8 kernels saturate on this CPU, as they do on x86 without VNNI
     (the u8 x s8 instruction they use adds pairs of products in 16 bits). Asked of ONNX Runtime
     itself, once per process (~3 ms): assets/u8s8_probe.onnx multiplies values whose products
-    overflow 16 bits. If the probe cannot run, the answer is yes: exact products are never wrong,
-    only slower where they are not needed."""
+    overflow 16 bits. If the probe cannot run, one line says so and the answer is yes: exact products
+    are never wrong, only slower where they are not needed."""
     from importlib import resources
 
     import numpy as np
@@ -174,7 +174,8 @@ def int8_products_saturate() -> bool:
         probe = resources.files("agegender") / "assets" / "u8s8_probe.onnx"
         session = ort.InferenceSession(probe.read_bytes(), options, providers=["CPUExecutionProvider"])
         products = session.run(None, {"pixels": np.full((8, 64), 255, np.uint8)})[0]
-    except Exception:  # a damaged installation: the exact kernels are right on every CPU
+    except Exception as e:  # a damaged installation: the exact kernels are right on every CPU
+        _say_once(f"the int8 kernel probe could not run ({e}), so int8 networks use exact products (slower)")
         return True
     return bool(np.any(products != 255 * 127 * 64))
 
