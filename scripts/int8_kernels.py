@@ -9,6 +9,8 @@ Python, and ONNX Runtime picks its kernels from the emulated CPUID (about 100x s
     qemu-x86_64 -cpu Haswell-v4 .venv/bin/python scripts/int8_kernels.py compare build/int8-reference.npz \\
         -o reports/selection/int8-avx2-val.json                                           # the emulated one
 
+Older CPUs can be emulated the same way (``-cpu Nehalem-v2``: SSE4.2, no AVX; ``--cpu`` records which).
+
 ``save`` runs the int8 graphs both ways on ``--n`` val faces per cache (seeded draw, all ages) and keeps the answers;
 ``compare`` runs them again on this CPU and writes, per model and cache and per setting, how far its answers are
 from the saved ones (gender decisions changed, |Δ age|, |Δ p_female|) and both age MAEs.
@@ -36,7 +38,8 @@ _session_options = agegender.runtime.session_options
 def cpu_features() -> list[str]:
     """The x86 vector extensions this CPU reports (numpy reads CPUID, so an emulated CPU shows its own)."""
     features = np._core._multiarray_umath.__cpu_features__  # type: ignore[attr-defined]
-    return sorted(k for k, v in features.items() if v and k.startswith(("AVX2", "AVX512F", "AVX512VNNI", "AVXVNNI")))
+    wanted = ("SSE42", "AVX", "FMA3", "AVX2", "AVX512F", "AVX512VNNI", "AVXVNNI")
+    return [k for k in wanted if features.get(k)]
 
 
 def answers(name: str, images: np.ndarray, setting: str) -> dict[str, np.ndarray]:
@@ -71,6 +74,7 @@ def main() -> None:
     parser.add_argument("--models", default="resnet50,vgg16")
     parser.add_argument("--cache", default="cache/utk64,cache/aaf64")
     parser.add_argument("--n", type=int, default=64, help="save: val faces per cache (default 64)")
+    parser.add_argument("--cpu", default="Haswell-v4", help="compare: the qemu CPU model it runs under, for the record")
     parser.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args()
     import onnxruntime as ort
@@ -98,7 +102,7 @@ def main() -> None:
     out: dict = {
         "reference_cpu": ref["cpu_features"].tolist(),
         "this_cpu": cpu_features(),
-        "command": "qemu-x86_64 -cpu Haswell-v4 ... scripts/int8_kernels.py compare (see the script's docstring)",
+        "command": f"qemu-x86_64 -cpu {args.cpu} ... scripts/int8_kernels.py compare --cpu {args.cpu} (see the docstring)",
         "results": {},
     }
     for dataset in datasets:
