@@ -137,7 +137,7 @@ def session_options(threads: int | None = None):
     ONNX Runtime's QDQ propagation is off: it moves the quantization of ResNet50's stem before the
     max-pooling, which then runs on uint8 in a slow generic kernel; without it the pooling runs
     on floats, as exported, for the same answers (max-pooling commutes with a monotonic
-    quantization) and 9% less time per face.
+    quantization) and 11% less time per ResNet50 face (benchmarks/results/int8_kernels.json).
 
     The CPU memory arena is off: it grows to the largest batch a session has run and keeps that
     memory for good, so a server that had read class photos of 40 faces idled at 1.35 GB instead
@@ -177,7 +177,7 @@ def int8_products_saturate() -> bool:
     except Exception as e:  # a damaged installation: the exact kernels are right on every CPU
         _say_once(f"the int8 kernel probe could not run ({e}), so int8 networks use exact products (slower)")
         return True
-    return bool(np.any(products != 255 * 127 * 64))
+    return bool(np.any(products != 255 * 127 * 64))  # every weight is 127, every row 64 long
 
 
 @contextlib.contextmanager
