@@ -15,15 +15,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from timing import timed
+from timing import cpu_facts, timed
 
 from agegender.data.images import read_image
 from agegender.evaluation.scenes import background, paste
@@ -36,13 +34,6 @@ from agegender.preprocess import resize_face
 def machine() -> dict:
     import onnxruntime as ort
 
-    flags = set()
-    model = platform.processor()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
     try:
         gpu = subprocess.run(
             ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
@@ -53,9 +44,7 @@ def machine() -> dict:
         gpu = "none (no nvidia-smi)"
     return {
         "gpu": gpu,
-        "cpu": model,
-        "cpu_cores": os.cpu_count(),
-        "cpu_isa": [f for f in ("avx2", "avx512f", "avx512_vnni", "amx_tile") if f in flags],
+        **cpu_facts(),
         "onnxruntime": ort.__version__,
         "available_providers": ort.get_available_providers(),
     }

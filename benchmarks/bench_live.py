@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from timing import cpu_facts
 
 BENCH_DIR = Path(__file__).resolve().parent
 CARDS = """() => [...document.querySelectorAll('.live-card')].map((card) => [card.dataset.track,
@@ -82,11 +82,7 @@ def main():
     fps = [f for t, f in samples if t >= 2.0]
     changes = {k: sum(a != b for a, b in zip(v, v[1:])) for k, v in labels.items()}
     result = {
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "avx512": "avx512f" in Path("/proc/cpuinfo").read_text(),
-        },
+        "machine": cpu_facts(),
         "model": args.model,
         "seconds": args.seconds,
         "camera": "640x480 25 fps fake camera (Chromium)",

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -28,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timing import cpu_facts
 
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -230,11 +229,7 @@ def main():
             print(s, flush=True)
         speed = speed_runs(people, tmp)
     result = {
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "avx512": "avx512f" in Path("/proc/cpuinfo").read_text(),
-        },
+        "machine": cpu_facts(),
         "clip": {
             "size": "640x480",
             "fps": 25,

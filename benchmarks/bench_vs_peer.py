@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import platform
 import shutil
 import statistics
@@ -222,10 +221,8 @@ def main() -> int:
         "photos": n_photos,
         "source": f"{len(truth)} photos spread over the AAF test split + the example photo",
         "machine": {
-            "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
-            "avx512": "avx512f" in Path("/proc/cpuinfo").read_text(),
             **cpu_facts(),
             "busy_processes_beside": args.busy,
         },
